@@ -1,0 +1,7 @@
+/**
+ * Generated message and service types of breakwater's contracts (protoc-gen-es
+ * v2, `npm run generate`). Only this file is written by hand.
+ */
+export * as cacheV1 from "./gen/breakwater/cache/v1/cache_pb.js";
+export * as breakerV1 from "./gen/breakwater/breaker/v1/coordinator_pb.js";
+export * as healthV1 from "./gen/grpc/health/v1/health_pb.js";
