@@ -37,6 +37,17 @@ export default tseslint.config(
     rules: { "@nx/enforce-module-boundaries": "off" },
   },
   {
+    files: ["packages/**/*.ts", "tools/**/*.ts"],
+    ignores: ["packages/server-kit/**", "packages/testkit/**", "tools/**", "**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: nodeHttp.map((name) => ({ name, message: "Only server-kit and the apps touch node:http/http2." })) },
+      ],
+    },
+  },
+  // Last, so that for the pure cores it replaces the broader rule above.
+  {
     files: ["packages/breaker/src/**/*.ts", "packages/cache/src/**/*.ts"],
     ignores: ["packages/breaker/src/session/**", "packages/cache/src/s3/**", "**/*.test.ts"],
     rules: {
@@ -46,16 +57,6 @@ export default tseslint.config(
           paths: nodeHttp.map((name) => ({ name, message: "The pure core does no HTTP; put I/O behind a subpath export." })),
           patterns: [{ group: ioPackages, message: "The pure core imports no protobuf, gRPC or AWS SDK; put I/O behind a subpath export." }],
         },
-      ],
-    },
-  },
-  {
-    files: ["packages/**/*.ts", "tools/**/*.ts"],
-    ignores: ["packages/server-kit/**", "packages/testkit/**", "tools/**", "**/*.test.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        { paths: nodeHttp.map((name) => ({ name, message: "Only server-kit and the apps touch node:http/http2." })) },
       ],
     },
   },
