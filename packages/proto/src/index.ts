@@ -5,3 +5,6 @@
 export * as cacheV1 from "./gen/breakwater/cache/v1/cache_pb.js";
 export * as breakerV1 from "./gen/breakwater/breaker/v1/coordinator_pb.js";
 export * as healthV1 from "./gen/grpc/health/v1/health_pb.js";
+export * as testingV1 from "./gen/breakwater/testing/v1/echo_pb.js";
+export * as reflectionV1 from "./gen/grpc/reflection/v1/reflection_pb.js";
+export * as reflectionV1alpha from "./gen/grpc/reflection/v1alpha/reflection_pb.js";

@@ -1,1 +1,34 @@
-export {};
+/**
+ * The service bootstrap shared by breakwater's apps: service code written once
+ * and mounted on grpc-js (gRPC port) and connect-node (HTTP/1.1 port), with
+ * reflection, health, config, logs, metrics and graceful shutdown.
+ */
+export { createCallContext, type CallContext } from "./call-context.js";
+export { service, type ServiceImpl, type MethodImpl, type ServiceRegistration } from "./service-impl.js";
+export { unimplemented, toConnectError } from "./errors.js";
+export { grpcServiceDefinition } from "./grpc-codec.js";
+export { mountOnGrpc } from "./grpc-mount.js";
+export { mountOnConnect } from "./connect-mount.js";
+export { addReflection } from "./reflection.js";
+export { HealthStatus, healthService } from "./health.js";
+export { createHttpPort, type HttpRoute, type HttpPortOptions } from "./http-server.js";
+export { createMetricsRegistry, rpcObserver, codeName } from "./metrics.js";
+export type { CallObserver } from "./call-observer.js";
+export {
+  createServiceServer,
+  PortInUseError,
+  type ServiceServer,
+  type ServiceServerOptions,
+  type ServiceAddresses,
+} from "./service-server.js";
+export { runService, type Runnable } from "./run-service.js";
+export { loadConfig, env, commonConfig, parseBytes, parseDurationMs, ConfigError, type ConfigSchema, type ConfigOf, type ConfigField } from "./config.js";
+export { createLogger, type Logger } from "./logger.js";
+export {
+  createGrpcClient,
+  grpcTarget,
+  toConnectError as grpcErrorToConnectError,
+  type GrpcClient,
+  type GrpcClientMethod,
+  type GrpcCallOptions,
+} from "./grpc-client.js";

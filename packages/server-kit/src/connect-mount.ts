@@ -1,0 +1,58 @@
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { CallContext } from "./call-context.js";
+import { toConnectError } from "./errors.js";
+import type { ServiceRegistration } from "./service-impl.js";
+import type { CallObserver } from "./call-observer.js";
+
+/** CallContext over connect's HandlerContext (the HTTP/1.1 port: Connect JSON, gRPC-Web). */
+function fromHandlerContext(hc: HandlerContext): CallContext {
+  const remaining = hc.timeoutMs();
+  return {
+    method: `/${hc.service.typeName}/${hc.method.name}`,
+    signal: hc.signal,
+    deadline: remaining === undefined ? undefined : Date.now() + remaining,
+    requestHeader: (name) => hc.requestHeader.get(name) ?? undefined,
+    setResponseHeader: (name, value) => hc.responseHeader.append(name, value),
+    setResponseTrailer: (name, value) => hc.responseTrailer.append(name, value),
+  };
+}
+
+/**
+ * Registers service code on a connect router: the same handlers as the grpc-js
+ * mount, so curl (Connect JSON) and browsers (gRPC-Web) reach identical logic.
+ */
+export function mountOnConnect(router: ConnectRouter, registration: ServiceRegistration, observer?: CallObserver): void {
+  const { desc, impl } = registration;
+  const wrapped: Record<string, unknown> = {};
+  for (const method of desc.methods) {
+    const fn = impl[method.localName] as unknown as (input: unknown, ctx: CallContext) => unknown;
+    const streamingOut = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+    wrapped[method.localName] = streamingOut
+      ? async function* (input: unknown, hc: HandlerContext) {
+          const ctx = fromHandlerContext(hc);
+          const started = performance.now();
+          try {
+            yield* fn(input, ctx) as AsyncIterable<unknown>;
+            observer?.(ctx.method, 0, started, ctx);
+          } catch (err) {
+            const error = toConnectError(err, hc.signal.aborted ? hc.signal : undefined);
+            observer?.(ctx.method, error.code, started, ctx, error);
+            throw error;
+          }
+        }
+      : async (input: unknown, hc: HandlerContext) => {
+          const ctx = fromHandlerContext(hc);
+          const started = performance.now();
+          try {
+            const out = await (fn(input, ctx) as Promise<unknown>);
+            observer?.(ctx.method, 0, started, ctx);
+            return out;
+          } catch (err) {
+            const error = toConnectError(err, hc.signal.aborted ? hc.signal : undefined);
+            observer?.(ctx.method, error.code, started, ctx, error);
+            throw error;
+          }
+        };
+  }
+  router.service(desc, wrapped as never);
+}

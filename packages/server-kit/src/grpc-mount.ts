@@ -1,0 +1,138 @@
+import * as grpc from "@grpc/grpc-js";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { GrpcCallContext } from "./grpc-call-context.js";
+import { grpcServiceDefinition } from "./grpc-codec.js";
+import { toConnectError } from "./errors.js";
+import type { ServiceRegistration } from "./service-impl.js";
+import type { CallObserver } from "./call-observer.js";
+
+type Handler = (...args: never[]) => unknown;
+
+/**
+ * Mounts service code on a grpc-js server: the hot path of every service. Maps
+ * the four method kinds, cancellation (the context's signal), metadata,
+ * trailers and errors (ConnectError code → gRPC status, metadata → trailers).
+ */
+export function mountOnGrpc(server: grpc.Server, registration: ServiceRegistration, observer?: CallObserver): void {
+  const { desc, impl } = registration;
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of desc.methods) {
+    const fn = impl[method.localName];
+    if (typeof fn !== "function") throw new TypeError(`${desc.typeName} lacks a handler for ${method.name}`);
+    const path = `/${desc.typeName}/${method.name}`;
+    handlers[method.localName] = makeHandler(method, path, fn as Handler, observer);
+  }
+  server.addService(grpcServiceDefinition(desc), handlers);
+}
+
+function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: CallObserver): grpc.UntypedHandleCall {
+  const call = fn as (...args: unknown[]) => unknown;
+  switch (method.methodKind) {
+    case "unary":
+      return (c: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const ctx = new GrpcCallContext(path, c);
+        const started = observer === undefined ? 0 : performance.now();
+        (call(c.request, ctx) as Promise<object>).then(
+          (response) => {
+            ctx.flushHeader();
+            callback(null, response, ctx.trailer);
+            observer?.(path, 0, started, ctx);
+          },
+          (err: unknown) => fail(ctx, err, started, (status) => callback(status), observer),
+        );
+      };
+    case "client_streaming":
+      return (c: grpc.ServerReadableStream<object, object>, callback: grpc.sendUnaryData<object>) => {
+        const ctx = new GrpcCallContext(path, c);
+        const started = observer === undefined ? 0 : performance.now();
+        (call(requestsOf(c), ctx) as Promise<object>).then(
+          (response) => {
+            ctx.flushHeader();
+            callback(null, response, ctx.trailer);
+            observer?.(path, 0, started, ctx);
+          },
+          (err: unknown) => fail(ctx, err, started, (status) => callback(status), observer),
+        );
+      };
+    case "server_streaming":
+      return (c: grpc.ServerWritableStream<object, object>) => {
+        const ctx = new GrpcCallContext(path, c);
+        void stream(c, ctx, call(c.request, ctx) as AsyncIterable<object>, observer);
+      };
+    case "bidi_streaming":
+      return (c: grpc.ServerDuplexStream<object, object>) => {
+        const ctx = new GrpcCallContext(path, c);
+        void stream(c, ctx, call(requestsOf(c), ctx) as AsyncIterable<object>, observer);
+      };
+  }
+}
+
+/**
+ * The request messages of a client or bidi stream. A plain `for await` over
+ * the call would destroy the duplex when the loop ends, and with it the
+ * response and status still to be sent.
+ */
+function requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): AsyncIterable<object> {
+  return c.iterator({ destroyOnReturn: false });
+}
+
+/** Writes a handler's messages with backpressure; stops (and ends the generator) on cancel. */
+async function stream(
+  c: grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>,
+  ctx: GrpcCallContext,
+  messages: AsyncIterable<object>,
+  observer?: CallObserver,
+): Promise<void> {
+  const started = observer === undefined ? 0 : performance.now();
+  try {
+    for await (const message of messages) {
+      if (ctx.cancelled) break; // leaving the loop returns the generator: its finally blocks run
+      ctx.flushHeader();
+      if (!c.write(message)) await drained(c, ctx);
+    }
+    if (ctx.cancelled) {
+      observer?.(ctx.method, Code.Canceled, started, ctx);
+      return;
+    }
+    ctx.flushHeader();
+    c.end(ctx.trailer);
+    observer?.(ctx.method, 0, started, ctx);
+  } catch (err) {
+    fail(ctx, err, started, (status) => c.emit("error", status), observer);
+  }
+}
+
+function drained(c: NodeJS.EventEmitter, ctx: GrpcCallContext): Promise<void> {
+  if (ctx.cancelled) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      c.off("drain", done);
+      c.off("cancelled", done);
+      resolve();
+    };
+    c.on("drain", done);
+    c.on("cancelled", done);
+  });
+}
+
+function fail(
+  ctx: GrpcCallContext,
+  err: unknown,
+  started: number,
+  send: (status: Partial<grpc.StatusObject>) => void,
+  observer?: CallObserver,
+): void {
+  const error = toConnectError(err, ctx.cancelled ? ctx.signal : undefined);
+  observer?.(ctx.method, error.code, started, ctx, error);
+  if (ctx.cancelled) return; // the client is gone; grpc-js already ended the call
+  const metadata = ctx.trailer ?? new grpc.Metadata();
+  error.metadata.forEach((value, name) => metadata.add(name, value));
+  ctx.flushHeader();
+  send({ code: error.code as number as grpc.status, details: error.rawMessage, metadata });
+}
+
+/** The status a grpc-js client sees for a ConnectError, for tests and clients. */
+export function grpcStatusOf(error: ConnectError): grpc.status {
+  return error.code as number as grpc.status;
+}

@@ -1,0 +1,17 @@
+import { pino, type Logger } from "pino";
+
+/** The root logger of a service: pino JSON, credentials redacted. */
+export function createLogger(options: { service: string; level: string }): Logger {
+  return pino({
+    name: options.service,
+    level: options.level,
+    base: { service: options.service, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: ["authorization", "*.authorization", "headers.authorization", "secretAccessKey", "*.secretAccessKey", "*.S3_SECRET_KEY", "*.BW_ADMIN_TOKEN"],
+      censor: "[redacted]",
+    },
+  });
+}
+
+export type { Logger };

@@ -1,0 +1,62 @@
+import type { Logger } from "pino";
+import { ConfigError } from "./config.js";
+import { PortInUseError, type ServiceAddresses } from "./service-server.js";
+
+/** What `runService` starts: something that listens and shuts down. */
+export interface Runnable {
+  listen(): Promise<ServiceAddresses | unknown>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The common tail of every app's main.ts: a config problem exits 2 with every
+ * problem listed; a port in use exits 1 with a one-line message (no stack);
+ * SIGTERM/SIGINT shut down gracefully and exit 0 (a second signal forces).
+ */
+export async function runService<C>(options: {
+  readonly loadConfig: () => C;
+  readonly start: (config: C) => Promise<{ server: Runnable; logger: Logger }>;
+}): Promise<void> {
+  let config: C;
+  try {
+    config = options.loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  let log: Logger | undefined;
+  try {
+    const { server, logger } = await options.start(config);
+    log = logger;
+    await server.listen();
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "signal received");
+      server.shutdown().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  } catch (err) {
+    if (err instanceof PortInUseError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exit(1);
+    }
+    if (log) log.fatal({ err }, "failed to start");
+    else process.stderr.write(`failed to start: ${String((err as Error)?.stack ?? err)}\n`);
+    process.exit(1);
+  }
+}
