@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GrpcCallContext } from "./grpc-call-context.js";
-import { grpcServiceDefinition } from "./grpc-codec.js";
+import { grpcServiceDefinition, MalformedMessage } from "./grpc-codec.js";
 import { toConnectError } from "./errors.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
@@ -23,7 +23,7 @@ export function mountOnGrpc(server: grpc.Server, registration: ServiceRegistrati
     const path = `/${desc.typeName}/${method.name}`;
     handlers[method.localName] = makeHandler(method, path, fn as Handler, observer);
   }
-  server.addService(grpcServiceDefinition(desc), handlers);
+  server.addService(grpcServiceDefinition(desc, "server"), handlers);
 }
 
 function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: CallObserver): grpc.UntypedHandleCall {
@@ -33,7 +33,7 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: C
       return (c: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
         const ctx = new GrpcCallContext(path, c);
         const started = observer === undefined ? 0 : performance.now();
-        (call(c.request, ctx) as Promise<object>).then(
+        (c.request instanceof MalformedMessage ? Promise.reject(malformed(c.request)) : (call(c.request, ctx) as Promise<object>)).then(
           (response) => {
             ctx.flushHeader();
             callback(null, response, ctx.trailer);
@@ -58,7 +58,8 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: C
     case "server_streaming":
       return (c: grpc.ServerWritableStream<object, object>) => {
         const ctx = new GrpcCallContext(path, c);
-        void stream(c, ctx, call(c.request, ctx) as AsyncIterable<object>, observer);
+        const messages = c.request instanceof MalformedMessage ? rejecting(malformed(c.request)) : (call(c.request, ctx) as AsyncIterable<object>);
+        void stream(c, ctx, messages, observer);
       };
     case "bidi_streaming":
       return (c: grpc.ServerDuplexStream<object, object>) => {
@@ -73,8 +74,20 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: C
  * the call would destroy the duplex when the loop ends, and with it the
  * response and status still to be sent.
  */
-function requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): AsyncIterable<object> {
-  return c.iterator({ destroyOnReturn: false });
+async function* requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): AsyncIterable<object> {
+  for await (const m of c.iterator({ destroyOnReturn: false })) {
+    if (m instanceof MalformedMessage) throw malformed(m);
+    yield m as object;
+  }
+}
+
+function malformed(m: MalformedMessage): ConnectError {
+  return new ConnectError(`the request message is malformed: ${m.reason}`, Code.InvalidArgument);
+}
+
+// eslint-disable-next-line require-yield
+async function* rejecting(err: Error): AsyncIterable<object> {
+  throw err;
 }
 
 /** Writes a handler's messages with backpressure; stops (and ends the generator) on cancel. */
@@ -130,9 +143,4 @@ function fail(
   error.metadata.forEach((value, name) => metadata.add(name, value));
   ctx.flushHeader();
   send({ code: error.code as number as grpc.status, details: error.rawMessage, metadata });
-}
-
-/** The status a grpc-js client sees for a ConnectError, for tests and clients. */
-export function grpcStatusOf(error: ConnectError): grpc.status {
-  return error.code as number as grpc.status;
 }

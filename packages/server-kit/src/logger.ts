@@ -3,7 +3,6 @@ import { pino, type Logger } from "pino";
 /** The root logger of a service: pino JSON, credentials redacted. */
 export function createLogger(options: { service: string; level: string }): Logger {
   return pino({
-    name: options.service,
     level: options.level,
     base: { service: options.service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
+import * as grpc from "@grpc/grpc-js";
 import { createClient, ConnectError, Code } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { healthV1, testingV1 } from "@breakwater/proto";
@@ -87,6 +88,18 @@ describe("service server: one service code on grpc-js and connect", () => {
     const cErr = await connect.echo({ failCode: Code.NotFound, failMessage: "no such thing" }).catch((e: unknown) => e);
     expect((cErr as ConnectError).code).toBe(Code.NotFound);
     expect((cErr as ConnectError).rawMessage).toBe("no such thing");
+  });
+
+  it("answers INVALID_ARGUMENT, not INTERNAL, to a request that does not parse", async () => {
+    const raw = new grpc.Client(grpcUrl, grpc.credentials.createInsecure());
+    // Field 3 (fail_message, a string) holding bytes that are not UTF-8.
+    const bytes = Buffer.from([0x1a, 0x02, 0xff, 0xfe]);
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      raw.makeUnaryRequest("/breakwater.testing.v1.EchoService/Echo", (b: Buffer) => b, (b: Buffer) => b, bytes, (e) => resolve(e!)),
+    );
+    raw.close();
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/malformed/);
   });
 
   it("hides internal error details from clients", async () => {
