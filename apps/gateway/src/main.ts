@@ -1,0 +1,10 @@
+import { createLogger, runService } from "@breakwater/server-kit";
+import { build, loadGatewayConfig } from "./server.js";
+
+await runService({
+  loadConfig: () => loadGatewayConfig(process.env),
+  start: async (config) => {
+    const logger = createLogger({ service: "gateway", level: config.LOG_LEVEL });
+    return { server: build(config, { logger }), logger };
+  },
+});
