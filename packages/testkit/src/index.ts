@@ -1,1 +1,16 @@
-export {};
+/** Starts an in-process S3 server (s3rver) on a free loopback port with the given buckets. */
+export { startS3Server } from "./s3-server.js";
+/** What `startS3Server` answers and takes. */
+export type { S3Server, S3ServerOptions } from "./s3-server.js";
+/** Starts an HTTP proxy that counts requests by method and path and can inject faults. */
+export { startCountingProxy } from "./counting-proxy.js";
+/** What `startCountingProxy` answers, and one counted request. */
+export type { CountingProxy, ProxiedRequest } from "./counting-proxy.js";
+/** A proxy's fault modes (pass, delay, status, reset, black-hole) and a ready S3-style 503. */
+export { s3Unavailable, type ProxyMode } from "./proxy-mode.js";
+/** A TCP port that was free a moment ago (also a port sure to refuse connections). */
+export { freePort } from "./free-port.js";
+/** Starts a built app (`apps/<name>/dist/main.js`) on free ports and reads them from its "listening" log line. */
+export { startServiceProcess, runServiceToExit, repoRoot } from "./service-process.js";
+/** A started app process and how to start one. */
+export type { ServiceProcess, StartServiceOptions } from "./service-process.js";

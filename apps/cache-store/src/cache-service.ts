@@ -1,0 +1,213 @@
+import { cacheV1 } from "@breakwater/proto";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
+import { CacheError, type ObjectCache, type RangeRequest } from "@breakwater/cache";
+import { validateObjectName } from "./object-names.js";
+import { toServiceError } from "./service-errors.js";
+import { cacheStatusOf, objectInfoOf } from "./object-info.js";
+import type { BreakerStatusSource } from "./breaker-status.js";
+
+/** What the CacheService implementation works with. */
+export interface CacheServiceDeps {
+  readonly cache: ObjectCache;
+  /** Largest object a PutObject may store. */
+  readonly maxPutBytes: number;
+  /** Identifies this replica to WatchInvalidations subscribers; new per process. */
+  readonly replicaId: string;
+  /** The breakers this replica applies, for GetStats. */
+  readonly breakers?: BreakerStatusSource;
+}
+
+const MAX_CHUNK = 64 * 1024;
+
+/** breakwater.cache.v1.CacheService over the object cache (design.md "CacheService"). */
+export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
+  const { cache } = deps;
+  return service(cacheV1.CacheService, {
+    async *getObject(req, ctx) {
+      try {
+        validateObjectName(req.bucket, req.key);
+        const range = rangeOf(req.range);
+        const got = await cache.get(req.bucket, req.key, {
+          range,
+          ifNoneMatch: req.ifNoneMatch || undefined,
+          ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
+          signal: ctx.signal,
+        });
+        const head = {
+          info: objectInfoOf(req.bucket, req.key, got.meta),
+          cacheStatus: cacheStatusOf(got.status),
+        };
+        if (got.notModified) {
+          yield { ...head, notModified: true };
+          return;
+        }
+        const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
+        let first = true;
+        for await (const chunk of got.body) {
+          // Chunks from the cache are at most 64 KiB; storage streams may be larger.
+          for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
+            const piece = chunk.subarray(at, at + MAX_CHUNK);
+            yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
+            first = false;
+          }
+        }
+        if (first) yield { ...head, contentRange }; // an empty object is still one message
+      } catch (err) {
+        throw toServiceError(err);
+      }
+    },
+
+    async headObject(req, ctx) {
+      try {
+        validateObjectName(req.bucket, req.key);
+        const got = await cache.head(req.bucket, req.key, { signal: ctx.signal });
+        return { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status) };
+      } catch (err) {
+        throw toServiceError(err);
+      }
+    },
+
+    async putObject(requests, ctx) {
+      try {
+        const iterator = requests[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        if (first.done || first.value.part.case !== "header") {
+          throw new ConnectError("the first PutObject message must be the header (bucket, key, ...)", Code.InvalidArgument);
+        }
+        const header = first.value.part.value;
+        validateObjectName(header.bucket, header.key);
+        const declared = header.contentLength === undefined ? undefined : Number(header.contentLength);
+        if (declared !== undefined && declared > deps.maxPutBytes) throw tooLarge(deps.maxPutBytes);
+        const put = await cache.put(header.bucket, header.key, bodyOf(iterator, deps.maxPutBytes, declared, ctx), {
+          contentType: header.contentType || "application/octet-stream",
+          metadata: header.metadata,
+          contentLength: declared,
+          ifMatch: header.ifMatch || undefined,
+          ifNoneMatch: header.ifNoneMatch || undefined,
+          signal: ctx.signal,
+        });
+        return { etag: put.etag, size: BigInt(put.size) };
+      } catch (err) {
+        throw toServiceError(err);
+      }
+    },
+
+    async deleteObject(req, ctx) {
+      try {
+        validateObjectName(req.bucket, req.key);
+        await cache.delete(req.bucket, req.key, { signal: ctx.signal });
+        return {};
+      } catch (err) {
+        throw toServiceError(err);
+      }
+    },
+
+    async invalidateCache(req) {
+      validateObjectName(req.bucket, req.key, req.prefix ? "prefix" : "key");
+      const count = cache.invalidate(req.bucket, req.key, { prefix: req.prefix });
+      return { invalidatedEntries: BigInt(count) };
+    },
+
+    async getStats() {
+      const s = cache.stats();
+      return {
+        hits: BigInt(s.hits),
+        misses: BigInt(s.misses),
+        staleServed: BigInt(s.staleServed),
+        revalidations: BigInt(s.revalidations),
+        coalesced: BigInt(s.coalesced),
+        bypassed: BigInt(s.bypassed),
+        evictions: BigInt(s.evictions),
+        bytes: BigInt(s.bytes),
+        maxBytes: BigInt(s.maxBytes),
+        entries: BigInt(s.entries),
+        breakers: deps.breakers?.() ?? [],
+      };
+    },
+
+    async *watchInvalidations(req, ctx) {
+      // Subscribe before answering `subscribed`, so nothing published after it is missed.
+      const queue: cacheV1.WatchInvalidationsResponse["event"][] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = cache.onInvalidation((inv) => {
+        if (req.bucket !== "" && inv.bucket !== req.bucket) return;
+        queue.push({
+          case: "invalidation",
+          value: {
+            $typeName: "breakwater.cache.v1.Invalidation",
+            bucket: inv.bucket,
+            key: inv.key,
+            prefix: inv.prefix,
+            cause: causeOf(inv.cause),
+            sequence: BigInt(inv.sequence),
+          },
+        });
+        wake?.();
+      });
+      const onAbort = (): void => wake?.();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        yield { event: { case: "subscribed", value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId } } };
+        while (!ctx.signal.aborted) {
+          const next = queue.shift();
+          if (next !== undefined) yield { event: next };
+          else await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        unsubscribe();
+        ctx.signal.removeEventListener("abort", onAbort);
+      }
+    },
+  });
+}
+
+function causeOf(cause: "put" | "delete" | "purge"): cacheV1.InvalidationCause {
+  return cause === "put"
+    ? cacheV1.InvalidationCause.PUT
+    : cause === "delete"
+      ? cacheV1.InvalidationCause.DELETE
+      : cacheV1.InvalidationCause.PURGE;
+}
+
+function rangeOf(range: cacheV1.ByteRange | undefined): RangeRequest | undefined {
+  if (range === undefined) return undefined;
+  if (range.suffixLength !== undefined) return { suffix: safeNumber(range.suffixLength) };
+  return { start: safeNumber(range.start), end: range.end === undefined ? undefined : safeNumber(range.end) };
+}
+
+function safeNumber(v: bigint): number {
+  // Past 2^53 no object exists anyway; clamping keeps the range unsatisfiable rather than wrong.
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+}
+
+function tooLarge(max: number): CacheError {
+  return new CacheError("too-large", `the object is larger than the limit of ${max} bytes`);
+}
+
+/** The body chunks of a PutObject stream, held to the size limit and the declared length. */
+async function* bodyOf(
+  iterator: AsyncIterator<cacheV1.PutObjectRequest>,
+  max: number,
+  declared: number | undefined,
+  ctx: CallContext,
+): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    const part = next.value.part;
+    if (part.case !== "chunk") throw new ConnectError("only the first PutObject message may be a header", Code.InvalidArgument);
+    received += part.value.byteLength;
+    if (received > max) throw tooLarge(max);
+    if (declared !== undefined && received > declared) {
+      throw new ConnectError(`the body is longer than the declared content_length ${declared}`, Code.InvalidArgument);
+    }
+    yield part.value;
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  if (declared !== undefined && received !== declared) {
+    throw new ConnectError(`the body is ${received} bytes, not the declared content_length ${declared}`, Code.InvalidArgument);
+  }
+}
