@@ -1,0 +1,53 @@
+import type { DevPorts } from "./dev-config.js";
+import type { Endpoint } from "./stack-plan.js";
+
+/** First line of the banner: tests and scripts wait for it. */
+export const readyLine = "breakwater dev stack is up";
+
+/** Options of `renderBanner`. */
+export interface BannerOptions {
+  readonly endpoints: readonly Endpoint[];
+  readonly ports: DevPorts;
+  readonly bucket: string;
+  /** Where the embedded S3 and the coordinator keep their data. */
+  readonly dataDir: string;
+}
+
+/**
+ * What `npm start` prints once every service is healthy: where each one
+ * answers, and commands to paste that exercise the stack (curl for the
+ * gateway and Connect JSON, grpcurl for the gRPC ports). The commands use the
+ * ports actually chosen.
+ */
+export function renderBanner(options: BannerOptions): string {
+  const { ports, bucket } = options;
+  const gateway = `http://127.0.0.1:${ports.gateway}`;
+  const cache = `127.0.0.1:${ports.cacheStoreGrpc}`;
+  const coordinator = `127.0.0.1:${ports.coordinatorGrpc}`;
+  const coordinatorHttp = `http://127.0.0.1:${ports.coordinatorHttp}`;
+  const rows: string[][] = [["service", "protocol", "address"], ...options.endpoints.map((e) => [e.service, e.protocol, e.address])];
+  return [
+    "",
+    `${readyLine} (data in ${options.dataDir})`,
+    "",
+    ...table(rows).map((l) => `  ${l}`),
+    "",
+    "Try:",
+    `  curl -X PUT --data-binary @README.md ${gateway}/objects/${bucket}/hello.txt`,
+    `  curl -i ${gateway}/objects/${bucket}/hello.txt`,
+    `  grpcurl -plaintext ${cache} list`,
+    `  grpcurl -plaintext -d '{"bucket":"${bucket}","key":"hello.txt"}' ${cache} breakwater.cache.v1.CacheService/HeadObject`,
+    `  grpcurl -plaintext ${coordinator} breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
+    `  curl -s -H 'content-type: application/json' -d '{}' ${coordinatorHttp}/breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
+    "",
+    "More recipes: docs/operations.md. Ctrl-C stops everything.",
+    "",
+  ].join("\n");
+}
+
+/** Left-aligned columns two spaces apart, with a rule under the header. */
+export function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const line = (r: readonly string[]): string => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd();
+  return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)];
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { loadDevConfig } from "./dev-config.js";
+import { planStack } from "./stack-plan.js";
+
+describe("planStack", () => {
+  const config = loadDevConfig({ BW_DEV_BASE_PORT: "41000", BW_DEV_DATA_DIR: "/data" }, "/repo");
+  const plan = planStack(config, "/repo");
+
+  it("starts coordinator, cache-store, gateway in that order from their built entry points", () => {
+    expect(plan.services.map((s) => [s.name, s.main, s.healthUrl])).toEqual([
+      ["breaker-coordinator", "/repo/apps/breaker-coordinator/dist/main.js", "http://127.0.0.1:41002/healthz"],
+      ["cache-store", "/repo/apps/cache-store/dist/main.js", "http://127.0.0.1:41004/healthz"],
+      ["gateway", "/repo/apps/gateway/dist/main.js", "http://127.0.0.1:41005/healthz"],
+    ]);
+  });
+
+  it("wires each service to the others and the embedded S3", () => {
+    const [coordinator, cacheStore, gateway] = plan.services;
+    expect(coordinator!.env).toEqual({
+      LOG_LEVEL: "info",
+      COORDINATOR_URL: "http://127.0.0.1:41001",
+      COORDINATOR_PORT: "41001",
+      COORDINATOR_HTTP_PORT: "41002",
+      COORDINATOR_STATE_FILE: "/data/coordinator-state.json",
+    });
+    expect(cacheStore!.env).toEqual({
+      LOG_LEVEL: "info",
+      COORDINATOR_URL: "http://127.0.0.1:41001",
+      CACHE_STORE_PORT: "41003",
+      CACHE_STORE_HTTP_PORT: "41004",
+      S3_ENDPOINT: "http://127.0.0.1:41000",
+      S3_ACCESS_KEY: "S3RVER",
+      S3_SECRET_KEY: "S3RVER",
+      S3_REGION: "us-east-1",
+    });
+    expect(gateway!.env).toEqual({
+      LOG_LEVEL: "info",
+      COORDINATOR_URL: "http://127.0.0.1:41001",
+      GATEWAY_PORT: "41005",
+      CACHE_STORE_URLS: "http://127.0.0.1:41003",
+    });
+  });
+
+  it("keeps a COORDINATOR_STATE_FILE that was set", () => {
+    const p = planStack(config, "/repo", { COORDINATOR_STATE_FILE: "/elsewhere.json" });
+    expect(p.services[0]!.env["COORDINATOR_STATE_FILE"]).toBe("/elsewhere.json");
+  });
+
+  it("checks six ports: S3 on loopback, the apps on every interface", () => {
+    expect(plan.ports.map((p) => `${p.host}:${p.port} ${p.service} ${p.role} ${p.variable}`)).toEqual([
+      "127.0.0.1:41000 embedded S3 HTTP BW_DEV_S3_PORT",
+      "0.0.0.0:41001 breaker-coordinator gRPC COORDINATOR_PORT",
+      "0.0.0.0:41002 breaker-coordinator HTTP COORDINATOR_HTTP_PORT",
+      "0.0.0.0:41003 cache-store gRPC CACHE_STORE_PORT",
+      "0.0.0.0:41004 cache-store HTTP CACHE_STORE_HTTP_PORT",
+      "0.0.0.0:41005 gateway HTTP GATEWAY_PORT",
+    ]);
+  });
+});

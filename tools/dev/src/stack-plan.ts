@@ -1,0 +1,126 @@
+import * as path from "node:path";
+import type { DevConfig, DevPorts } from "./dev-config.js";
+import { portVariables } from "./dev-config.js";
+
+/** The embedded S3's fixed credentials (s3rver accepts only these). */
+export const s3rverCredentials = { accessKey: "S3RVER", secretKey: "S3RVER", region: "us-east-1" } as const;
+
+/** One address a service answers on, for the banner. */
+export interface Endpoint {
+  readonly service: string;
+  readonly protocol: string;
+  readonly address: string;
+}
+
+/** A port the stack will bind, with who binds it and how to move it. */
+export interface PlannedPort {
+  readonly port: number;
+  /** Address the owner binds: the apps bind every interface, s3rver only loopback. */
+  readonly host: string;
+  readonly service: string;
+  /** "gRPC", "HTTP", … */
+  readonly role: string;
+  /** The environment variable that moves it. */
+  readonly variable: string;
+}
+
+/** How to run one of the apps as a child process. */
+export interface ServicePlan {
+  /** The app's directory name under apps/, also its name in logs. */
+  readonly name: string;
+  /** Absolute path of the app's built entry point. */
+  readonly main: string;
+  /** Variables set for this child on top of the inherited environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Polled until it answers 200. */
+  readonly healthUrl: string;
+}
+
+/** The whole dev stack: what binds which port, and the apps in start order. */
+export interface StackPlan {
+  readonly ports: readonly PlannedPort[];
+  readonly s3Endpoint: string;
+  /** coordinator, cache-store, gateway: each needs the one before it. */
+  readonly services: readonly ServicePlan[];
+  readonly endpoints: readonly Endpoint[];
+}
+
+const loopback = "127.0.0.1";
+
+/**
+ * Plans the dev stack from its config. Pure: the same config gives the same
+ * plan, so tests check the wiring (who gets which port and URL) without
+ * starting anything. `env` is the orchestrator's own environment, read only
+ * for COORDINATOR_STATE_FILE, which is passed on when set.
+ */
+export function planStack(config: DevConfig, repoRoot: string, env: Readonly<Record<string, string | undefined>> = {}): StackPlan {
+  const p = config.ports;
+  const port = (key: keyof DevPorts, service: string, role: string, host = "0.0.0.0"): PlannedPort => ({
+    port: p[key],
+    host,
+    service,
+    role,
+    variable: portVariables[key].name,
+  });
+  const appMain = (name: string): string => path.join(repoRoot, "apps", name, "dist", "main.js");
+  const coordinatorUrl = `http://${loopback}:${p.coordinatorGrpc}`;
+  const s3Endpoint = `http://${loopback}:${p.s3}`;
+  const common = { LOG_LEVEL: config.logLevel, COORDINATOR_URL: coordinatorUrl };
+
+  return {
+    ports: [
+      port("s3", "embedded S3", "HTTP", loopback),
+      port("coordinatorGrpc", "breaker-coordinator", "gRPC"),
+      port("coordinatorHttp", "breaker-coordinator", "HTTP"),
+      port("cacheStoreGrpc", "cache-store", "gRPC"),
+      port("cacheStoreHttp", "cache-store", "HTTP"),
+      port("gateway", "gateway", "HTTP"),
+    ],
+    s3Endpoint,
+    services: [
+      {
+        name: "breaker-coordinator",
+        main: appMain("breaker-coordinator"),
+        env: {
+          ...common,
+          COORDINATOR_PORT: String(p.coordinatorGrpc),
+          COORDINATOR_HTTP_PORT: String(p.coordinatorHttp),
+          COORDINATOR_STATE_FILE: env["COORDINATOR_STATE_FILE"] || path.join(config.dataDir, "coordinator-state.json"),
+        },
+        healthUrl: `http://${loopback}:${p.coordinatorHttp}/healthz`,
+      },
+      {
+        name: "cache-store",
+        main: appMain("cache-store"),
+        env: {
+          ...common,
+          CACHE_STORE_PORT: String(p.cacheStoreGrpc),
+          CACHE_STORE_HTTP_PORT: String(p.cacheStoreHttp),
+          S3_ENDPOINT: s3Endpoint,
+          S3_ACCESS_KEY: s3rverCredentials.accessKey,
+          S3_SECRET_KEY: s3rverCredentials.secretKey,
+          S3_REGION: s3rverCredentials.region,
+        },
+        healthUrl: `http://${loopback}:${p.cacheStoreHttp}/healthz`,
+      },
+      {
+        name: "gateway",
+        main: appMain("gateway"),
+        env: {
+          ...common,
+          GATEWAY_PORT: String(p.gateway),
+          CACHE_STORE_URLS: `http://${loopback}:${p.cacheStoreGrpc}`,
+        },
+        healthUrl: `http://${loopback}:${p.gateway}/healthz`,
+      },
+    ],
+    endpoints: [
+      { service: "gateway", protocol: "HTTP/1.1 object API, /metrics", address: `http://${loopback}:${p.gateway}` },
+      { service: "cache-store", protocol: "gRPC (h2c)", address: `${loopback}:${p.cacheStoreGrpc}` },
+      { service: "cache-store", protocol: "Connect JSON, gRPC-Web, /metrics", address: `http://${loopback}:${p.cacheStoreHttp}` },
+      { service: "breaker-coordinator", protocol: "gRPC (h2c)", address: `${loopback}:${p.coordinatorGrpc}` },
+      { service: "breaker-coordinator", protocol: "Connect JSON, gRPC-Web, /metrics", address: `http://${loopback}:${p.coordinatorHttp}` },
+      { service: "embedded S3", protocol: `S3 HTTP (keys S3RVER/S3RVER, bucket ${config.bucket})`, address: s3Endpoint },
+    ],
+  };
+}
