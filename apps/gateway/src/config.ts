@@ -1,6 +1,12 @@
-import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
 
-/** The gateway's environment (design.md "Configuration and ports"). */
+/**
+ * The gateway's environment (design.md "Configuration and ports"): every
+ * variable it reads, with its default and one line on what it does. Sizes take
+ * "64MiB"-style units, durations "250ms"/"5s"/"1m" (plain numbers are bytes
+ * and milliseconds). LOG_LEVEL, COORDINATOR_URL, SHUTDOWN_GRACE_MS and
+ * SHUTDOWN_DRAIN_DELAY_MS come from server-kit's common set.
+ */
 export const gatewayConfigSchema = {
   ...commonConfig,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
@@ -10,15 +16,32 @@ export const gatewayConfigSchema = {
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
   BW_ADMIN_TOKEN: env.string("", "bearer token that PURGE requires; empty: no token needed"),
   GATEWAY_MAX_CONCURRENT_REQUESTS: env.int(1024, "requests served at once; more are answered 503", 1),
-  GATEWAY_REQUEST_TIMEOUT: env.durationMs(300_000, "longest a request may take to arrive (slow clients are cut)"),
-  GATEWAY_HEADERS_TIMEOUT: env.durationMs(20_000, "longest the request headers may take to arrive"),
+  GATEWAY_REQUEST_TIMEOUT: env.durationMs(300_000, "longest a whole request (headers and body) may take to arrive; 0: no limit"),
+  GATEWAY_HEADERS_TIMEOUT: env.durationMs(20_000, "longest the request headers may take to arrive (slowloris guard); at most GATEWAY_REQUEST_TIMEOUT"),
   GATEWAY_KEEP_ALIVE_TIMEOUT: env.durationMs(5_000, "idle keep-alive connections are closed after this"),
   GATEWAY_MAX_HEADER_BYTES: env.bytes(16 * 1024, "largest request header block (431 above)"),
+  GATEWAY_CACHE_MAX_BYTES: env.bytes(64 * 1024 ** 2, "bound on the bytes the gateway's near-cache holds; 0 turns the near-cache off"),
+  GATEWAY_CACHE_MAX_OBJECT_BYTES: env.bytes(256 * 1024, "only objects up to this size enter the near-cache"),
+  GATEWAY_CACHE_TTL: env.durationMs(5_000, "longest a near-cache copy is served, a safety net behind invalidations"),
+  GATEWAY_INVALIDATION_BACKOFF: env.durationMs(100, "first delay before resubscribing to a broken invalidation stream (doubles each try, with jitter)"),
+  GATEWAY_INVALIDATION_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts"),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema>;
 
 /** Reads and validates the gateway's environment; throws ConfigError listing every problem. */
 export function loadGatewayConfig(vars: Readonly<Record<string, string | undefined>>): GatewayConfig {
-  return loadConfig(gatewayConfigSchema, vars);
+  const config = loadConfig(gatewayConfigSchema, vars);
+  const problems: string[] = [];
+  // node:http refuses to start otherwise (ERR_OUT_OF_RANGE); say so in config terms.
+  if (config.GATEWAY_REQUEST_TIMEOUT > 0 && config.GATEWAY_HEADERS_TIMEOUT > config.GATEWAY_REQUEST_TIMEOUT) {
+    problems.push("GATEWAY_HEADERS_TIMEOUT must not exceed GATEWAY_REQUEST_TIMEOUT");
+  }
+  if (config.GATEWAY_INVALIDATION_BACKOFF <= 0) problems.push("GATEWAY_INVALIDATION_BACKOFF must be above 0");
+  if (config.GATEWAY_INVALIDATION_MAX_BACKOFF < config.GATEWAY_INVALIDATION_BACKOFF) {
+    problems.push("GATEWAY_INVALIDATION_MAX_BACKOFF must not be below GATEWAY_INVALIDATION_BACKOFF");
+  }
+  if (config.GATEWAY_CACHE_TTL <= 0 && config.GATEWAY_CACHE_MAX_BYTES > 0) problems.push("GATEWAY_CACHE_TTL must be above 0");
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

@@ -24,11 +24,11 @@ export function cacheStatusHeader(status: cacheV1.CacheStatus): string {
 }
 
 /** Representation headers of an object (RFC 9110 8), without Content-Length. */
-export function objectHeaders(info: cacheV1.ObjectInfo, status: cacheV1.CacheStatus): OutgoingHttpHeaders {
+export function objectHeaders(info: cacheV1.ObjectInfo, cacheStatus: string): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {
     "content-type": info.contentType || "application/octet-stream",
     "accept-ranges": "bytes",
-    "cache-status": cacheStatusHeader(status),
+    "cache-status": cacheStatus,
   };
   if (info.etag) headers.etag = info.etag;
   if (info.lastModified) headers["last-modified"] = timestampDate(info.lastModified).toUTCString();
@@ -44,4 +44,36 @@ export function userMetadataOf(headers: Record<string, string | string[] | undef
     out[name.slice("x-amz-meta-".length)] = Array.isArray(value) ? value.join(",") : value;
   }
   return out;
+}
+
+/**
+ * How the gateway's near-cache handled a read: `hit` (answered from it),
+ * `miss` (forwarded; the answer may be stored), `off` (configured but not
+ * serving: an invalidation stream is down), or `none` (not configured).
+ */
+export type NearCacheOutcome = "hit" | "miss" | "off" | "none";
+
+/** The name the gateway's near-cache goes by in Cache-Status. */
+export const GATEWAY_CACHE_NAME = "breakwater-gateway";
+
+/**
+ * The Cache-Status field with the gateway's member added after the
+ * cache-store's. RFC 9211 section 2: "The first member of the list represents
+ * the cache closest to the origin server, and the last member of the list
+ * represents the cache closest to the user agent", and a cache adds its
+ * member while preserving the existing value; the gateway is nearer the
+ * client than the cache-store, so its member comes last.
+ */
+export function withGatewayMember(upstream: string, outcome: NearCacheOutcome): string {
+  switch (outcome) {
+    case "none":
+      return upstream;
+    case "hit":
+      return `${upstream}, ${GATEWAY_CACHE_NAME}; hit`;
+    case "miss":
+      return `${upstream}, ${GATEWAY_CACHE_NAME}; fwd=miss`;
+    case "off":
+      // fwd=bypass: "the cache was configured to not handle this request" (RFC 9211 2.2).
+      return `${upstream}, ${GATEWAY_CACHE_NAME}; fwd=bypass; detail=off`;
+  }
 }

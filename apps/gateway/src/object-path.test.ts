@@ -9,6 +9,12 @@ describe("parseObjectPath", () => {
     expect(parseObjectPath("/objects/default/100%2525")).toEqual({ bucket: "default", key: "100%25" });
   });
 
+  it("admits an empty key only when asked (a PURGE of a bucket-wide prefix)", () => {
+    expect(parseObjectPath("/objects/default/", { keyMayBeEmpty: true })).toEqual({ bucket: "default", key: "" });
+    expect(parseObjectPath("/objects/default", { keyMayBeEmpty: true })).toEqual({ bucket: "default", key: "" });
+    expect(() => parseObjectPath("/objects/", { keyMayBeEmpty: true })).toThrow("bucket is empty");
+  });
+
   it("is not for other paths", () => {
     expect(parseObjectPath("/healthz")).toBeUndefined();
   });
@@ -24,6 +30,10 @@ describe("parseObjectPath", () => {
     ["/objects/default/a%0Ab", "control"],
     ["/objects/default/%E0%A4%A", "percent-encoding"],
     ["/objects/default/%FF", "percent-encoding"],
+    ["/objects/ab/key", "bucket"],
+    ["/objects/Default/key", "bucket"],
+    ["/objects/192.168.1.1/key", "bucket"],
+    ["/objects/a..b/key", "bucket"],
   ])("refuses %s", (path, why) => {
     expect(() => parseObjectPath(path)).toThrow(BadObjectPathError);
     expect(() => parseObjectPath(path)).toThrow(why);

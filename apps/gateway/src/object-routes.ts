@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { cacheV1 } from "@breakwater/proto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ifNoneMatchFails } from "@breakwater/cache";
+import type { cacheV1 } from "@breakwater/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@breakwater/server-kit";
 import { parseObjectPath, BadObjectPathError, type ObjectPath } from "./object-path.js";
-import { parseRangeHeader } from "./range-header.js";
-import { objectHeaders, userMetadataOf } from "./object-headers.js";
+import { userMetadataOf } from "./object-headers.js";
+import { createObjectReads } from "./object-reads.js";
 import { sendError, sendUpstreamError } from "./http-errors.js";
+import type { NearCache } from "./near-cache.js";
 import type { UpstreamPool } from "./upstreams.js";
 
 /** Options of the object API. */
@@ -18,21 +17,31 @@ export interface ObjectRoutesOptions {
   readonly upstreamTimeoutMs: number;
   /** PURGE needs `Authorization: Bearer <token>` when set. */
   readonly adminToken: string;
+  /** The gateway's near-cache; absent when it is configured off. */
+  readonly nearCache?: NearCache | undefined;
   readonly logger: Logger;
 }
 
 const ALLOW = "GET, HEAD, PUT, DELETE, PURGE";
 
+/** gRPC codes that are the caller's doing (or a plain answer), not worth a warning. */
+const EXPECTED = [Code.NotFound, Code.InvalidArgument, Code.OutOfRange, Code.FailedPrecondition, Code.ResourceExhausted];
+
 /**
  * The HTTP object API: `GET|HEAD|PUT|DELETE|PURGE /objects/:bucket/*key`, each a
- * CacheService call over grpc-js, bodies streamed both ways.
+ * CacheService call over grpc-js, bodies streamed both ways; small objects
+ * are also answered from the near-cache.
  */
 export function createObjectRoutes(options: ObjectRoutesOptions) {
-  /** Answers the request if it is for /objects/…; false otherwise. */
+  const { nearCache } = options;
+  const reads = createObjectReads(options);
+
+  /** Answers the request if it is for /objects/…; false otherwise. `pathname` is the raw one. */
   return async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): Promise<boolean> {
+    const prefix = req.method === "PURGE" && (query.get("prefix") === "1" || query.get("prefix") === "true");
     let path: ObjectPath | undefined;
     try {
-      path = parseObjectPath(pathname);
+      path = parseObjectPath(pathname, { keyMayBeEmpty: prefix });
     } catch (err) {
       if (!(err instanceof BadObjectPathError)) throw err;
       if (req.method === "PUT") res.setHeader("connection", "close"); // do not read a body we refuse
@@ -49,27 +58,32 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     try {
       switch (req.method) {
         case "GET":
-          await getObject(req, res, path, signal);
+          await reads.get(req, res, path, signal);
           break;
         case "HEAD":
-          await headObject(req, res, path, signal);
+          await reads.head(req, res, path, signal);
           break;
         case "PUT":
           await putObject(req, res, path, aborter);
           break;
         case "DELETE":
-          await options.upstreams.pick().cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+          try {
+            await options.upstreams.pick().cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+          } finally {
+            // Whatever the outcome, this gateway's copy may be stale now: drop it before answering.
+            nearCache?.invalidate(path.bucket, path.key, false);
+          }
           res.writeHead(204).end();
           break;
         case "PURGE":
-          await purge(req, res, path, query.get("prefix") === "1" || query.get("prefix") === "true");
+          await purge(req, res, path, prefix);
           break;
         default:
           sendError(res, 405, `method ${req.method} is not allowed on objects`, "method_not_allowed", { allow: ALLOW });
       }
     } catch (err) {
       if (signal.aborted && res.destroyed) return true; // the client left; nobody to answer
-      if (!(err instanceof ConnectError) || ![Code.NotFound, Code.InvalidArgument, Code.OutOfRange, Code.FailedPrecondition].includes(err.code)) {
+      if (!(err instanceof ConnectError) || !EXPECTED.includes(err.code)) {
         options.logger.warn({ err, method: req.method, bucket: path.bucket, key: path.key }, "object request failed");
       }
       const extra: Record<string, string> = {};
@@ -77,74 +91,16 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         const size = err.metadata.get("object-size");
         if (size !== null) extra["content-range"] = `bytes */${size}`;
       }
+      // A failed PUT leaves the body unread: do not keep the connection for it.
+      if (req.method === "PUT" && !req.complete) res.setHeader("connection", "close");
       sendUpstreamError(res, err, extra);
     }
     return true;
   };
 
-  async function getObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
-    let range = parseRangeHeader(req.headers.range);
-    // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
-    if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
-    if (range === "unsatisfiable") {
-      const head = await options.upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
-      sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${head.info?.size ?? 0n}` });
-      return;
-    }
-    const ims = httpDate(req.headers["if-modified-since"]);
-    const request: Parameters<UpstreamPool["all"][number]["cache"]["getObject"]>[0] = {
-      bucket: path.bucket,
-      key: path.key,
-      ifNoneMatch: req.headers["if-none-match"] ?? "",
-    };
-    if (range !== undefined) request.range = "suffixLength" in range ? { suffixLength: range.suffixLength } : range;
-    if (ims !== undefined) request.ifModifiedSince = timestampFromDate(ims);
-    let first = true;
-    for await (const msg of options.upstreams.pick().cache.getObject(request, { signal })) {
-      if (first) {
-        first = false;
-        const info = msg.info ?? new Error("upstream answered without object info");
-        if (info instanceof Error) throw info;
-        const headers = objectHeaders(info, msg.cacheStatus);
-        if (msg.notModified) {
-          res.writeHead(304, notModifiedHeaders(headers)).end();
-          return;
-        }
-        if (msg.contentRange) {
-          const { start, end } = msg.contentRange;
-          headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
-          headers["content-length"] = String(end - start + 1n);
-          res.writeHead(206, headers);
-        } else {
-          headers["content-length"] = String(info.size);
-          res.writeHead(200, headers);
-        }
-      }
-      if (msg.chunk.byteLength > 0 && !res.write(msg.chunk)) await drained(res);
-    }
-    res.end();
-  }
-
-  async function headObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
-    const head = await options.upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
-    const info = head.info!;
-    const headers = objectHeaders(info, head.cacheStatus);
-    const inm = req.headers["if-none-match"];
-    const ims = httpDate(req.headers["if-modified-since"]);
-    const lastModified = info.lastModified ? Number(info.lastModified.seconds) * 1000 : undefined;
-    // RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it.
-    const notModified =
-      inm !== undefined ? ifNoneMatchFails(inm, info.etag) : ims !== undefined && lastModified !== undefined && lastModified <= ims.getTime();
-    if (notModified) {
-      res.writeHead(304, notModifiedHeaders(headers)).end();
-      return;
-    }
-    headers["content-length"] = String(info.size);
-    res.writeHead(200, headers).end();
-  }
-
   async function putObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath, aborter: AbortController): Promise<void> {
-    const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+    const rawLength = req.headers["content-length"];
+    const declared = rawLength === undefined ? undefined : Number(rawLength);
     if (declared !== undefined && declared > options.maxPutBytes) {
       res.setHeader("connection", "close"); // refuse before reading the body
       sendError(res, 413, `the body is larger than the limit of ${options.maxPutBytes} bytes`, "too_large");
@@ -179,12 +135,20 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         }
         yield { $typeName: "breakwater.cache.v1.PutObjectRequest", part: { case: "chunk", value: chunk } };
       }
+      // The request ended without the whole body (the client went away): never send it as complete.
+      if (!req.complete) {
+        aborter.abort();
+        throw new Error("the request body was cut short");
+      }
     }
     try {
       const put = await options.upstreams.pick().cache.putObject(messages(), { signal: aborter.signal });
+      nearCache?.invalidate(path.bucket, path.key, false);
       const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
       res.writeHead(200, { etag: put.etag, "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
     } catch (err) {
+      // The object may or may not have changed: this gateway's copy must go either way.
+      nearCache?.invalidate(path.bucket, path.key, false);
       if (tooLarge) {
         res.setHeader("connection", "close");
         sendError(res, 413, `the body is larger than the limit of ${maxPutBytes} bytes`, "too_large");
@@ -199,39 +163,15 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       sendError(res, 401, "PURGE needs Authorization: Bearer <admin token>", "unauthenticated", { "www-authenticate": "Bearer" });
       return;
     }
-    // Every upstream holds its own copies: purge them all.
+    // This gateway's copies first, then every upstream's: each holds its own.
+    const near = nearCache?.invalidate(path.bucket, path.key, prefix) ?? 0;
     const answers = await Promise.all(
       options.upstreams.all.map((u) =>
         u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix }, { timeoutMs: options.upstreamTimeoutMs }),
       ),
     );
     const purged = answers.reduce((n, a) => n + Number(a.invalidatedEntries), 0);
-    const body = JSON.stringify({ bucket: path.bucket, key: path.key, prefix, purged });
+    const body = JSON.stringify({ bucket: path.bucket, key: path.key, prefix, purged, gateway_purged: near });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   }
-}
-
-/** Only the headers a 304 may carry (RFC 9110 15.4.5). */
-function notModifiedHeaders(h: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of ["etag", "last-modified", "cache-status"]) if (typeof h[name] === "string") out[name] = h[name];
-  return out;
-}
-
-function httpDate(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }

@@ -5,17 +5,25 @@ import { createUpstreamPool, type UpstreamPool } from "./upstreams.js";
 import { createObjectRoutes } from "./object-routes.js";
 import { createGatewayMetrics } from "./gateway-metrics.js";
 import { sendError } from "./http-errors.js";
+import { parseRequestTarget, type RequestTarget } from "./request-target.js";
+import { createNearCache, type NearCache } from "./near-cache.js";
+import { createInvalidationSubscriber, type InvalidationSubscriber } from "./invalidation-subscriber.js";
 
 /** What `build` needs besides config. */
 export interface GatewayDeps {
   readonly logger: Logger;
   /** Upstreams to use instead of dialing CACHE_STORE_URLS (tests). */
   readonly upstreams?: UpstreamPool;
+  /** Milliseconds for the near-cache's TTL; `performance.now` unless given (tests). */
+  readonly clock?: () => number;
 }
 
 /** The gateway, built but not listening. */
 export interface Gateway {
   readonly server: http.Server;
+  /** The near-cache, when GATEWAY_CACHE_MAX_BYTES is above 0. */
+  readonly nearCache: NearCache | undefined;
+  /** Starts the invalidation streams, then listens. */
   listen(): Promise<{ port: number }>;
   shutdown(): Promise<void>;
 }
@@ -29,35 +37,52 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
   const upstreams = deps.upstreams ?? createUpstreamPool(config.CACHE_STORE_URLS);
   const registry = createMetricsRegistry("gateway");
-  const metrics = createGatewayMetrics(registry);
+  const { nearCache, subscriber } = buildNearCache(config, deps, upstreams);
+  const metrics = createGatewayMetrics(
+    registry,
+    nearCache && subscriber ? { stats: () => nearCache.stats(), streams: () => subscriber.streams() } : undefined,
+  );
   const objects = createObjectRoutes({
     upstreams,
     maxPutBytes: config.MAX_PUT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT,
     adminToken: config.BW_ADMIN_TOKEN,
+    nearCache,
     logger,
   });
   let inFlight = 0;
   let shuttingDown = false;
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<string> {
-    const url = new URL(req.url ?? "/", "http://gateway");
-    if (await objects(req, res, url.pathname, url.searchParams)) return "objects";
-    if (url.pathname === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-      json(res, shuttingDown ? 503 : 200, { status: shuttingDown ? "shutting down" : "ok" });
-      return "healthz";
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, url: RequestTarget | undefined, name: RouteName): Promise<void> {
+    const get = req.method === "GET" || req.method === "HEAD";
+    switch (name) {
+      case "objects":
+        await objects(req, res, url!.pathname, url!.query);
+        return;
+      case "healthz":
+        if (!get) break;
+        json(res, shuttingDown ? 503 : 200, { status: shuttingDown ? "shutting down" : "ok" });
+        return;
+      case "readyz": {
+        if (!get) break;
+        const ready = !shuttingDown && (await upstreams.ready());
+        json(res, ready ? 200 : 503, {
+          ready,
+          upstreams: upstreams.all.map((u) => u.url),
+          near_cache: nearCache === undefined ? "off" : nearCache.enabled ? "on" : "waiting for invalidation streams",
+        });
+        return;
+      }
+      case "metrics":
+        if (req.method !== "GET") break;
+        res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
+        return;
+      case "unknown":
+        if (url === undefined) sendError(res, 400, "the request-target has no path", "bad_request");
+        else sendError(res, 404, "no such route", "not_found");
+        return;
     }
-    if (url.pathname === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
-      const ready = !shuttingDown && (await upstreams.ready());
-      json(res, ready ? 200 : 503, { ready, upstreams: upstreams.all.map((u) => u.url) });
-      return "readyz";
-    }
-    if (url.pathname === "/metrics" && req.method === "GET") {
-      res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
-      return "metrics";
-    }
-    sendError(res, 404, `no route for ${url.pathname}`, "not_found");
-    return "unknown";
+    sendError(res, 405, `method ${req.method} is not allowed here`, "method_not_allowed", { allow: name === "metrics" ? "GET" : "GET, HEAD" });
   }
 
   const server = http.createServer(
@@ -66,6 +91,9 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       requestTimeout: config.GATEWAY_REQUEST_TIMEOUT,
       headersTimeout: config.GATEWAY_HEADERS_TIMEOUT,
       keepAliveTimeout: config.GATEWAY_KEEP_ALIVE_TIMEOUT,
+      // node:http checks the two timeouts above only this often (default 30 s):
+      // without it a 1 s headers timeout lets a slowloris hold a socket for 30 s.
+      connectionsCheckingInterval: checkingIntervalMs(config),
     },
     (req, res) => {
       const started = performance.now();
@@ -76,13 +104,15 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         return;
       }
       inFlight++;
-      let routeName = "unknown";
+      // The raw target, not `new URL()`: that would resolve "..", "%2e%2e" and "\\" before the path is judged.
+      const url = parseRequestTarget(req.url);
+      // Named before routing: "close" can come before the handler's promise settles.
+      const routeName = routeOf(url?.pathname);
       res.once("close", () => {
         inFlight--;
         metrics.observe(routeName, req.method ?? "", res.statusCode, started);
       });
-      route(req, res).then(
-        (name) => (routeName = name),
+      route(req, res, url, routeName).catch(
         (err: unknown) => {
           logger.error({ err, url: req.url, method: req.method }, "request failed");
           sendError(res, 500, "internal error", "internal");
@@ -103,8 +133,11 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, oversized headers, timeouts: answer if the socket still can, never crash.
-    if (socket.writable && !socket.destroyed) {
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    metrics.clientError(err.code === "ECONNRESET" ? "reset" : String(status));
+    // A response already under way (e.g. a request timeout mid-body) cannot take another status line.
+    const answering = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
+    if (socket.writable && !socket.destroyed && err.code !== "ECONNRESET" && !answering) {
       const body = JSON.stringify({ error: status === 431 ? "request headers too large" : status === 408 ? "request timeout" : "bad request", code: "bad_request" });
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     } else socket.destroy();
@@ -112,8 +145,10 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
 
   return {
     server,
+    nearCache,
     listen: () =>
       new Promise((resolve, reject) => {
+        subscriber?.start();
         const onError = (err: NodeJS.ErrnoException): void =>
           reject(err.code === "EADDRINUSE" ? new PortInUseError(config.GATEWAY_PORT, "HTTP") : err);
         server.once("error", onError);
@@ -134,10 +169,61 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       const timer = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(timer);
+      await subscriber?.stop();
       upstreams.close();
       logger.info("shut down");
     },
   };
+}
+
+type RouteName = "objects" | "healthz" | "readyz" | "metrics" | "unknown";
+
+/** The route label of a path: a handful of fixed values, never the path itself (label cardinality). */
+function routeOf(pathname: string | undefined): RouteName {
+  if (pathname === undefined) return "unknown";
+  if (pathname.startsWith("/objects/")) return "objects";
+  if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics") return pathname.slice(1) as RouteName;
+  return "unknown";
+}
+
+/** Often enough to enforce the headers and request timeouts within about a quarter of them. */
+function checkingIntervalMs(config: GatewayConfig): number {
+  const shortest = Math.min(config.GATEWAY_HEADERS_TIMEOUT || Infinity, config.GATEWAY_REQUEST_TIMEOUT || Infinity);
+  return Number.isFinite(shortest) ? Math.min(30_000, Math.max(100, Math.floor(shortest / 4))) : 30_000;
+}
+
+/** The near-cache and the invalidation streams that keep it coherent, unless configured off. */
+function buildNearCache(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  upstreams: UpstreamPool,
+): { nearCache?: NearCache; subscriber?: InvalidationSubscriber } {
+  if (config.GATEWAY_CACHE_MAX_BYTES === 0) return {};
+  const logger = deps.logger;
+  const nearCache = createNearCache({
+    maxBytes: config.GATEWAY_CACHE_MAX_BYTES,
+    maxObjectBytes: config.GATEWAY_CACHE_MAX_OBJECT_BYTES,
+    ttlMs: config.GATEWAY_CACHE_TTL,
+    clock: deps.clock ?? (() => performance.now()),
+  });
+  const subscriber = createInvalidationSubscriber({
+    sources: upstreams.all.map((u) => ({
+      url: u.url,
+      watch: (signal) => u.cache.watchInvalidations({ bucket: "" }, { signal }),
+    })),
+    onInvalidation: ({ bucket, key, prefix }) => nearCache.invalidate(bucket, key, prefix),
+    onLiveChange: (live) => {
+      if (live) nearCache.enable();
+      else nearCache.disable(); // invalidations may be missed from now on: nothing old may be served
+      logger.info({ live }, live ? "near-cache on: every invalidation stream is live" : "near-cache off and emptied: an invalidation stream broke");
+    },
+    backoff: { initialMs: config.GATEWAY_INVALIDATION_BACKOFF, maxMs: config.GATEWAY_INVALIDATION_MAX_BACKOFF },
+    events: {
+      onStreamLive: (url, replicaId) => logger.debug({ upstream: url, replicaId }, "invalidation stream live"),
+      onStreamBroken: (url, err, retryInMs) => logger.warn({ upstream: url, err, retryInMs }, "invalidation stream broke"),
+    },
+  });
+  return { nearCache, subscriber };
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

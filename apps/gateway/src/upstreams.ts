@@ -22,7 +22,13 @@ export interface UpstreamPool {
 export function createUpstreamPool(urls: readonly string[]): UpstreamPool {
   const all = urls.map((url) => {
     // One channel serves both clients: grpc-js shares subchannels per target.
-    const cache = createGrpcClient(cacheV1.CacheService, url, { "grpc.max_receive_message_length": 8 * 1024 * 1024 });
+    const cache = createGrpcClient(cacheV1.CacheService, url, {
+      "grpc.max_receive_message_length": 8 * 1024 * 1024,
+      // HTTP/2 pings while calls are open: a cache-store that vanished without
+      // closing the connection still breaks the invalidation stream (in ~15 s).
+      "grpc.keepalive_time_ms": 10_000,
+      "grpc.keepalive_timeout_ms": 5_000,
+    });
     const health = createGrpcClient(healthV1.Health, url);
     return { url, cache, health };
   });

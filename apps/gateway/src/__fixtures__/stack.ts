@@ -1,0 +1,190 @@
+/**
+ * The gateway's integration tests run against real processes: s3rver (in the
+ * test process, optionally behind a counting proxy), a built cache-store and
+ * one or more built gateways (`apps/<app>/dist/main.js`), called with Node's
+ * own HTTP clients. Build first (`npx nx run-many -t build`).
+ */
+import { readFileSync } from "node:fs";
+import { request, type IncomingHttpHeaders } from "node:http";
+import { connect } from "node:net";
+// Test support only: this directory is excluded from the app's build.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
+
+type S3 = Awaited<ReturnType<typeof startS3Server>>;
+
+/** gateway(s) → cache-store → (counting proxy →) s3rver, all real processes but s3rver. */
+export interface Stack {
+  readonly s3: S3;
+  /** Between cache-store and s3rver when asked for. */
+  readonly proxy: CountingProxy | undefined;
+  readonly cacheStore: ServiceProcess;
+  readonly gateways: ServiceProcess[];
+  /** `${gateway.httpUrl}/objects/default` of the first gateway. */
+  readonly base: string;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startStack}. */
+export interface StackOptions {
+  readonly gateways?: number;
+  readonly gatewayEnv?: Record<string, string>;
+  readonly cacheStoreEnv?: Record<string, string>;
+  readonly proxy?: boolean;
+}
+
+/** Starts the stack on free ports (build first: the apps run from dist/). */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const s3 = await startS3Server({ buckets: ["default", "other"] });
+  const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
+  const cacheStore = await startServiceProcess("cache-store", {
+    env: {
+      S3_ENDPOINT: proxy?.url ?? s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKeyId,
+      S3_SECRET_KEY: s3.secretAccessKey,
+      // The gateways' invalidation streams never end by themselves: do not wait 10 s for them.
+      SHUTDOWN_GRACE_MS: "500",
+      ...options.cacheStoreEnv,
+    },
+  });
+  const gateways: ServiceProcess[] = [];
+  for (let i = 0; i < (options.gateways ?? 1); i++) {
+    gateways.push(
+      await startServiceProcess("gateway", {
+        env: { CACHE_STORE_URLS: `http://${cacheStore.grpcAddress}`, ...options.gatewayEnv },
+      }),
+    );
+  }
+  return {
+    s3,
+    proxy,
+    cacheStore,
+    gateways,
+    base: `${gateways[0]!.httpUrl}/objects/default`,
+    async stop() {
+      await Promise.all(gateways.map((g) => g.stop()));
+      await cacheStore.stop();
+      await proxy?.close();
+      await s3.close();
+    },
+  };
+}
+
+/** A plain answer of {@link httpRequest}. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/**
+ * One request through node:http with the path exactly as given (fetch would
+ * normalise "..", "%2e%2e" and friends before sending).
+ */
+export function httpRequest(
+  port: number,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string | number>; body?: Buffer | string } = {},
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+/**
+ * Writes raw bytes on a fresh TCP connection and collects what comes back
+ * until the server closes, `untilMs` passes, or the answer's head has arrived
+ * when `headOnly` is set. Never throws on resets: those are answers too.
+ */
+export function rawExchange(
+  port: number,
+  write: (socket: import("node:net").Socket) => void,
+  options: { untilMs?: number; headOnly?: boolean } = {},
+): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    let text = "";
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => finish(false), options.untilMs ?? 5_000);
+    socket.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+      if (options.headOnly && text.includes("\r\n\r\n")) finish(false);
+    });
+    socket.on("close", () => finish(true));
+    socket.on("error", () => finish(true));
+    socket.on("connect", () => write(socket));
+  });
+}
+
+/** Status code of a raw HTTP/1.1 answer, or 0 when nothing came back. */
+export function statusOf(raw: string): number {
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(raw);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (kb === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb[1]) * 1024;
+}
+
+/** Samples a process's RSS every `everyMs`; `stop()` answers the samples' max. */
+export function sampleRss(pid: number, everyMs = 20): { stop(): { max: number; samples: number } } {
+  let max = rssOf(pid);
+  let samples = 1;
+  const timer = setInterval(() => {
+    try {
+      max = Math.max(max, rssOf(pid));
+      samples++;
+    } catch {
+      // the process is gone; the test will say so
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      max = Math.max(max, rssOf(pid));
+      return { max, samples: samples + 1 };
+    },
+  };
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+export async function withConcurrency<T>(limit: number, count: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(count);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < count) {
+      const i = next++;
+      out[i] = await task(i);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  return out;
+}
+
+/** Reads one Prometheus sample (exact name and labels as printed), or undefined. */
+export async function metricValue(httpUrl: string, series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}

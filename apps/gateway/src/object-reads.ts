@@ -1,0 +1,195 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { cacheV1 } from "@breakwater/proto";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { isCacheError, isNotModified, resolveRange, type ObjectMeta, type RangeRequest } from "@breakwater/cache";
+import type { ObjectPath } from "./object-path.js";
+import { parseRangeHeader, type RangeSpec } from "./range-header.js";
+import { cacheStatusHeader, objectHeaders, withGatewayMember, type NearCacheOutcome } from "./object-headers.js";
+import { sendError } from "./http-errors.js";
+import type { NearCache, NearCacheEntry } from "./near-cache.js";
+import type { UpstreamPool } from "./upstreams.js";
+
+/** Options of {@link createObjectReads}. */
+export interface ObjectReadsOptions {
+  readonly upstreams: UpstreamPool;
+  /** Deadline of HeadObject calls. */
+  readonly upstreamTimeoutMs: number;
+  /** The gateway's near-cache; absent when GATEWAY_CACHE_MAX_BYTES is 0. */
+  readonly nearCache?: NearCache | undefined;
+}
+
+type GetRequest = Parameters<UpstreamPool["all"][number]["cache"]["getObject"]>[0];
+
+/**
+ * GET and HEAD of objects: from the near-cache when it holds a fresh copy
+ * (conditions and ranges are evaluated here then), else from a cache-store,
+ * streaming the body and keeping a copy of small whole objects.
+ */
+export function createObjectReads(options: ObjectReadsOptions) {
+  const { upstreams, nearCache } = options;
+
+  function outcome(hit: boolean): NearCacheOutcome {
+    if (nearCache === undefined) return "none";
+    if (hit) return "hit";
+    return nearCache.enabled ? "miss" : "off";
+  }
+
+  async function get(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
+    let range = parseRangeHeader(req.headers.range);
+    // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
+    if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
+    const conditions = conditionsOf(req);
+    const cached = nearCache?.lookup(path.bucket, path.key);
+    if (cached !== undefined) return answerFromCopy(req, res, cached, range);
+    if (range === "unsatisfiable") {
+      const head = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+      const info = head.info!;
+      const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(head.cacheStatus), outcome(false)));
+      // RFC 9110 13.2.2: the preconditions are evaluated before Range.
+      if (isNotModified(conditions, metaOf(info))) res.writeHead(304, notModifiedHeaders(headers)).end();
+      else sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${info.size}` });
+      return;
+    }
+    const request: GetRequest = { bucket: path.bucket, key: path.key, ifNoneMatch: conditions.ifNoneMatch ?? "" };
+    if (range !== undefined) request.range = "suffixLength" in range ? { suffixLength: range.suffixLength } : range;
+    if (conditions.ifModifiedSince !== undefined) request.ifModifiedSince = timestampFromDate(conditions.ifModifiedSince);
+    // Taken before the call: an invalidation arriving while the body streams voids the copy.
+    const ticket = nearCache?.begin(path.bucket, path.key);
+    try {
+      let first: cacheV1.GetObjectResponse | undefined;
+      let copy: Uint8Array[] | undefined;
+      for await (const msg of upstreams.pick().cache.getObject(request, { signal })) {
+        if (first === undefined) {
+          first = msg;
+          const info = msg.info ?? new Error("upstream answered without object info");
+          if (info instanceof Error) throw info;
+          const upstreamStatus = cacheStatusHeader(msg.cacheStatus);
+          const headers = objectHeaders(info, withGatewayMember(upstreamStatus, outcome(false)));
+          if (msg.notModified) {
+            res.writeHead(304, notModifiedHeaders(headers)).end();
+            return;
+          }
+          if (msg.contentRange) {
+            const { start, end } = msg.contentRange;
+            headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
+            headers["content-length"] = String(end - start + 1n);
+            res.writeHead(206, headers);
+          } else {
+            headers["content-length"] = String(info.size);
+            res.writeHead(200, headers);
+            if (ticket?.valid && nearCache!.accepts(Number(info.size))) copy = [];
+          }
+        }
+        // The client left: stop here (leaving the loop cancels the upstream call).
+        if (res.destroyed) return;
+        copy?.push(msg.chunk);
+        if (msg.chunk.byteLength > 0 && !res.write(msg.chunk)) await drained(res);
+      }
+      res.end();
+      if (copy !== undefined && first?.info !== undefined) {
+        const body = Buffer.concat(copy);
+        if (BigInt(body.byteLength) === first.info.size) {
+          nearCache!.fill(ticket!, { info: first.info, body, upstreamStatus: cacheStatusHeader(first.cacheStatus) });
+        }
+      }
+    } finally {
+      if (ticket !== undefined) nearCache!.end(ticket);
+    }
+  }
+
+  async function head(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
+    const cached = nearCache?.lookup(path.bucket, path.key);
+    if (cached !== undefined) return answerFromCopy(req, res, cached, undefined);
+    const answer = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+    const info = answer.info!;
+    const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(answer.cacheStatus), outcome(false)));
+    if (isNotModified(conditionsOf(req), metaOf(info))) {
+      res.writeHead(304, notModifiedHeaders(headers)).end();
+      return;
+    }
+    headers["content-length"] = String(info.size);
+    res.writeHead(200, headers).end();
+  }
+
+  /** GET or HEAD from a near-cache copy: conditions first, then the range (RFC 9110 13.2.2). */
+  function answerFromCopy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: NearCacheEntry,
+    range: RangeSpec | "unsatisfiable" | undefined,
+  ): void {
+    const headers = objectHeaders(entry.info, withGatewayMember(entry.upstreamStatus, "hit"));
+    const size = entry.body.byteLength;
+    if (isNotModified(conditionsOf(req), metaOf(entry.info))) {
+      res.writeHead(304, notModifiedHeaders(headers)).end();
+      return;
+    }
+    const isHead = req.method === "HEAD";
+    if (range === undefined || isHead) {
+      headers["content-length"] = String(size);
+      res.writeHead(200, headers).end(isHead ? undefined : entry.body);
+      return;
+    }
+    let resolved: { start: number; end: number };
+    try {
+      if (range === "unsatisfiable") throw new RangeError("unsatisfiable");
+      resolved = resolveRange(rangeRequestOf(range), size);
+    } catch (err) {
+      if (!(err instanceof RangeError) && !isCacheError(err, "range-not-satisfiable")) throw err;
+      sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${size}` });
+      return;
+    }
+    headers["content-range"] = `bytes ${resolved.start}-${resolved.end}/${size}`;
+    headers["content-length"] = String(resolved.end - resolved.start + 1);
+    res.writeHead(206, headers).end(entry.body.subarray(resolved.start, resolved.end + 1));
+  }
+
+  return { get, head };
+}
+
+/** If-None-Match and If-Modified-Since of a read (an unparsable date is ignored, RFC 9110 13.1.3). */
+function conditionsOf(req: IncomingMessage): { ifNoneMatch?: string; ifModifiedSince?: Date } {
+  const out: { ifNoneMatch?: string; ifModifiedSince?: Date } = {};
+  if (req.headers["if-none-match"] !== undefined) out.ifNoneMatch = req.headers["if-none-match"];
+  const ims = req.headers["if-modified-since"];
+  const ms = ims === undefined ? NaN : Date.parse(ims);
+  if (!Number.isNaN(ms)) out.ifModifiedSince = new Date(ms);
+  return out;
+}
+
+function metaOf(info: cacheV1.ObjectInfo): ObjectMeta {
+  return {
+    size: Number(info.size),
+    contentType: info.contentType,
+    etag: info.etag,
+    lastModified: info.lastModified ? timestampDate(info.lastModified) : new Date(NaN),
+    metadata: info.metadata,
+  };
+}
+
+function rangeRequestOf(range: RangeSpec): RangeRequest {
+  const n = (v: bigint): number => (v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
+  if ("suffixLength" in range) return { suffix: n(range.suffixLength) };
+  return range.end === undefined ? { start: n(range.start) } : { start: n(range.start), end: n(range.end) };
+}
+
+/** Only the headers a 304 may carry (RFC 9110 15.4.5). */
+function notModifiedHeaders(h: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ["etag", "last-modified", "cache-status"]) if (typeof h[name] === "string") out[name] = h[name];
+  return out;
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve(); // "close" has been emitted already
+
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
