@@ -1,4 +1,6 @@
-import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import { readFileSync } from "node:fs";
+import { ConfigError, commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import { isBreakerConfigError, parseBreakerConfigFile, type BreakerConfigSet } from "@breakwater/breaker";
 
 /** The coordinator's environment (design.md "Configuration and ports"). */
 export const coordinatorConfigSchema = {
@@ -11,9 +13,23 @@ export const coordinatorConfigSchema = {
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
 };
 
-export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema>;
+export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
+  /** BREAKER_CONFIG, read and validated (design.md defaults when empty). */
+  readonly breakerConfig: BreakerConfigSet;
+};
 
-/** Reads and validates the coordinator's environment; throws ConfigError listing every problem. */
+/**
+ * Reads and validates the coordinator's environment and its BREAKER_CONFIG
+ * file; throws ConfigError listing every problem of both.
+ */
 export function loadCoordinatorConfig(vars: Readonly<Record<string, string | undefined>>): CoordinatorConfig {
-  return loadConfig(coordinatorConfigSchema, vars);
+  const config = loadConfig(coordinatorConfigSchema, vars);
+  let text = "";
+  try {
+    if (config.BREAKER_CONFIG !== "") text = readFileSync(config.BREAKER_CONFIG, "utf8");
+    return Object.freeze({ ...config, breakerConfig: parseBreakerConfigFile(text) });
+  } catch (err) {
+    if (isBreakerConfigError(err)) throw new ConfigError(err.problems.map((p) => `BREAKER_CONFIG (${config.BREAKER_CONFIG}): ${p}`));
+    throw new ConfigError([`BREAKER_CONFIG=${JSON.stringify(config.BREAKER_CONFIG)}: ${(err as Error).message}`]);
+  }
 }

@@ -1,35 +1,144 @@
 import { breakerV1 } from "@breakwater/proto";
-import { service, unimplemented, type ServiceRegistration } from "@breakwater/server-kit";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
+import type { Coordinator, SessionInput, SessionOutput } from "./coordinator.js";
+import { MessageQueue } from "./message-queue.js";
+import { detailsToProto, forceModeFromProto, instanceToProto, transitionToProto, viewToProto } from "./breaker-proto.js";
 
-/**
- * breakwater.breaker.v1.BreakerCoordinator. This first slice knows no
- * breakers yet: ListBreakers answers an empty list, and the RPCs that need
- * breaker state answer UNIMPLEMENTED until the breaker core lands.
- */
-export function coordinatorService(): ServiceRegistration {
+type SessionResponse = breakerV1.SessionResponse["message"];
+
+/** breakwater.breaker.v1.BreakerCoordinator over the coordinator's domain. */
+export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx: CallContext) => void): ServiceRegistration {
   return service(breakerV1.BreakerCoordinator, {
+    async *session(requests, ctx) {
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || first.value.message.case !== "hello") {
+        throw new ConnectError("the first Session message must be hello", Code.InvalidArgument);
+      }
+      const hello = first.value.message.value;
+      if (hello.instanceId === "") throw new ConnectError("hello.instance_id is empty", Code.InvalidArgument);
+      const queue = new MessageQueue<SessionResponse>();
+      const { link, views } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
+      try {
+        yield {
+          message: {
+            case: "snapshot",
+            value: create(breakerV1.SnapshotSchema, {
+              breakers: views.map(viewToProto),
+              heartbeatInterval: durationFromMs(coordinator.heartbeatMs),
+            }),
+          },
+        };
+        // Read the instance's messages beside the writes; the session ends when either side does.
+        void (async () => {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) return;
+            const input = toInput(next.value.message);
+            if (input) link.handle(input);
+          }
+        })().then(
+          () => queue.close(),
+          (err: unknown) => queue.close(ctx.signal.aborted ? undefined : err),
+        );
+        for await (const message of queue) yield { message };
+      } finally {
+        link.close();
+        queue.close();
+      }
+    },
+
     async listBreakers() {
-      return { breakers: [] };
+      return { breakers: coordinator.list().map(detailsToProto) };
     },
-    async getBreaker() {
-      throw unimplemented("GetBreaker");
+
+    async getBreaker(req) {
+      const d = coordinator.describe(req.name);
+      if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
+      return { breaker: detailsToProto(d) };
     },
-    async forceBreaker() {
-      throw unimplemented("ForceBreaker");
+
+    async forceBreaker(req, ctx) {
+      requireAdmin(ctx);
+      if (req.name === "") throw new ConnectError("name is empty", Code.InvalidArgument);
+      const mode = forceModeFromProto(req.mode);
+      if (mode === undefined) throw new ConnectError("mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO", Code.InvalidArgument);
+      const ttlMs = req.ttl === undefined ? undefined : Number(req.ttl.seconds) * 1000 + Math.round(req.ttl.nanos / 1e6);
+      if (ttlMs !== undefined && ttlMs < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
+      return { breaker: detailsToProto(await coordinator.force(req.name, mode, req.reason, ttlMs || undefined)) };
     },
-    async resetBreaker() {
-      throw unimplemented("ResetBreaker");
+
+    async resetBreaker(req, ctx) {
+      requireAdmin(ctx);
+      const d = await coordinator.reset(req.name);
+      if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
+      return { breaker: detailsToProto(d) };
     },
+
     async listInstances() {
-      return { instances: [] };
+      return { instances: coordinator.instances().map((i) => instanceToProto(i.record, i.live, i.locallyOpen)) };
     },
-    // eslint-disable-next-line require-yield
-    async *watchBreakers() {
-      throw unimplemented("WatchBreakers");
-    },
-    // eslint-disable-next-line require-yield
-    async *session() {
-      throw unimplemented("Session");
+
+    async *watchBreakers(req, ctx) {
+      const names = new Set(req.names);
+      const queue = new MessageQueue<breakerV1.BreakerTransition>();
+      const unwatch = coordinator.watch((t) => {
+        if (names.size === 0 || names.has(t.name)) queue.push(transitionToProto(t));
+      });
+      const onAbort = (): void => queue.close();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        for await (const transition of queue) yield { transition };
+      } finally {
+        unwatch();
+        ctx.signal.removeEventListener("abort", onAbort);
+      }
     },
   });
+}
+
+function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefined {
+  switch (m.case) {
+    case "report":
+      return {
+        kind: "report",
+        counts: m.value.counts.map((c) => ({
+          breaker: c.breaker,
+          successes: c.successes,
+          failures: c.failures,
+          slowCalls: c.slowCalls,
+          locallyOpen: c.locallyOpen,
+        })),
+      };
+    case "probeRequest":
+      return { kind: "probe-request", breaker: m.value.breaker };
+    case "probeResult":
+      return { kind: "probe-result", breaker: m.value.breaker, permitId: m.value.permitId, success: m.value.success };
+    case "hello":
+      throw new ConnectError("hello may only be sent once, first", Code.InvalidArgument);
+    default:
+      return undefined; // an unknown message from a newer client: ignore
+  }
+}
+
+function toResponse(out: SessionOutput): SessionResponse {
+  switch (out.kind) {
+    case "transition":
+      return { case: "transition", value: transitionToProto(out.transition) };
+    case "probe-grant":
+      return {
+        case: "probeGrant",
+        value: create(breakerV1.ProbeGrantSchema, {
+          breaker: out.breaker,
+          granted: true,
+          permitId: out.permitId,
+          leaseExpiresAt: timestampFromMs(out.expiresAt),
+        }),
+      };
+    case "probe-refusal":
+      return { case: "probeGrant", value: create(breakerV1.ProbeGrantSchema, { breaker: out.breaker, granted: false }) };
+  }
 }

@@ -9,7 +9,7 @@ const { HealthCheckResponse_ServingStatus: Serving } = healthV1;
 describe("breaker-coordinator process", () => {
   let coordinator: ServiceProcess;
   beforeAll(async () => {
-    coordinator = await startServiceProcess("breaker-coordinator");
+    coordinator = await startServiceProcess("breaker-coordinator", { env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-${process.pid}.json` } });
   });
   afterAll(async () => {
     await coordinator?.stop("SIGKILL");
@@ -49,7 +49,7 @@ describe("breaker-coordinator lifecycle", () => {
   });
 
   it("reports SERVING, then NOT_SERVING on SIGTERM, and exits 0", async () => {
-    const p = await startServiceProcess("breaker-coordinator");
+    const p = await startServiceProcess("breaker-coordinator", { env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-life-${process.pid}.json` } });
     const health = createGrpcClient(healthV1.Health, p.grpcAddress);
     try {
       expect((await health.check({ service: "" })).status).toBe(Serving.SERVING);

@@ -5,6 +5,6 @@ await runService({
   loadConfig: () => loadCoordinatorConfig(process.env),
   start: async (config) => {
     const logger = createLogger({ service: "breaker-coordinator", level: config.LOG_LEVEL });
-    return { server: build(config, { logger }), logger };
+    return { server: await build(config, { logger }), logger };
   },
 });

@@ -1,24 +1,78 @@
-import { createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import { createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import { BreakerSet, systemClock, type Clock } from "@breakwater/breaker";
 import type { CoordinatorConfig } from "./config.js";
 import { coordinatorService } from "./coordinator-service.js";
+import { Coordinator } from "./coordinator.js";
+import { StateFile } from "./state-file.js";
+import { createPersister } from "./persister.js";
+import { createAdminGuard } from "./admin-auth.js";
+import { createCoordinatorMetrics } from "./coordinator-metrics.js";
 
 /** What `build` needs besides config. */
 export interface CoordinatorDeps {
   readonly logger: Logger;
+  readonly clock?: Clock;
 }
 
-/** Builds the coordinator's servers; nothing listens until `listen()`. */
-export function build(config: CoordinatorConfig, deps: CoordinatorDeps): ServiceServer {
-  return createServiceServer({
+/** How often time-driven changes are applied (open → half-open, lapsed leases and overrides, liveness). */
+const TICK_MS = 50;
+
+/**
+ * Builds the coordinator: restores the saved state, then serves Session and
+ * the ops RPCs. Nothing listens until `listen()`.
+ */
+export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): Promise<ServiceServer> {
+  const logger = deps.logger;
+  const clock = deps.clock ?? systemClock;
+  const breakerConfig = config.breakerConfig;
+  const breakers = new BreakerSet({ resolveConfig: (name) => breakerConfig.resolveConfig(name) });
+  const stateFile = new StateFile(config.COORDINATOR_STATE_FILE);
+
+  const loaded = await stateFile.load();
+  if (loaded.kind === "corrupt") {
+    logger.error({ setAside: loaded.setAside, reason: loaded.reason }, "state file is corrupt: set aside, starting empty");
+  } else if (loaded.kind === "loaded") {
+    try {
+      breakers.restore(loaded.state, clock.now());
+      logger.info({ breakers: breakers.size, file: stateFile.path }, "state restored");
+    } catch (err) {
+      logger.error({ err, file: stateFile.path }, "state file does not restore: starting empty (the file is kept until the next save)");
+    }
+  }
+
+  const persist = createPersister(stateFile, () => breakers.toJSON(clock.now()), (err) =>
+    logger.error({ err, file: stateFile.path }, "saving the state failed"),
+  );
+  const registry = createMetricsRegistry("breaker-coordinator");
+  const metrics = createCoordinatorMetrics(registry, () => coordinator);
+  const coordinator: Coordinator = new Coordinator(breakers, clock, breakerConfig.defaults.heartbeatIntervalMs, persist, {
+    onTransition: (t) => {
+      metrics.onTransition(t);
+      logger.info({ event: "breaker_transition", breaker: t.name, from: t.from, to: t.to, version: t.version, reason: t.reason }, "breaker transition");
+    },
+    onReport: metrics.onReport,
+    onProbe: metrics.onProbe,
+  });
+  const requireAdmin = createAdminGuard(config.BW_ADMIN_TOKEN, (method, why) =>
+    logger.warn({ method, why }, "refused a mutating RPC without the admin token"),
+  );
+  const server = createServiceServer({
     name: "breaker-coordinator",
-    services: [coordinatorService()],
-    logger: deps.logger,
+    services: [coordinatorService(coordinator, requireAdmin)],
+    logger,
+    registry,
     grpcPort: config.COORDINATOR_PORT,
     httpPort: config.COORDINATOR_HTTP_PORT,
     host: config.COORDINATOR_HOST,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
   });
+  const ticker = setInterval(() => coordinator!.tick(), TICK_MS);
+  ticker.unref();
+  // Resources close in reverse order: the ticker stops, then the final state goes to disk.
+  server.onClose({ close: () => persist() });
+  server.onClose({ close: () => clearInterval(ticker) });
+  return server;
 }
 
 export { loadCoordinatorConfig, coordinatorConfigSchema, type CoordinatorConfig } from "./config.js";

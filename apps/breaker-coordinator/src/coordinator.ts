@@ -1,0 +1,168 @@
+import { BreakerSet, describeBreaker, type BreakerTransition, type Clock, type ForceMode } from "@breakwater/breaker";
+import { InstanceRegistry, type InstanceRecord } from "./instance-registry.js";
+
+/** What a session sends the coordinator after its hello. */
+export type SessionInput =
+  | { kind: "report"; counts: readonly { breaker: string; successes: number; failures: number; slowCalls: number; locallyOpen: boolean }[] }
+  | { kind: "probe-request"; breaker: string }
+  | { kind: "probe-result"; breaker: string; permitId: string; success: boolean };
+
+/** What the coordinator sends one session. */
+export type SessionOutput =
+  | { kind: "transition"; transition: BreakerTransition }
+  | { kind: "probe-grant"; breaker: string; permitId: string; expiresAt: number }
+  | { kind: "probe-refusal"; breaker: string; retryAfterMs: number | undefined };
+
+/** A connected session, as the coordinator sees it. */
+export interface SessionLink {
+  readonly instance: InstanceRecord;
+  handle(input: SessionInput): void;
+  /** The session ended (cleanly or not). */
+  close(): void;
+}
+
+/** Events the app logs and counts. */
+export interface CoordinatorEvents {
+  onTransition?(t: BreakerTransition): void;
+  onReport?(instanceId: string, breakers: number): void;
+  onProbe?(breaker: string, granted: boolean): void;
+}
+
+/**
+ * The coordinator's domain: the fleet's breakers, the instances, and the
+ * sessions that hear every transition. No gRPC here; the service adapts it.
+ */
+export class Coordinator {
+  readonly registry: InstanceRegistry;
+  readonly #sessions = new Map<SessionLink, (out: SessionOutput) => void>();
+  readonly #watchers = new Set<(t: BreakerTransition) => void>();
+
+  constructor(
+    readonly breakers: BreakerSet,
+    private readonly clock: Clock,
+    readonly heartbeatMs: number,
+    /** Saves the state; resolves once what was current at the call is on disk. */
+    private readonly persist: () => Promise<void> = async () => undefined,
+    private readonly events: CoordinatorEvents = {},
+  ) {
+    this.registry = new InstanceRegistry({ heartbeatMs });
+    breakers.onTransition((t) => {
+      // Every session hears every transition as it happens (sessions decide per request from their copy).
+      for (const send of this.#sessions.values()) send({ kind: "transition", transition: t });
+      for (const w of this.#watchers) w(t);
+      events.onTransition?.(t);
+      // Saved in the background, coalesced; a failure is the persister's to report.
+      void this.persist().catch(() => undefined);
+    });
+  }
+
+  /** Opens a session: registers the instance and its breakers; answers the link and the snapshot views. */
+  attach(hello: { instanceId: string; service: string; address: string; breakers: readonly string[] }, send: (out: SessionOutput) => void) {
+    const now = this.clock.now();
+    const instance = this.registry.hello(hello, now);
+    for (const name of hello.breakers) this.breakers.ensure(name, now);
+    const link: SessionLink = {
+      instance,
+      handle: (input) => this.#handle(instance, input, send),
+      close: () => {
+        this.#sessions.delete(link);
+        // Another session of the same instance (a reconnect) keeps it connected.
+        if (![...this.#sessions.keys()].some((l) => l.instance === instance)) this.registry.disconnected(instance.instanceId);
+      },
+    };
+    this.#sessions.set(link, send);
+    return { link, views: this.breakers.list().map((m) => m.view(now)) };
+  }
+
+  #handle(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void): void {
+    const now = this.clock.now();
+    switch (input.kind) {
+      case "report": {
+        this.registry.report(instance.instanceId, input.counts, now);
+        for (const c of input.counts) {
+          if (c.successes === 0 && c.failures === 0) continue;
+          this.breakers.ensure(c.breaker, now).record(instance.instanceId, c, now);
+        }
+        this.events.onReport?.(instance.instanceId, input.counts.length);
+        return;
+      }
+      case "probe-request": {
+        this.registry.report(instance.instanceId, [], now);
+        const answer = this.breakers.ensure(input.breaker, now).acquireProbe(instance.instanceId, now);
+        this.events.onProbe?.(input.breaker, answer.granted);
+        send(
+          answer.granted
+            ? { kind: "probe-grant", breaker: input.breaker, permitId: answer.id, expiresAt: answer.expiresAt }
+            : { kind: "probe-refusal", breaker: input.breaker, retryAfterMs: answer.retryAfterMs },
+        );
+        return;
+      }
+      case "probe-result": {
+        this.registry.report(instance.instanceId, [], now);
+        this.breakers.get(input.breaker)?.completeProbe(input.permitId, input.success, now);
+        return;
+      }
+    }
+  }
+
+  /** Streams transitions (WatchBreakers); returns the unsubscribe. */
+  watch(listener: (t: BreakerTransition) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Applies time-driven changes (open → half-open, lapsed leases and overrides) and drops long-silent instances. */
+  tick(): void {
+    const now = this.clock.now();
+    this.breakers.tick(now);
+    for (const id of this.registry.sweep(now)) for (const m of this.breakers.list()) m.forgetInstance(id);
+  }
+
+  describe(name: string) {
+    const m = this.breakers.get(name);
+    return m === undefined ? undefined : describeBreaker(m, this.clock.now());
+  }
+
+  list() {
+    const now = this.clock.now();
+    return this.breakers.list().map((m) => describeBreaker(m, now));
+  }
+
+  /** Applies an operator's force; answers once it is on disk, so an acknowledged force survives a crash. */
+  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined) {
+    const now = this.clock.now();
+    const m = this.breakers.ensure(name, now);
+    m.force(mode, { reason: reason || undefined, ttlMs }, now);
+    await this.persist();
+    return describeBreaker(m, this.clock.now());
+  }
+
+  /** Closes a breaker and clears its window and backoff; answers once it is on disk. */
+  async reset(name: string) {
+    const m = this.breakers.get(name);
+    if (m === undefined) return undefined;
+    m.reset(this.clock.now());
+    await this.persist();
+    return describeBreaker(m, this.clock.now());
+  }
+
+  /** Instances with liveness and the breakers each holds open for itself. */
+  instances() {
+    const now = this.clock.now();
+    const locallyOpenBy = new Map<string, Set<string>>();
+    for (const m of this.breakers.list()) {
+      for (const id of describeBreaker(m, now).locallyOpenInstances) {
+        (locallyOpenBy.get(id) ?? locallyOpenBy.set(id, new Set()).get(id)!).add(m.name);
+      }
+    }
+    return this.registry.list().map((r) => ({
+      record: r,
+      live: this.registry.isLive(r, now),
+      locallyOpen: [...new Set([...r.locallyOpen, ...(locallyOpenBy.get(r.instanceId) ?? [])])].sort(),
+    }));
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+}
