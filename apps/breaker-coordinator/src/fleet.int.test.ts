@@ -26,19 +26,18 @@ class SimInstance {
     readonly id: string,
   ) {
     this.send({ case: "hello", value: create(breakerV1.HelloSchema, { instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [BREAKER] }) });
-    const outbox = this.#outbox;
-    const self = this;
-    async function* requests() {
-      for (;;) {
-        const next = outbox.shift();
-        if (next) yield next;
-        else if (self.#ended) return;
-        else await new Promise<void>((r) => (self.#wake = r));
-      }
-    }
     this.done = (async () => {
-      for await (const m of client.session(requests())) this.received.push(m);
+      for await (const m of client.session(this.#requests())) this.received.push(m);
     })().catch(() => undefined);
+  }
+
+  async *#requests(): AsyncGenerator<breakerV1.SessionRequest> {
+    for (;;) {
+      const next = this.#outbox.shift();
+      if (next) yield next;
+      else if (this.#ended) return;
+      else await new Promise<void>((r) => (this.#wake = r));
+    }
   }
 
   send(message: breakerV1.SessionRequest["message"]): void {
