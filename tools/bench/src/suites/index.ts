@@ -1,0 +1,5 @@
+import type { Suite } from "../suite.js";
+import { serverKitSuite } from "./server-kit.js";
+
+/** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
+export const suites: readonly Suite[] = [serverKitSuite];
