@@ -1,0 +1,177 @@
+/**
+ * The coordinated breaker client of one process (design.md
+ * "BreakerCoordinator"): one Session to the coordinator, a CoordinatedBreaker
+ * per backend the process calls, outcome reports batched on their way out.
+ * Requests never wait on the coordinator: cut off, the process detaches and
+ * its local breakers decide alone until the session is back.
+ */
+import { type BreakerConfig, type BreakerConfigSet, type Clock, type Random, systemClock } from "../index.js";
+import type { BreakerClientEvent, BreakerEventListener } from "./breaker-events.js";
+import { CoordinatedBreaker } from "./coordinated-breaker.js";
+import { grpcSessionTransport } from "./grpc-session-transport.js";
+import { OutcomeBatcher } from "./outcome-batcher.js";
+import { SessionLink } from "./session-link.js";
+import type { SessionTransport } from "./session-messages.js";
+import { type SessionTimers, systemTimers } from "./timers.js";
+
+/** What a breaker client is built from. */
+export interface BreakerClientOptions {
+  /** The coordinator's gRPC address (COORDINATOR_URL), `http://host:port` or `host:port`. */
+  readonly coordinatorUrl: string;
+  /** Unique per process, e.g. `cache-store-<hostname>-<pid>`. */
+  readonly instanceId: string;
+  /** The service this process is ("cache-store", "gateway"), for operators. */
+  readonly service: string;
+  /** Where this process serves, for operators. */
+  readonly address: string;
+  /** The breakers this process uses, by name (`s3:<endpoint>`, `cache-store:<address>`). */
+  readonly breakers: readonly string[];
+  /** Each breaker's config: BREAKER_CONFIG read with parseBreakerConfigFile, or a function of the name. */
+  readonly config: BreakerConfigSet | ((name: string) => BreakerConfig);
+  /** Time source (default: the wall clock). Open-until times are absolute, as the coordinator's. */
+  readonly clock?: Clock | undefined;
+  /** Jitter source in [0, 1) (default Math.random). */
+  readonly random?: Random | undefined;
+  /** Timers for reports, heartbeats, reconnects (default: Node's, unreferenced). */
+  readonly timers?: SessionTimers | undefined;
+  /** Receives attached / disconnected / detached / transition / probe events, for logs and metrics. */
+  readonly onEvent?: BreakerEventListener | undefined;
+  /** Without a session this long, fall back to local breakers (default: the breakers' smallest detach_after). */
+  readonly detachAfterMs?: number | undefined;
+  /** Cap of the reconnect backoff (default 5 s); the first delay is 100 ms, doubling, with full jitter. */
+  readonly reconnectMaxMs?: number | undefined;
+  /** Reports go out at most this often (default 100 ms), failure bursts at once. */
+  readonly reportIntervalMs?: number | undefined;
+  /** Wait before asking again after a refused probe, ± half (default 500 ms). */
+  readonly probeRetryMs?: number | undefined;
+  /** The session transport (default: gRPC to coordinatorUrl); tests pass a fake. */
+  readonly transport?: SessionTransport | undefined;
+}
+
+/** The breakers of one process and its session with the coordinator. */
+export interface BreakerClient {
+  /** The handle of a breaker named in the options; a RangeError for any other name. */
+  breaker(name: string): CoordinatedBreaker;
+  /** Every breaker, by name. */
+  readonly breakers: ReadonlyMap<string, CoordinatedBreaker>;
+  /** True while the session is up (its snapshot arrived). */
+  readonly connected: boolean;
+  /** True once the session has been gone for detach_after, until the next snapshot. */
+  readonly detached: boolean;
+  /** Ends the session and its timers; the breakers keep answering from local state. */
+  close(): void;
+}
+
+/**
+ * Creates the client and opens its session at once. Bad options throw a
+ * RangeError naming the value.
+ */
+export function createBreakerClient(options: BreakerClientOptions): BreakerClient {
+  const names = checkNames(options.breakers);
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const timers = options.timers ?? systemTimers;
+  const config = options.config;
+  const resolve = typeof config === "function" ? config : (name: string) => config.resolveConfig(name);
+  const configs = names.map((name) => resolve(name));
+  const detachAfterMs = options.detachAfterMs ?? Math.min(...configs.map((c) => c.detachAfterMs));
+  const heartbeatFallbackMs = Math.min(...configs.map((c) => c.heartbeatIntervalMs));
+  const reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
+  const listener = options.onEvent;
+  const emit: BreakerEventListener = (event: BreakerClientEvent) => {
+    try {
+      listener?.(event);
+    } catch {
+      // A listener's failure must not break the request path; the state is already updated.
+    }
+  };
+
+  const transport =
+    options.transport ??
+    grpcSessionTransport({ url: options.coordinatorUrl, keepaliveMs: Math.max(100, Math.round(detachAfterMs / 2)), maxReconnectMs: reconnectMaxMs });
+  // The link and the batcher need each other: reports go out on the link, the link (re)starts reports.
+  const batcher = new OutcomeBatcher({
+    clock,
+    timers,
+    intervalMs: options.reportIntervalMs,
+    send: (counts) => link.send({ kind: "report", counts }),
+  });
+  const breakers = new Map<string, CoordinatedBreaker>();
+  const link: SessionLink = new SessionLink({
+    transport,
+    hello: { instanceId: options.instanceId, service: options.service, address: options.address, breakers: names },
+    clock,
+    timers,
+    random,
+    detachAfterMs,
+    reconnectMaxMs,
+    handlers: {
+      onSnapshot(views, heartbeatMs) {
+        const now = clock.now();
+        const afterDetach = [...breakers.values()].some((b) => b.detached);
+        for (const b of breakers.values()) b.adoptSnapshot(views.find((v) => v.name === b.name), now);
+        batcher.start(heartbeatMs !== undefined && heartbeatMs > 0 ? heartbeatMs : heartbeatFallbackMs);
+        emit({ type: "attached", at: now, afterDetach });
+      },
+      onTransition(t) {
+        breakers.get(t.name)?.applyTransition(t);
+      },
+      onProbeGrant(grant) {
+        breakers.get(grant.breaker)?.applyProbeGrant(grant, clock.now());
+      },
+      onDisconnected(error, retryInMs) {
+        batcher.stop();
+        for (const b of breakers.values()) b.disconnected();
+        emit({ type: "disconnected", at: clock.now(), error, retryInMs });
+      },
+      onDetached() {
+        for (const b of breakers.values()) b.detach();
+        emit({ type: "detached", at: clock.now() });
+      },
+    },
+  });
+  names.forEach((name, i) => {
+    const b = new CoordinatedBreaker({
+      name,
+      config: configs[i]!,
+      clock,
+      random,
+      session: link,
+      batcher,
+      onEvent: emit,
+      probeRetryMs: options.probeRetryMs,
+    });
+    breakers.set(name, b);
+  });
+  link.start();
+
+  return {
+    breaker(name) {
+      const b = breakers.get(name);
+      if (b === undefined) throw new RangeError(`no breaker named ${JSON.stringify(name)} in this client (it has ${names.join(", ")})`);
+      return b;
+    },
+    breakers,
+    get connected() {
+      return link.connected;
+    },
+    get detached() {
+      return link.detached;
+    },
+    close() {
+      link.close();
+      batcher.close();
+    },
+  };
+}
+
+function checkNames(breakers: readonly string[]): string[] {
+  if (breakers.length === 0) throw new RangeError("breakers must name at least one breaker, got none");
+  const seen = new Set<string>();
+  for (const name of breakers) {
+    if (typeof name !== "string" || name === "") throw new RangeError(`breaker names must be non-empty strings, got ${JSON.stringify(name)}`);
+    if (seen.has(name)) throw new RangeError(`breaker ${JSON.stringify(name)} is named twice`);
+    seen.add(name);
+  }
+  return [...seen];
+}

@@ -1,0 +1,98 @@
+/**
+ * The Session stream over grpc-js (design.md "Stack": grpc-js clients, typed
+ * by protobuf-es). Each stream gets a channel of its own with a private
+ * subchannel: a reconnect then dials at once instead of inheriting grpc-js's
+ * own reconnect backoff (up to 2 min by default) from a shared subchannel;
+ * the session link applies its own capped backoff with jitter. Keepalive
+ * pings notice a coordinator that vanished without closing its socket.
+ */
+import { breakerV1 } from "@breakwater/proto";
+import { createGrpcClient } from "@breakwater/server-kit";
+import type { SessionRequestMessage, SessionStream, SessionStreamHandlers, SessionTransport } from "./session-messages.js";
+import { fromSessionResponse, type SessionRequestInit, toSessionRequest } from "./session-proto.js";
+
+/** Options of the gRPC session transport. */
+export interface GrpcSessionTransportOptions {
+  /** The coordinator, `http://host:port` or `host:port` (COORDINATOR_URL). */
+  readonly url: string;
+  /** Interval of keepalive pings and how long one may go unanswered before the stream is dropped. */
+  readonly keepaliveMs: number;
+  /** Cap of grpc-js's own reconnect backoff within one channel. */
+  readonly maxReconnectMs: number;
+}
+
+/** Opens Session streams to the coordinator with grpc-js. */
+export function grpcSessionTransport(options: GrpcSessionTransportOptions): SessionTransport {
+  const channelOptions = {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.keepalive_time_ms": options.keepaliveMs,
+    "grpc.keepalive_timeout_ms": options.keepaliveMs,
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": options.maxReconnectMs,
+  };
+  return {
+    open(handlers: SessionStreamHandlers): SessionStream {
+      const client = createGrpcClient(breakerV1.BreakerCoordinator, options.url, channelOptions);
+      const outbox = new Outbox<SessionRequestInit>();
+      const abort = new AbortController();
+      let closed = false;
+      const end = (error?: unknown): void => {
+        client.close();
+        if (closed) return;
+        closed = true;
+        handlers.onClose(error);
+      };
+      void (async () => {
+        for await (const response of client.session(outbox, { signal: abort.signal })) {
+          if (closed) return;
+          const message = fromSessionResponse(response);
+          if (message !== undefined) handlers.onMessage(message);
+        }
+      })().then(
+        () => end(),
+        (err: unknown) => end(err ?? new Error("session stream failed")),
+      );
+      return {
+        send(message: SessionRequestMessage): void {
+          if (!closed) outbox.push(toSessionRequest(message));
+        },
+        close(): void {
+          closed = true;
+          outbox.end();
+          abort.abort();
+          client.close();
+        },
+      };
+    },
+  };
+}
+
+/** Requests waiting to be written: pushes never wait, the writer iterates. */
+class Outbox<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  push(item: T): void {
+    if (this.ended) return;
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      const next = this.items.shift();
+      if (next !== undefined) yield next;
+      else if (this.ended) return;
+      else {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { DrivenTime } from "./__fixtures__/driven-time.js";
+import { FakeTransport, view } from "./__fixtures__/fake-transport.js";
+import { reconnectDelay, SessionLink, type SessionLinkHandlers } from "./session-link.js";
+
+const hello = { instanceId: "i1", service: "gateway", address: "i1:8080", breakers: ["cache-store:a:1", "cache-store:b:1"] };
+
+function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
+  const time = new DrivenTime();
+  const transport = new FakeTransport();
+  const seen: string[] = [];
+  const delays: number[] = [];
+  const handlers: SessionLinkHandlers = {
+    onSnapshot: (views) => seen.push(`snapshot ${views.length}`),
+    onTransition: (t) => seen.push(`transition ${t.name}`),
+    onProbeGrant: (g) => seen.push(`grant ${g.breaker}`),
+    onDisconnected: (_err, retryInMs) => {
+      seen.push("disconnected");
+      delays.push(retryInMs);
+    },
+    onDetached: () => seen.push(`detached at +${time.now() - start}`),
+  };
+  const start = time.now();
+  const l = new SessionLink({
+    transport,
+    hello,
+    clock: time,
+    timers: time,
+    random: options.random ?? (() => 0.5),
+    detachAfterMs: options.detachAfterMs ?? 2_000,
+    handlers,
+  });
+  return { time, transport, seen, delays, link: l };
+}
+
+describe("reconnectDelay", () => {
+  it("doubles from the first delay up to the cap, with full jitter (never below 10%)", () => {
+    const top = (attempt: number): number => reconnectDelay(attempt, 100, 5_000, () => 1 - Number.EPSILON);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 40].map(top)).toEqual([100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000]);
+    expect(reconnectDelay(3, 100, 5_000, () => 0)).toBe(40);
+    expect(reconnectDelay(3, 100, 5_000, () => 0.5)).toBe(220);
+  });
+});
+
+describe("SessionLink", () => {
+  it("says hello first and counts as connected once the snapshot arrives", () => {
+    const t = link();
+    t.link.start();
+    expect(t.transport.last.sent).toEqual([{ kind: "hello", hello }]);
+    expect(t.link.connected).toBe(false);
+    expect(t.link.send({ kind: "report", counts: [] })).toBe(false);
+    t.transport.last.snapshot([view("cache-store:a:1", "closed", 1)]);
+    expect(t.link.connected).toBe(true);
+    expect(t.link.send({ kind: "report", counts: [] })).toBe(true);
+    t.transport.last.deliver({ kind: "probe-grant", grant: { breaker: "x", granted: false, permitId: "", leaseExpiresAt: undefined } });
+    expect(t.seen).toEqual(["snapshot 1", "grant x"]);
+  });
+
+  it("reconnects with a growing, jittered, capped backoff while the coordinator is unreachable", () => {
+    const t = link({ detachAfterMs: 60_000 });
+    t.transport.failOpen = true;
+    t.link.start();
+    t.time.advance(20_000);
+    expect(t.delays.slice(0, 9)).toEqual([55, 110, 220, 440, 880, 1_760, 2_750, 2_750, 2_750]);
+    t.transport.failOpen = false;
+    t.time.advance(2_750);
+    t.transport.last.snapshot([]);
+    // Back to the first delay after a session came up.
+    t.transport.last.fail();
+    expect(t.delays.at(-1)).toBe(55);
+  });
+
+  it("detaches after detach_after without a session, and not before", () => {
+    const t = link();
+    t.link.start();
+    t.transport.last.snapshot([]);
+    t.time.advance(10_000);
+    t.transport.last.fail();
+    t.transport.failOpen = true;
+    t.time.advance(1_999);
+    expect(t.link.detached).toBe(false);
+    t.time.advance(1);
+    expect(t.link.detached).toBe(true);
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual(["detached at +12000"]);
+    t.transport.failOpen = false;
+    t.time.advance(1_500); // the 6th reconnect (1760 ms after the 5th) dials at +13465
+    expect(t.transport.last.ended).toBe(false);
+    t.transport.last.snapshot([]);
+    expect(t.link.detached).toBe(false);
+    expect(t.link.connected).toBe(true);
+  });
+
+  it("detaches when the first session never comes up", () => {
+    const t = link({ detachAfterMs: 500 });
+    t.transport.failOpen = true;
+    t.link.start();
+    t.time.advance(500);
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual(["detached at +500"]);
+  });
+
+  it("drops a stream whose snapshot does not come within detach_after, and dials again", () => {
+    const t = link({ detachAfterMs: 1_000 });
+    t.link.start();
+    t.time.advance(1_000);
+    expect(t.transport.streams[0]!.closedByClient).toBe(true);
+    expect(t.seen).toEqual(["detached at +1000", "disconnected"]);
+    t.time.advance(55);
+    expect(t.transport.streams).toHaveLength(2);
+  });
+
+  it("ignores a stream that ended (its late events) and forwards transitions only while connected", () => {
+    const t = link();
+    t.link.start();
+    const first = t.transport.last;
+    first.deliver({ kind: "transition", transition: { ...view("a", "open", 2), from: "closed", to: "open", reason: "", at: 0 } });
+    expect(t.seen).toEqual([]);
+    first.snapshot([]);
+    first.fail();
+    t.time.advance(55);
+    expect(t.transport.streams).toHaveLength(2);
+    expect(t.link.connected).toBe(false);
+  });
+
+  it("close() ends the stream and every timer; nothing reconnects", () => {
+    const t = link();
+    t.link.start();
+    t.transport.last.snapshot([]);
+    t.transport.last.fail();
+    t.link.close();
+    expect(t.time.timers).toBe(0);
+    t.time.advance(60_000);
+    expect(t.transport.streams).toHaveLength(1);
+    expect(t.seen).toEqual(["snapshot 0", "disconnected"]);
+  });
+
+  it("rejects a detach_after that is not positive", () => {
+    expect(() => link({ detachAfterMs: 0 })).toThrow(RangeError);
+  });
+});

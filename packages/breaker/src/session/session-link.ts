@@ -1,0 +1,193 @@
+/**
+ * The session of one process with the coordinator (design.md
+ * "BreakerCoordinator"): opens the stream and says hello, counts as
+ * connected once the snapshot arrives, and when the stream ends reconnects
+ * with capped exponential backoff and full jitter. Without a session for
+ * `detachAfterMs` (the stream broke or never came up) the process is
+ * detached; the next snapshot attaches it again. Nothing here ever blocks a
+ * caller: sends while not connected are refused at once.
+ */
+import type { BreakerTransition, BreakerView, Clock, Random } from "../index.js";
+import type {
+  HelloMessage,
+  ProbeGrantMessage,
+  SessionRequestMessage,
+  SessionResponseMessage,
+  SessionStream,
+  SessionTransport,
+} from "./session-messages.js";
+import type { SessionTimers, TimerHandle } from "./timers.js";
+
+/** What the link tells its owner. */
+export interface SessionLinkHandlers {
+  /** A snapshot arrived: the session is up (again); the coordinator's view replaces the held one. */
+  onSnapshot(views: readonly BreakerView[], heartbeatMs: number | undefined): void;
+  onTransition(transition: BreakerTransition): void;
+  onProbeGrant(grant: ProbeGrantMessage): void;
+  /** The stream ended; a reconnect follows in `retryInMs`. */
+  onDisconnected(error: unknown, retryInMs: number): void;
+  /** No session for detachAfterMs: fall back to local breakers. */
+  onDetached(): void;
+}
+
+/** What a session link is built from. */
+export interface SessionLinkOptions {
+  readonly transport: SessionTransport;
+  readonly hello: HelloMessage;
+  readonly clock: Clock;
+  readonly timers: SessionTimers;
+  readonly random: Random;
+  /** Without a session this long, the process is detached. */
+  readonly detachAfterMs: number;
+  /** First reconnect delay before jitter (default 100 ms). */
+  readonly reconnectInitialMs?: number | undefined;
+  /** Cap of the reconnect delay (default 5 s). */
+  readonly reconnectMaxMs?: number | undefined;
+  readonly handlers: SessionLinkHandlers;
+}
+
+/**
+ * The delay before reconnect attempt `attempt` (1-based): initial × 2^(attempt−1)
+ * capped at max, with full jitter (uniform in [0, that]) so that a fleet cut off
+ * together does not reconnect together; never below 10% of it.
+ */
+export function reconnectDelay(attempt: number, initialMs: number, maxMs: number, random: Random): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+  return Math.round(ceiling * (0.1 + 0.9 * random()));
+}
+
+/** One process's link to the coordinator: stream, hello, reconnects, detaching. */
+export class SessionLink {
+  private readonly options: SessionLinkOptions;
+  private readonly initialMs: number;
+  private readonly maxMs: number;
+  private stream: SessionStream | undefined;
+  private streamId = 0;
+  private connectedValue = false;
+  private detachedValue = false;
+  private attempts = 0;
+  private closed = false;
+  private reconnectTimer: TimerHandle | undefined;
+  private detachTimer: TimerHandle | undefined;
+  private handshakeTimer: TimerHandle | undefined;
+
+  constructor(options: SessionLinkOptions) {
+    if (!(options.detachAfterMs > 0)) throw new RangeError(`detachAfterMs must be greater than 0, got ${options.detachAfterMs}`);
+    this.options = options;
+    this.initialMs = options.reconnectInitialMs ?? 100;
+    this.maxMs = options.reconnectMaxMs ?? 5_000;
+    if (!(this.initialMs > 0)) throw new RangeError(`reconnectInitialMs must be greater than 0, got ${this.initialMs}`);
+    if (!(this.maxMs >= this.initialMs)) throw new RangeError(`reconnectMaxMs must be ≥ reconnectInitialMs, got ${this.maxMs}`);
+  }
+
+  /** True while a session is up: its snapshot arrived and the stream has not ended. */
+  get connected(): boolean {
+    return this.connectedValue;
+  }
+
+  /** True once the session has been gone for detachAfterMs, until the next snapshot. */
+  get detached(): boolean {
+    return this.detachedValue;
+  }
+
+  /** Opens the first stream; detaches if no session comes up within detachAfterMs. */
+  start(): void {
+    if (this.closed || this.stream !== undefined) return;
+    this.armDetach();
+    this.open();
+  }
+
+  /** Sends on the current session; false (and nothing sent) while not connected. */
+  send(message: SessionRequestMessage): boolean {
+    if (!this.connectedValue || this.stream === undefined) return false;
+    this.stream.send(message);
+    return true;
+  }
+
+  /** Ends the session for good. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connectedValue = false;
+    this.clear("reconnectTimer");
+    this.clear("detachTimer");
+    this.clear("handshakeTimer");
+    this.stream?.close();
+    this.stream = undefined;
+  }
+
+  private open(): void {
+    const id = ++this.streamId;
+    const { timers, detachAfterMs } = this.options;
+    const stream = this.options.transport.open({
+      onMessage: (m) => {
+        if (id === this.streamId) this.receive(m);
+      },
+      onClose: (error) => {
+        if (id === this.streamId) this.lost(error ?? new Error("the coordinator ended the session"));
+      },
+    });
+    if (id !== this.streamId) return; // it failed while opening
+    this.stream = stream;
+    stream.send({ kind: "hello", hello: this.options.hello });
+    // A stream that never brings its snapshot (a connect that hangs) is dropped and tried again.
+    this.handshakeTimer = timers.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      if (id !== this.streamId || this.connectedValue) return;
+      this.stream?.close();
+      this.lost(new Error(`no snapshot within ${detachAfterMs} ms`));
+    }, detachAfterMs);
+  }
+
+  private receive(m: SessionResponseMessage): void {
+    const h = this.options.handlers;
+    switch (m.kind) {
+      case "snapshot":
+        this.clear("handshakeTimer");
+        this.clear("detachTimer");
+        this.attempts = 0;
+        this.connectedValue = true;
+        this.detachedValue = false;
+        h.onSnapshot(m.views, m.heartbeatMs);
+        return;
+      case "transition":
+        if (this.connectedValue) h.onTransition(m.transition);
+        return;
+      case "probe-grant":
+        if (this.connectedValue) h.onProbeGrant(m.grant);
+        return;
+    }
+  }
+
+  private lost(error: unknown): void {
+    if (this.closed) return;
+    this.streamId++; // late events of the old stream are ignored from here
+    this.stream = undefined;
+    this.connectedValue = false;
+    this.clear("handshakeTimer");
+    this.armDetach();
+    const delay = reconnectDelay(++this.attempts, this.initialMs, this.maxMs, this.options.random);
+    this.reconnectTimer = this.options.timers.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closed) this.open();
+    }, delay);
+    this.options.handlers.onDisconnected(error, delay);
+  }
+
+  private armDetach(): void {
+    if (this.detachedValue || this.detachTimer !== undefined) return;
+    this.detachTimer = this.options.timers.setTimeout(() => {
+      this.detachTimer = undefined;
+      if (this.connectedValue || this.closed) return;
+      this.detachedValue = true;
+      this.options.handlers.onDetached();
+    }, this.options.detachAfterMs);
+  }
+
+  private clear(timer: "reconnectTimer" | "detachTimer" | "handshakeTimer"): void {
+    const handle = this[timer];
+    if (handle === undefined) return;
+    this.options.timers.clearTimeout(handle);
+    this[timer] = undefined;
+  }
+}
