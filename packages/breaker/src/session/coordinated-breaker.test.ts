@@ -205,6 +205,34 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     ]);
   });
 
+  it("keeps probe outcomes out of the local window: successes cannot trip it past minimum_requests", () => {
+    const h = clientHarness();
+    h.attach();
+    h.succeed(3);
+    for (const ok of [false, false, false, false, true]) h.breaker.record(ok, 5); // 8 calls, 4 failed: below the minimum
+    fleetOpens(h);
+    h.time.advance(30_000);
+    for (let i = 0; i < 2; i++) {
+      h.breaker.admit();
+      grant(h, `p${i}`);
+      h.breaker.record(true, 5, h.breaker.admit());
+    }
+    expect(h.breaker.locallyOpen).toBe(false);
+  });
+
+  it("when the fleet closes after its probes, a closed local breaker forgets the outage's failures", () => {
+    const h = clientHarness();
+    h.attach();
+    for (const ok of [false, false, false, false, true, false]) h.breaker.record(ok, 5); // 5 of 6 failed, below the minimum
+    fleetOpens(h);
+    h.time.advance(30_000);
+    h.transition("open", "half-open", 3);
+    h.transition("half-open", "closed", 4);
+    h.succeed(4); // without the reset: 10 calls, 5 failed — a failure rate of 0.5 would trip it
+    expect(h.breaker.locallyOpen).toBe(false);
+    expect(h.events.filter((e) => e.type === "transition" && e.source === "local")).toEqual([]);
+  });
+
   it("a local half-open (fleet closed) admits local probes by itself, one at a time", () => {
     const h = clientHarness();
     h.attach();

@@ -87,8 +87,10 @@ export class CoordinatedBreaker {
         name,
         config: options.config,
         random: options.random,
-        onTransition: (t) =>
-          this.emit({ type: "transition", breaker: name, from: t.from, to: t.to, source: "local", reason: t.reason, at: t.at }),
+        onTransition: (t) => {
+          // A reset of a closed local breaker (below) is no change worth telling.
+          if (t.from !== t.to) this.emit({ type: "transition", breaker: name, from: t.from, to: t.to, source: "local", reason: t.reason, at: t.at });
+        },
       },
       this.clock.now(),
     );
@@ -113,7 +115,7 @@ export class CoordinatedBreaker {
    */
   record(success: boolean, durationMs: number, admission?: Admission): void {
     const now = this.clock.now();
-    if (admission !== undefined && admission.kind === "probe") return this.recordProbe(admission, success, durationMs, now);
+    if (admission !== undefined && admission.kind === "probe") return this.recordProbe(admission, success, now);
     const wasClosed = !this.local.locallyOpen;
     this.local.record(success, durationMs, now);
     this.tally.add(success, this.slowMs !== undefined && durationMs >= this.slowMs);
@@ -153,12 +155,21 @@ export class CoordinatedBreaker {
     if (before !== after) this.emit({ type: "transition", breaker: this.name, from: before, to: after, source: "fleet", reason: "snapshot", at: now });
   }
 
-  /** Applies a transition from the coordinator; one older than the view held is ignored. */
+  /**
+   * Applies a transition from the coordinator; one older than the view held
+   * is ignored. When the fleet closes after successful probes, a closed local
+   * breaker forgets the outage's failures still in its window (as the
+   * coordinator's own window does), so that the first calls after recovery
+   * do not trip it on stale counts. A local breaker that is open stays so.
+   */
   applyTransition(t: BreakerTransition): void {
     if (!this.local.setFleetView(t)) return;
     this.view = t;
     this.detachedValue = false;
     this.forgetProbes();
+    if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.local.state === "closed") {
+      this.local.local.reset(this.clock.now(), "the fleet closed after successful probes");
+    }
     this.emit({ type: "transition", breaker: this.name, from: t.from, to: t.to, source: "fleet", reason: t.reason, at: t.at });
   }
 
@@ -231,15 +242,14 @@ export class CoordinatedBreaker {
     return grant;
   }
 
-  private recordProbe(admission: ProbeAdmission, success: boolean, durationMs: number, now: number): void {
-    let localPermit: string | undefined;
+  // A fleet probe's outcome is the coordinator's to judge, and a half-open
+  // local breaker's probe too; it does not enter the local window, where a
+  // success would only push the outage's failures over minimum_requests.
+  private recordProbe(admission: ProbeAdmission, success: boolean, now: number): void {
     if (admission.permitId === this.probePermit) {
-      localPermit = this.localPermit;
+      if (this.localPermit !== undefined) this.local.local.completeProbe(this.localPermit, success, now);
       this.probePermit = undefined;
       this.localPermit = undefined;
-    }
-    if (localPermit === undefined || !this.local.local.completeProbe(localPermit, success, now)) {
-      this.local.record(success, durationMs, now);
     }
     this.session.send({ kind: "probe-result", breaker: this.name, permitId: admission.permitId, success });
   }

@@ -1,0 +1,191 @@
+/**
+ * Three breaker clients (as three instances of a service would hold) on real
+ * sessions with a real coordinator process: the fleet opens for all of them,
+ * half-open probes are one at a time fleet-wide, the coordinator is killed
+ * (clients detach and protect themselves locally without added latency) and
+ * restarted on the same port (clients reattach and agree again).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { breakerV1 } from "@breakwater/proto";
+import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
+import { freePort, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseBreakerConfigFile } from "../index.js";
+import type { ProbeAdmission } from "./admission.js";
+import { type BreakerClient, createBreakerClient } from "./breaker-client.js";
+import type { BreakerClientEvent } from "./breaker-events.js";
+
+const BREAKER = "s3:http://storage.int.test:9000";
+const YAML = [
+  "defaults:",
+  "  open_timeout: 2s",
+  "  max_open_timeout: 8s",
+  "  open_jitter: 0",
+  "  probe_lease: 2s",
+  "  heartbeat_interval: 200ms",
+  "  detach_after: 500ms",
+  "",
+].join("\n");
+
+/** Yields to the event loop until `cond` holds; answers the ms it took. */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<number> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return performance.now() - start;
+}
+
+/** ns per admit() over `n` calls, after a warm-up. */
+function nsPerAdmit(client: BreakerClient, n = 100_000): number {
+  const b = client.breaker(BREAKER);
+  for (let i = 0; i < 10_000; i++) b.admit();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) b.admit();
+  return Number(process.hrtime.bigint() - start) / n;
+}
+
+describe("three breaker clients with a real coordinator", () => {
+  let dir: string;
+  let port: number;
+  let env: Record<string, string>;
+  let coordinator: ServiceProcess;
+  let ops: GrpcClient<typeof breakerV1.BreakerCoordinator>;
+  const clients: BreakerClient[] = [];
+  const events: BreakerClientEvent[][] = [[], [], []];
+  const breakers = () => clients.map((c) => c.breaker(BREAKER));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "bw-session-"));
+    writeFileSync(join(dir, "breakers.yaml"), YAML);
+    port = await freePort();
+    env = { BREAKER_CONFIG: join(dir, "breakers.yaml"), COORDINATOR_STATE_FILE: join(dir, "state.json"), COORDINATOR_PORT: String(port) };
+    coordinator = await startServiceProcess("breaker-coordinator", { env });
+    ops = createGrpcClient(breakerV1.BreakerCoordinator, `127.0.0.1:${port}`);
+    const config = parseBreakerConfigFile(readFileSync(join(dir, "breakers.yaml"), "utf8"));
+    for (const i of [0, 1, 2]) {
+      clients.push(
+        createBreakerClient({
+          coordinatorUrl: `http://127.0.0.1:${port}`,
+          instanceId: `i${i + 1}`,
+          service: "cache-store",
+          address: `i${i + 1}:50051`,
+          breakers: [BREAKER],
+          config,
+          onEvent: (e) => events[i]!.push(e),
+        }),
+      );
+    }
+    await until(() => clients.every((c) => c.connected));
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    ops?.close();
+    await coordinator?.stop("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("opens fleet-wide on failures from the instances, and every client refuses within 100 ms", async () => {
+    // Every instance has calls in the window, so quorum needs 2 of 3 failing.
+    for (const b of breakers()) for (let i = 0; i < 2; i++) b.record(true, 3);
+    await expect.poll(async () => (await ops.listInstances({})).instances.reduce((n, i) => n + Number(i.successes), 0)).toBe(6);
+    expect(breakers().every((b) => b.admit().allowed)).toBe(true);
+    const start = performance.now();
+    // 5 failures per instance (a burst) but no run of 5 and < minimum_requests: no local breaker opens.
+    for (const b of breakers()) for (const ok of [false, false, false, false, true, false]) b.record(ok, 3);
+    const ms = await until(() => breakers().every((b) => !b.admit().allowed), 2_000);
+    expect(ms).toBeLessThan(100);
+    expect(breakers().every((b) => !b.locallyOpen && b.fleetView?.state === "open")).toBe(true);
+    expect(breakers().map((b) => b.admit())).toEqual(Array(3).fill(expect.objectContaining({ kind: "refused", state: "open" })));
+    console.info(`fleet open → all 3 clients refusing: ${(performance.now() - start).toFixed(1)} ms after the last failure`);
+  });
+
+  it("in half-open, admits exactly one probe at a time across the 3 clients, and closes everywhere after the successes", async () => {
+    const open = (await ops.getBreaker({ name: BREAKER })).breaker!;
+    const openUntil = Number(open.openUntil!.seconds) * 1000 + Math.floor(open.openUntil!.nanos / 1e6);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, openUntil - Date.now())));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let probes = 0;
+    const holders = new Set<number>();
+    // Traffic on every client, one admit per client per turn of the loop; a probe takes 20 ms.
+    await until(() => {
+      breakers().forEach((b, i) => {
+        const a = b.admit();
+        if (a.kind !== "probe") return;
+        probes++;
+        holders.add(i);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        setTimeout(() => {
+          inFlight--;
+          b.record(true, 20, a as ProbeAdmission);
+        }, 20);
+      });
+      return breakers().every((b) => b.state() === "closed");
+    }, 15_000).catch((err: unknown) => {
+      console.log(JSON.stringify({ probes, maxInFlight, events: events.map((l) => l.filter((e) => e.type !== "disconnected")), views: breakers().map((b) => [b.fleetView, b.state(), b.locallyOpen]) }, null, 1));
+      throw err;
+    });
+    expect(maxInFlight).toBe(1);
+    expect(probes).toBe(3); // success_threshold
+    expect(breakers().every((b) => b.admit().kind === "allowed")).toBe(true);
+    expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(breakerV1.BreakerState.CLOSED);
+    expect(events.flat().filter((e) => e.type === "probe" && e.granted)).toHaveLength(3);
+    console.info(`half-open: 3 probes, at most ${maxInFlight} in flight, held by client(s) ${[...holders].map((i) => i + 1).join(", ")}`);
+  });
+
+  it("goes detached after detach_after when the coordinator is killed, keeps known open states, protects itself locally, without added latency", async () => {
+    const attachedNs = clients.map((c) => nsPerAdmit(c));
+    // Open the fleet again, then kill the coordinator while it is open.
+    for (const b of breakers()) for (const ok of [false, false, false, false, true, false]) b.record(ok, 3);
+    await until(() => breakers().every((b) => b.fleetView?.state === "open"), 2_000);
+    const openUntil = breakers()[0]!.fleetView!.openUntil!;
+    const killedAt = performance.now();
+    expect(await coordinator.stop("SIGKILL")).toBe("SIGKILL");
+    const ms = await until(() => clients.every((c) => c.detached), 3_000);
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(1_500);
+    expect(events.every((list) => list.some((e) => e.type === "detached"))).toBe(true);
+    // The open state known from the coordinator holds until it expires...
+    if (Date.now() < openUntil - 50) expect(breakers().every((b) => b.admit().kind === "refused")).toBe(true);
+    await until(() => Date.now() >= openUntil);
+    // ...then the local breakers decide alone: closed for all, until client 1's own calls fail.
+    expect(breakers().every((b) => b.admit().kind === "allowed")).toBe(true);
+    const first = breakers()[0]!;
+    for (let i = 0; i < 5; i++) first.record(false, 3);
+    expect(first.admit()).toMatchObject({ kind: "refused", state: "open" });
+    expect(breakers().slice(1).every((b) => b.admit().allowed)).toBe(true);
+    const detachedNs = clients.map((c) => nsPerAdmit(c));
+    console.info(
+      `admit(): attached ${attachedNs.map((n) => n.toFixed(0)).join("/")} ns, detached ${detachedNs.map((n) => n.toFixed(0)).join("/")} ns; detached ${ms.toFixed(0)} ms after SIGKILL (${(performance.now() - killedAt).toFixed(0)} ms ago)`,
+    );
+    for (const ns of detachedNs) expect(ns).toBeLessThan(1_000);
+  });
+
+  it("reattaches when the coordinator is back on the same port, reports what it saw, and agrees again", async () => {
+    coordinator = await startServiceProcess("breaker-coordinator", { env });
+    expect(coordinator.grpcPort).toBe(port);
+    const ms = await until(() => clients.every((c) => c.connected && !c.detached), 10_000);
+    expect(events.every((list) => list.some((e) => e.type === "attached" && e.afterDetach))).toBe(true);
+    // Every client holds the coordinator's view: same state and version.
+    await expect
+      .poll(async () => {
+        const b = (await ops.getBreaker({ name: BREAKER })).breaker!;
+        return breakers().every((x) => x.fleetView?.version === Number(b.version) && x.fleetView?.state === stateName(b.state));
+      })
+      .toBe(true);
+    // Client 1 reported the failures it saw while detached, and its local breaker open.
+    await expect
+      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.instanceId === "i1"))
+      .toMatchObject({ locallyOpen: [BREAKER], failures: 5n });
+    console.info(`reattached ${ms.toFixed(0)} ms after the coordinator listened again`);
+  });
+});
+
+function stateName(state: breakerV1.BreakerState): string {
+  return state === breakerV1.BreakerState.OPEN ? "open" : state === breakerV1.BreakerState.HALF_OPEN ? "half-open" : "closed";
+}
