@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { classifyOutcome, createStorageGuard, type BreakerHook } from "./breaker-hook.js";
 import { CacheError, isCacheError } from "./errors.js";
 
-function recordingHook(admission: ReturnType<BreakerHook["admit"]> = true) {
+function recordingHook(admission: ReturnType<BreakerHook["admit"]> = { allowed: true }) {
   const records: [boolean, number][] = [];
-  const hook: BreakerHook = { admit: () => admission, record: (ok, ms) => records.push([ok, ms]) };
+  const hook: BreakerHook = { admit: () => admission, record: (_a, ok, ms) => records.push([ok, ms]) };
   return { hook, records };
 }
 
@@ -48,7 +48,7 @@ describe("storage guard", () => {
   });
 
   it("refuses without calling storage when the breaker is open", async () => {
-    const { hook, records } = recordingHook({ retryAfterMs: 1500 });
+    const { hook, records } = recordingHook({ allowed: false, retryAfterMs: 1500 });
     let called = false;
     const guard = createStorageGuard(hook, { now: () => 0 });
     const err = await guard
@@ -60,7 +60,7 @@ describe("storage guard", () => {
     expect((err as CacheError).retryAfterMs).toBe(1500);
     expect(called).toBe(false);
     expect(records).toEqual([]);
-    const refused = createStorageGuard(recordingHook(false).hook, { now: () => 0 });
+    const refused = createStorageGuard(recordingHook({ allowed: false }).hook, { now: () => 0 });
     await expect(refused.run(async () => 1)).rejects.toSatisfy((e) => isCacheError(e, "unavailable"));
   });
 

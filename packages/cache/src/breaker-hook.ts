@@ -6,19 +6,27 @@
 import type { Clock } from "./clock.js";
 import { CacheError, isCacheError } from "./errors.js";
 
-/** An admission answer: true admits; false or a retry hint refuses (breaker open). */
-export type Admission = boolean | { readonly retryAfterMs: number };
+/**
+ * An admission answer: `allowed` admits; otherwise the call is refused
+ * (breaker open), with a retry hint when known. A breaker may hand out richer
+ * answers (a half-open probe's permit); the cache gives the same object back
+ * to `record`, so the permit returns with the call's outcome.
+ */
+export type Admission = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs?: number | undefined };
 
 /** What the cache needs from a breaker guarding its storage backend. */
-export interface BreakerHook {
+export interface BreakerHook<A extends Admission = Admission> {
   /** Called before every storage call; a refusal means the call is not made. */
-  admit(): Admission;
+  admit(): A;
   /**
-   * Called once per admitted call that finished: `ok` unless storage failed
-   * (see {@link classifyOutcome}). Not called for calls their caller cancelled.
+   * Called once per admitted call that finished, with the admission it got:
+   * `ok` unless storage failed (see {@link classifyOutcome}). Not called for
+   * calls their caller cancelled.
    */
-  record(ok: boolean, durationMs: number): void;
+  record(admission: A, ok: boolean, durationMs: number): void;
 }
+
+const admitted: Admission = Object.freeze({ allowed: true });
 
 /** How a storage call ended, as a breaker counts it. */
 export type StorageOutcome = "success" | "failure" | "cancelled";
@@ -59,22 +67,21 @@ export interface StorageGuard {
 export function createStorageGuard(hook: BreakerHook | undefined, clock: Clock): StorageGuard {
   return {
     async run(call, signal) {
-      const admission = hook?.admit() ?? true;
-      if (admission !== true) {
-        const retryAfterMs = admission === false ? undefined : admission.retryAfterMs;
-        throw new CacheError("unavailable", "storage is unavailable (breaker open)", { retryAfterMs });
+      const admission = hook?.admit() ?? admitted;
+      if (!admission.allowed) {
+        throw new CacheError("unavailable", "storage is unavailable (breaker open)", { retryAfterMs: admission.retryAfterMs });
       }
       const started = clock.now();
       try {
         const value = await call();
-        hook?.record(true, clock.now() - started);
+        hook?.record(admission, true, clock.now() - started);
         return value;
       } catch (e) {
         const error = signal?.aborted
           ? new CacheError("cancelled", "the call was cancelled", { cause: signal.reason })
           : asCacheError(e);
         const outcome = classifyOutcome(error);
-        if (outcome !== "cancelled") hook?.record(outcome === "success", clock.now() - started);
+        if (outcome !== "cancelled") hook?.record(admission, outcome === "success", clock.now() - started);
         throw error;
       }
     },

@@ -103,7 +103,7 @@ describe("read path", () => {
     storage.seed("bkt", "a", "hello");
     const stale: StaleInfo[] = [];
     let open = false;
-    const breaker: BreakerHook = { admit: () => (open ? { retryAfterMs: 700 } : true), record: () => {} };
+    const breaker: BreakerHook = { admit: () => (open ? { allowed: false, retryAfterMs: 700 } : { allowed: true }), record: () => {} };
     const c = cache({ breaker, events: { onStale: (i) => stale.push(i) } });
     await c.get("bkt", "a");
     now += 2_000;
@@ -137,7 +137,7 @@ describe("read path", () => {
 
   it("answers unavailable with retryAfterMs when the breaker refuses and nothing is cached", async () => {
     storage.seed("bkt", "a", "hello");
-    const c = cache({ breaker: { admit: () => ({ retryAfterMs: 1234 }), record: () => {} } });
+    const c = cache({ breaker: { admit: () => ({ allowed: false, retryAfterMs: 1234 }), record: () => {} } });
     const e = await c.get("bkt", "a").catch((x: unknown) => x);
     expect(isCacheError(e, "unavailable") && e.retryAfterMs).toBe(1234);
     await expect(c.head("bkt", "a")).rejects.toSatisfy(kindOf("unavailable"));
@@ -147,7 +147,7 @@ describe("read path", () => {
 
   it("reports storage outcomes to the breaker: 404 is a success, unavailable a failure", async () => {
     const records: boolean[] = [];
-    const c = cache({ breaker: { admit: () => true, record: (ok) => records.push(ok) } });
+    const c = cache({ breaker: { admit: () => ({ allowed: true }), record: (_a, ok) => records.push(ok) } });
     await expect(c.get("bkt", "missing")).rejects.toSatisfy(kindOf("not-found"));
     storage.down = true;
     await expect(c.get("bkt", "other")).rejects.toSatisfy(kindOf("unavailable"));
@@ -211,7 +211,7 @@ describe("single flight", () => {
     const gate = deferred();
     storage.gate = () => gate.promise;
     const records: boolean[] = [];
-    const c = cache({ breaker: { admit: () => true, record: (ok) => records.push(ok) } });
+    const c = cache({ breaker: { admit: () => ({ allowed: true }), record: (_a, ok) => records.push(ok) } });
     const ac = new AbortController();
     const p = c.get("bkt", "a", { signal: ac.signal });
     await tick();
