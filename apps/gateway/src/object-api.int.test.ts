@@ -252,10 +252,26 @@ describe("object API over the real stack", () => {
       );
     }
 
+    /** Chunked: no declared length the cache-store could check the body against. */
+    async function abortedChunkedPut(key: string): Promise<void> {
+      await rawExchange(
+        port,
+        (s) => {
+          s.write(`PUT /objects/default/${key} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+          s.write(`${(100_000).toString(16)}\r\n`);
+          s.write(Buffer.alloc(100_000, 0x42));
+          s.write(`\r\n${(100_000).toString(16)}\r\n`);
+          s.write(Buffer.alloc(50_000, 0x43), () => setTimeout(() => s.destroy(), 50));
+        },
+        { untilMs: 2_000 },
+      );
+    }
+
     it("leaves the old object whole", async () => {
       const old = randomBytes(200_000);
       await put("abort/existing", old);
       await abortedPut("abort/existing", 400_000);
+      await abortedChunkedPut("abort/existing");
       for (let i = 0; i < 5; i++) {
         await new Promise((r) => setTimeout(r, 100));
         const got = await fetch(`${base}/abort/existing`);
@@ -273,11 +289,15 @@ describe("object API over the real stack", () => {
       s3.destroy();
     });
 
-    it("leaves no object when there was none", async () => {
-      await abortedPut("abort/new", 400_000);
+    it("leaves no object when there was none (declared length or chunked, several times over)", async () => {
       for (let i = 0; i < 5; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        expect((await fetch(`${base}/abort/new`)).status).toBe(404);
+        await abortedPut(`abort/new-${i}`, 400_000);
+        await abortedChunkedPut(`abort/new-chunked-${i}`);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 5; i++) {
+        expect((await fetch(`${base}/abort/new-${i}`)).status).toBe(404);
+        expect((await fetch(`${base}/abort/new-chunked-${i}`)).status).toBe(404);
       }
     });
   });

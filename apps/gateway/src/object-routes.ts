@@ -64,7 +64,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
           await reads.head(req, res, path, signal);
           break;
         case "PUT":
-          await putObject(req, res, path, aborter);
+          await putObject(req, res, path);
           break;
         case "DELETE":
           try {
@@ -98,7 +98,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     return true;
   };
 
-  async function putObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath, aborter: AbortController): Promise<void> {
+  async function putObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath): Promise<void> {
     const rawLength = req.headers["content-length"];
     const declared = rawLength === undefined ? undefined : Number(rawLength);
     if (declared !== undefined && declared > options.maxPutBytes) {
@@ -106,43 +106,59 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       sendError(res, 413, `the body is larger than the limit of ${options.maxPutBytes} bytes`, "too_large");
       return;
     }
+    const maxPutBytes = options.maxPutBytes;
+    const header: cacheV1.PutObjectHeader = {
+      $typeName: "breakwater.cache.v1.PutObjectHeader",
+      bucket: path.bucket,
+      key: path.key,
+      contentType: req.headers["content-type"] ?? "application/octet-stream",
+      metadata: userMetadataOf(req.headers),
+      ...(declared === undefined ? {} : { contentLength: BigInt(declared) }),
+      ifMatch: req.headers["if-match"] ?? "",
+      ifNoneMatch: req.headers["if-none-match"] ?? "",
+    };
+    const message = (part: cacheV1.PutObjectRequest["part"]): cacheV1.PutObjectRequest => ({ $typeName: "breakwater.cache.v1.PutObjectRequest", part });
+    /**
+     * Ends an upload that must not complete. A cancelled client stream can look
+     * complete to a grpc-js server: its request iterator ends normally, before
+     * the call's "cancelled" event (seen with grpc-js 1.14), so a cancel alone
+     * may store the bytes sent so far as the whole object. A second header is
+     * a message CacheService must refuse (INVALID_ARGUMENT: only the first
+     * message may be a header), in order, before the end of the body: the put
+     * fails before storage commits anything, whatever the transport does.
+     */
+    const poison = message({ case: "header", value: header });
     let received = 0;
     let tooLarge = false;
-    const maxPutBytes = options.maxPutBytes;
+    let cutShort = false;
     async function* messages(): AsyncIterable<cacheV1.PutObjectRequest> {
-      yield {
-        $typeName: "breakwater.cache.v1.PutObjectRequest",
-        part: {
-          case: "header",
-          value: {
-            $typeName: "breakwater.cache.v1.PutObjectHeader",
-            bucket: path.bucket,
-            key: path.key,
-            contentType: req.headers["content-type"] ?? "application/octet-stream",
-            metadata: userMetadataOf(req.headers),
-            ...(declared === undefined ? {} : { contentLength: BigInt(declared) }),
-            ifMatch: req.headers["if-match"] ?? "",
-            ifNoneMatch: req.headers["if-none-match"] ?? "",
-          },
-        },
-      };
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        received += chunk.byteLength;
-        if (received > maxPutBytes) {
-          tooLarge = true;
-          aborter.abort();
-          throw new Error("body over the limit");
+      yield message({ case: "header", value: header });
+      try {
+        for await (const chunk of req as AsyncIterable<Buffer>) {
+          received += chunk.byteLength;
+          if (received > maxPutBytes) {
+            tooLarge = true;
+            yield poison;
+            return;
+          }
+          yield message({ case: "chunk", value: chunk });
         }
-        yield { $typeName: "breakwater.cache.v1.PutObjectRequest", part: { case: "chunk", value: chunk } };
+      } catch {
+        cutShort = true; // the client went away mid-body ("aborted")
       }
-      // The request ended without the whole body (the client went away): never send it as complete.
-      if (!req.complete) {
-        aborter.abort();
-        throw new Error("the request body was cut short");
+      if (cutShort || !req.complete) {
+        cutShort = true;
+        yield poison;
       }
     }
+    // Cancelling mid-body could store a truncated object (see `poison`): only
+    // once the body is whole may a client that left cancel the call.
+    const call = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished && req.complete) call.abort();
+    });
     try {
-      const put = await options.upstreams.pick().cache.putObject(messages(), { signal: aborter.signal });
+      const put = await options.upstreams.pick().cache.putObject(messages(), { signal: call.signal });
       nearCache?.invalidate(path.bucket, path.key, false);
       const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
       res.writeHead(200, { etag: put.etag, "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
@@ -152,6 +168,10 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       if (tooLarge) {
         res.setHeader("connection", "close");
         sendError(res, 413, `the body is larger than the limit of ${maxPutBytes} bytes`, "too_large");
+        return;
+      }
+      if (cutShort) {
+        res.destroy(); // nobody is left to answer
         return;
       }
       throw err;

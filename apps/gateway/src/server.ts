@@ -120,6 +120,11 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       );
     },
   );
+  // A client may shut down its sending side once its request is out (RFC 9112
+  // 9.6 lets it keep reading): by default node:http then aborts the request in
+  // flight and the answer is lost. This long-standing (undocumented) switch of
+  // node:http's server lets the answer go out, then closes the connection.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Expect: 100-continue: refuse an oversized PUT before the client sends it.
   server.on("checkContinue", (req, res) => {
     const length = Number(req.headers["content-length"] ?? 0);

@@ -11,6 +11,8 @@ import { connect } from "node:net";
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
 
+import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
+
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
 
 /** gateway(s) → cache-store → (counting proxy →) s3rver, all real processes but s3rver. */
@@ -35,6 +37,7 @@ export interface StackOptions {
 
 /** Starts the stack on free ports (build first: the apps run from dist/). */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  patchS3rverPutAcknowledgement();
   const s3 = await startS3Server({ buckets: ["default", "other"] });
   const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
   const cacheStore = await startServiceProcess("cache-store", {
