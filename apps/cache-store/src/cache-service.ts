@@ -186,7 +186,12 @@ function tooLarge(max: number): CacheError {
   return new CacheError("too-large", `the object is larger than the limit of ${max} bytes`);
 }
 
-/** The body chunks of a PutObject stream, held to the size limit and the declared length. */
+/**
+ * The body chunks of a PutObject stream, held to the size limit and the
+ * declared length. It fails with CacheErrors only: storage adapters pass those
+ * on unchanged, while any other error from a body is taken for the writer
+ * giving up (CANCELLED).
+ */
 async function* bodyOf(
   iterator: AsyncIterator<cacheV1.PutObjectRequest>,
   max: number,
@@ -198,16 +203,16 @@ async function* bodyOf(
     const next = await iterator.next();
     if (next.done) break;
     const part = next.value.part;
-    if (part.case !== "chunk") throw new ConnectError("only the first PutObject message may be a header", Code.InvalidArgument);
+    if (part.case !== "chunk") throw new CacheError("invalid-argument", "only the first PutObject message may be a header");
     received += part.value.byteLength;
     if (received > max) throw tooLarge(max);
     if (declared !== undefined && received > declared) {
-      throw new ConnectError(`the body is longer than the declared content_length ${declared}`, Code.InvalidArgument);
+      throw new CacheError("invalid-argument", `the body is longer than the declared content_length ${declared}`);
     }
     yield part.value;
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (declared !== undefined && received !== declared) {
-    throw new ConnectError(`the body is ${received} bytes, not the declared content_length ${declared}`, Code.InvalidArgument);
+    throw new CacheError("invalid-argument", `the body is ${received} bytes, not the declared content_length ${declared}`);
   }
 }

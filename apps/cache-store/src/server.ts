@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import { createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
 import { createObjectCache, systemClock, type ObjectStorage } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
 import { createCacheMetrics } from "./cache-metrics.js";
+import { createTimedStorage } from "./timed-storage.js";
 
 /** What `build` needs besides config. */
 export interface CacheStoreDeps {
@@ -28,7 +29,9 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
           requestTimeoutMs: config.S3_REQUEST_TIMEOUT,
         })
       : undefined;
-  const storage = deps.storage ?? s3!;
+  // Made here rather than by the server kit: the storage timings register in it before the server exists.
+  const registry = createMetricsRegistry("cache-store");
+  const storage = createTimedStorage(deps.storage ?? s3!, registry);
   const cache = createObjectCache({
     storage,
     clock: systemClock,
@@ -48,6 +51,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     host: config.CACHE_STORE_HOST,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    registry,
   });
   createCacheMetrics(server.registry, cache);
   const sweep = setInterval(() => {
