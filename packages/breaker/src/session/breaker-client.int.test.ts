@@ -39,13 +39,20 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<number> {
   return performance.now() - start;
 }
 
-/** ns per admit() over `n` calls, after a warm-up. */
+/**
+ * ns per admit() over 1e5 calls, after a warm-up: the best of 10 runs, as one
+ * preemption on a busy machine adds tens of ns per call to a 1 ms run.
+ */
 function nsPerAdmit(client: BreakerClient, n = 100_000): number {
   const b = client.breaker(BREAKER);
   for (let i = 0; i < 10_000; i++) b.admit();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) b.admit();
-  return Number(process.hrtime.bigint() - start) / n;
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 10; run++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) b.admit();
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / n);
+  }
+  return best;
 }
 
 describe("three breaker clients with a real coordinator", () => {
@@ -146,8 +153,9 @@ describe("three breaker clients with a real coordinator", () => {
     const openUntil = breakers()[0]!.fleetView!.openUntil!;
     const killedAt = performance.now();
     expect(await coordinator.stop("SIGKILL")).toBe("SIGKILL");
-    const ms = await until(() => clients.every((c) => c.detached), 3_000);
-    expect(ms).toBeGreaterThanOrEqual(450);
+    await until(() => clients.every((c) => c.detached), 3_000);
+    const ms = performance.now() - killedAt;
+    expect(ms).toBeGreaterThanOrEqual(490); // detach_after 500ms, counted from when the stream broke
     expect(ms).toBeLessThan(1_500);
     expect(events.every((list) => list.some((e) => e.type === "detached"))).toBe(true);
     // The open state known from the coordinator holds until it expires...
@@ -161,7 +169,7 @@ describe("three breaker clients with a real coordinator", () => {
     expect(breakers().slice(1).every((b) => b.admit().allowed)).toBe(true);
     const detachedNs = clients.map((c) => nsPerAdmit(c));
     console.info(
-      `admit(): attached ${attachedNs.map((n) => n.toFixed(0)).join("/")} ns, detached ${detachedNs.map((n) => n.toFixed(0)).join("/")} ns; detached ${ms.toFixed(0)} ms after SIGKILL (${(performance.now() - killedAt).toFixed(0)} ms ago)`,
+      `admit(): attached ${attachedNs.map((n) => n.toFixed(0)).join("/")} ns, detached ${detachedNs.map((n) => n.toFixed(0)).join("/")} ns; all detached ${ms.toFixed(0)} ms after SIGKILL`,
     );
     for (const ns of detachedNs) expect(ns).toBeLessThan(1_000);
   });

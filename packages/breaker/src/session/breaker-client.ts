@@ -7,6 +7,7 @@
  */
 import { type BreakerConfig, type BreakerConfigSet, type Clock, type Random, systemClock } from "../index.js";
 import type { BreakerClientEvent, BreakerEventListener } from "./breaker-events.js";
+import { CoarseClock } from "./coarse-clock.js";
 import { CoordinatedBreaker } from "./coordinated-breaker.js";
 import { grpcSessionTransport } from "./grpc-session-transport.js";
 import { OutcomeBatcher } from "./outcome-batcher.js";
@@ -42,6 +43,8 @@ export interface BreakerClientOptions {
   readonly reconnectMaxMs?: number | undefined;
   /** Reports go out at most this often (default 100 ms), failure bursts at once. */
   readonly reportIntervalMs?: number | undefined;
+  /** How old the time outcomes are recorded at may get, to spare a clock read per call (default 10 ms; 0: exact). */
+  readonly recordClockResolutionMs?: number | undefined;
   /** Wait before asking again after a refused probe, ± half (default 500 ms). */
   readonly probeRetryMs?: number | undefined;
   /** The session transport (default: gRPC to coordinatorUrl); tests pass a fake. */
@@ -97,6 +100,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     send: (counts) => link.send({ kind: "report", counts }),
   });
   const breakers = new Map<string, CoordinatedBreaker>();
+  const recordClock = new CoarseClock(clock, timers, options.recordClockResolutionMs ?? 10);
   const link: SessionLink = new SessionLink({
     transport,
     hello: { instanceId: options.instanceId, service: options.service, address: options.address, breakers: names },
@@ -135,6 +139,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       name,
       config: configs[i]!,
       clock,
+      recordClock,
       random,
       session: link,
       batcher,
@@ -161,6 +166,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     close() {
       link.close();
       batcher.close();
+      recordClock.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Admission, ProbeAdmission, RefusedAdmission } from "./admission.js";
 import { clientHarness, type ClientHarness, NAME } from "./__fixtures__/client-harness.js";
+import { DrivenTime } from "./__fixtures__/driven-time.js";
 import { view } from "./__fixtures__/fake-transport.js";
 
 /** Opens the fleet breaker by the coordinator's word, for `ms`. */
@@ -241,5 +242,28 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     expect(h.breaker.admit().allowed).toBe(true);
     expect(h.breaker.admit()).toMatchObject({ kind: "refused", state: "half-open" });
     expect(probeRequests(h)).toBe(0);
+  });
+});
+
+describe("CoordinatedBreaker clock reads on the request path", () => {
+  it("admits without reading the clock while closed, attached or detached past a known open state", () => {
+    let reads = 0;
+    const time = new DrivenTime();
+    const h = clientHarness({}, { clock: { now: () => (reads++, time.now()) }, recordClockResolutionMs: 0 }, time);
+    h.attach();
+    reads = 0;
+    for (let i = 0; i < 10; i++) h.breaker.admit();
+    expect(reads).toBe(0);
+    h.transition("closed", "open", 2, h.time.now() + 1_000);
+    reads = 0;
+    h.breaker.admit(); // open: the time decides
+    expect(reads).toBe(1);
+    h.stream.fail();
+    h.transport.failOpen = true;
+    h.time.advance(2_000); // detached; the open state expired meanwhile
+    h.breaker.admit(); // one read settles that the old view stands for nothing now
+    reads = 0;
+    for (let i = 0; i < 10; i++) expect(h.breaker.admit().allowed).toBe(true);
+    expect(reads).toBe(0);
   });
 });

@@ -32,6 +32,8 @@ export interface CoordinatedBreakerOptions {
   readonly name: string;
   readonly config: BreakerConfig;
   readonly clock: Clock;
+  /** The time outcomes are recorded at (a CoarseClock): window buckets need no finer time. Default: `clock`. */
+  readonly recordClock?: Clock | undefined;
   readonly random: Random;
   readonly session: BreakerSessionPort;
   readonly batcher: OutcomeBatcher;
@@ -49,6 +51,7 @@ export class CoordinatedBreaker {
   readonly config: BreakerConfig;
   private readonly local: LocalBreaker;
   private readonly clock: Clock;
+  private readonly recordClock: Clock;
   private readonly random: Random;
   private readonly session: BreakerSessionPort;
   private readonly batcher: OutcomeBatcher;
@@ -61,6 +64,8 @@ export class CoordinatedBreaker {
   private openRefusal: Refusal;
   private view: BreakerView | undefined;
   private detachedValue = false;
+  /** True while the fleet's view can only stand for "closed" as time goes on: admit() then reads no clock. */
+  private fleetQuiet = true;
   // The fleet's half-open: one probe request, grant or call of ours at a time.
   private asking = false;
   private askExpiresAt = 0;
@@ -74,6 +79,7 @@ export class CoordinatedBreaker {
     this.name = options.name;
     this.config = options.config;
     this.clock = options.clock;
+    this.recordClock = options.recordClock ?? options.clock;
     this.random = options.random;
     this.session = options.session;
     this.batcher = options.batcher;
@@ -100,9 +106,17 @@ export class CoordinatedBreaker {
     this.openRefusal = this.unknownRefusal;
   }
 
-  /** Whether to make a call now. O(1); allocation-free while closed or open. */
+  /**
+   * Whether to make a call now. O(1); allocation-free while closed or open.
+   * Closed everywhere it reads no clock: time cannot change a closed fleet
+   * view (it has no open_until; detached, neither can an open one past it)
+   * nor a closed local breaker (it has no timer), and a clock read is most
+   * of the cost of a call here (design.md "Stack").
+   */
   admit(): Admission {
+    if (this.fleetQuiet && this.local.local.state === "closed") return allowedAdmission;
     const now = this.clock.now();
+    if (this.detachedValue && !this.fleetQuiet) this.settleFleet(now);
     if (this.local.admit(now)) return allowedAdmission;
     return this.refuse(now);
   }
@@ -114,8 +128,8 @@ export class CoordinatedBreaker {
    * reaches the coordinator.
    */
   record(success: boolean, durationMs: number, admission?: Admission): void {
-    const now = this.clock.now();
-    if (admission !== undefined && admission.kind === "probe") return this.recordProbe(admission, success, now);
+    if (admission !== undefined && admission.kind === "probe") return this.recordProbe(admission, success, this.clock.now());
+    const now = this.recordClock.now();
     const wasClosed = !this.local.locallyOpen;
     this.local.record(success, durationMs, now);
     this.tally.add(success, this.slowMs !== undefined && durationMs >= this.slowMs);
@@ -150,6 +164,7 @@ export class CoordinatedBreaker {
     else this.local.setFleetView(view, { snapshot: true });
     this.view = view;
     this.detachedValue = false;
+    this.settleFleet(now);
     this.forgetProbes();
     const after = view?.state ?? "closed";
     if (before !== after) this.emit({ type: "transition", breaker: this.name, from: before, to: after, source: "fleet", reason: "snapshot", at: now });
@@ -166,6 +181,7 @@ export class CoordinatedBreaker {
     if (!this.local.setFleetView(t)) return;
     this.view = t;
     this.detachedValue = false;
+    this.settleFleet(this.clock.now());
     this.forgetProbes();
     if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.local.state === "closed") {
       this.local.local.reset(this.clock.now(), "the fleet closed after successful probes");
@@ -195,6 +211,7 @@ export class CoordinatedBreaker {
   detach(): void {
     this.detachedValue = true;
     this.local.detach();
+    this.settleFleet(this.clock.now());
     this.forgetProbes();
   }
 
@@ -252,6 +269,12 @@ export class CoordinatedBreaker {
       this.localPermit = undefined;
     }
     this.session.send({ kind: "probe-result", breaker: this.name, permitId: admission.permitId, success });
+  }
+
+  private settleFleet(now: number): void {
+    const v = this.view;
+    // Detached, a view stands only for an open state until it expires (fleetStateAt); attached, for its state.
+    this.fleetQuiet = v === undefined || (this.detachedValue ? fleetStateAt(v, now, true) === "closed" : v.state === "closed");
   }
 
   private forgetProbes(): void {

@@ -32,8 +32,8 @@ export interface ClientHarness {
 export function clientHarness(
   overrides: Partial<BreakerConfig> = {},
   options: Partial<BreakerClientOptions> = {},
+  time = new DrivenTime(),
 ): ClientHarness {
-  const time = new DrivenTime();
   const transport = new FakeTransport();
   const events: BreakerClientEvent[] = [];
   const config = createBreakerConfig({ openJitter: 0, ...overrides });
