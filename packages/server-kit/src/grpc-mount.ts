@@ -79,6 +79,21 @@ async function* requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.S
     if (m instanceof MalformedMessage) throw malformed(m);
     yield m as object;
   }
+  // A reset stream also ends as if half-closed in grpc-js; refuse to call that
+  // complete when the reset is already known. (A Node grpc-js client that
+  // cancels sends END_STREAM before RST_STREAM, which no server can tell from a
+  // finished stream: see docs/architecture.md "Cancelled client streams".)
+  if (resetByClient(c)) throw new ConnectError("the call was cancelled by the client", Code.Canceled);
+}
+
+/**
+ * True when the call was cancelled, or its HTTP/2 stream was reset (read off
+ * grpc-js's call internals, which carry no public flag for it yet).
+ */
+function resetByClient(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): boolean {
+  if (c.cancelled) return true;
+  const stream = (c as unknown as { call?: { stream?: { rstCode?: number } } }).call?.stream;
+  return stream?.rstCode !== undefined && stream.rstCode !== 0;
 }
 
 function malformed(m: MalformedMessage): ConnectError {
