@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { cacheV1 } from "@breakwater/proto";
+import { cacheV1 } from "@breakwater/proto";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { isCacheError, isNotModified, resolveRange, type ObjectMeta, type RangeRequest } from "@breakwater/cache";
 import type { ObjectPath } from "./object-path.js";
@@ -77,7 +77,9 @@ export function createObjectReads(options: ObjectReadsOptions) {
           } else {
             headers["content-length"] = String(info.size);
             res.writeHead(200, headers);
-            if (ticket?.valid && nearCache!.accepts(Number(info.size))) copy = [];
+            // A stale answer (storage failing) is not made fresh again by copying it here.
+            const stale = msg.cacheStatus === cacheV1.CacheStatus.STALE;
+            if (ticket?.valid && !stale && nearCache!.accepts(Number(info.size))) copy = [];
           }
         }
         // The client left: stop here (leaving the loop cancels the upstream call).
