@@ -151,5 +151,6 @@ describe("breaker client: wiring", () => {
     expect(() => createBreakerClient({ ...base, breakers: [] })).toThrow(/at least one breaker/);
     expect(() => createBreakerClient({ ...base, breakers: ["a", "a"] })).toThrow(/"a" is named twice/);
     expect(() => createBreakerClient({ ...base, breakers: [""] })).toThrow(/non-empty/);
+    expect(() => createBreakerClient({ ...base, breakers: ["a"], coordinatorUrl: "" })).toThrow(/coordinatorUrl .* got ""/);
   });
 });

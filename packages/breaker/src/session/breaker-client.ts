@@ -71,6 +71,9 @@ export interface BreakerClient {
  */
 export function createBreakerClient(options: BreakerClientOptions): BreakerClient {
   const names = checkNames(options.breakers);
+  if (typeof options.coordinatorUrl !== "string" || options.coordinatorUrl === "") {
+    throw new RangeError(`coordinatorUrl must be the coordinator's address, got ${JSON.stringify(options.coordinatorUrl)}`);
+  }
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const timers = options.timers ?? systemTimers;
@@ -91,7 +94,8 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
 
   const transport =
     options.transport ??
-    grpcSessionTransport({ url: options.coordinatorUrl, keepaliveMs: Math.max(100, Math.round(detachAfterMs / 2)), maxReconnectMs: reconnectMaxMs });
+    // Keepalive pings find a black-holed coordinator within ~detach_after / 2; the detach timer then runs.
+    grpcSessionTransport({ url: options.coordinatorUrl, keepaliveMs: Math.max(100, Math.round(detachAfterMs / 4)), maxReconnectMs: reconnectMaxMs });
   // The link and the batcher need each other: reports go out on the link, the link (re)starts reports.
   const batcher = new OutcomeBatcher({
     clock,

@@ -31,6 +31,8 @@ export { BreakerOpenError, isBreakerOpenError } from "./breaker-open-error.js";
 export { BreakerPolicy, isRefusal } from "./breaker-policy.js";
 /** Options of a breaker policy (the failure classifier). */
 export type { BreakerPolicyOptions } from "./breaker-policy.js";
+/** The failure classifier for gRPC calls: UNAVAILABLE, INTERNAL, UNKNOWN, DEADLINE_EXCEEDED and transport errors. */
+export { isGrpcFailure } from "./grpc-failure.js";
 /** retry → bulkhead → coordinated breaker as one cockatiel policy. */
 export { composePolicy } from "./compose-policy.js";
 /** Options of composePolicy. */
@@ -50,3 +52,5 @@ export type {
   SessionStreamHandlers,
   SessionTransport,
 } from "./session-messages.js";
+/** Reads BREAKER_CONFIG (the YAML shared by the coordinator and every instance). */
+export { readBreakerConfigFile, loadBreakerConfig, breakerConfigEnv } from "./read-config-file.js";

@@ -137,3 +137,30 @@ describe("SessionLink", () => {
     expect(() => link({ detachAfterMs: 0 })).toThrow(RangeError);
   });
 });
+
+describe("SessionLink with a transport that throws", () => {
+  it("treats a throwing open as a failed attempt: told, and retried with backoff", () => {
+    const time = new DrivenTime();
+    const errors: unknown[] = [];
+    let opens = 0;
+    const l = new SessionLink({
+      transport: {
+        open() {
+          opens++;
+          throw new Error("bad target");
+        },
+      },
+      hello,
+      clock: time,
+      timers: time,
+      random: () => 0.5,
+      detachAfterMs: 2_000,
+      handlers: { onSnapshot() {}, onTransition() {}, onProbeGrant() {}, onDisconnected: (e) => errors.push(e), onDetached() {} },
+    });
+    l.start();
+    time.advance(200);
+    expect(opens).toBe(3); // at 0, +55, +165
+    expect(errors[0]).toMatchObject({ message: "bad target" });
+    l.close();
+  });
+});

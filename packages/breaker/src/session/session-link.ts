@@ -119,14 +119,19 @@ export class SessionLink {
   private open(): void {
     const id = ++this.streamId;
     const { timers, detachAfterMs } = this.options;
-    const stream = this.options.transport.open({
-      onMessage: (m) => {
-        if (id === this.streamId) this.receive(m);
-      },
-      onClose: (error) => {
-        if (id === this.streamId) this.lost(error ?? new Error("the coordinator ended the session"));
-      },
-    });
+    let stream: SessionStream;
+    try {
+      stream = this.options.transport.open({
+        onMessage: (m) => {
+          if (id === this.streamId) this.receive(m);
+        },
+        onClose: (error) => {
+          if (id === this.streamId) this.lost(error ?? new Error("the coordinator ended the session"));
+        },
+      });
+    } catch (err) {
+      return this.lost(err); // e.g. a target grpc-js cannot parse: retried like any failure, and told
+    }
     if (id !== this.streamId) return; // it failed while opening
     this.stream = stream;
     stream.send({ kind: "hello", hello: this.options.hello });
