@@ -16,8 +16,9 @@ import {
   LocalBreaker,
   type Random,
 } from "../index.js";
-import { type Admission, allowedAdmission, type ProbeAdmission, probeAdmission, Refusal } from "./admission.js";
+import { type Admission, allowedAdmission, Refusal } from "./admission.js";
 import type { BreakerEventListener } from "./breaker-events.js";
+import { FleetProbes } from "./fleet-probes.js";
 import type { OutcomeBatcher, OutcomeTally } from "./outcome-batcher.js";
 import type { ProbeGrantMessage, SessionRequestMessage } from "./session-messages.js";
 
@@ -52,41 +53,27 @@ export class CoordinatedBreaker {
   private readonly local: LocalBreaker;
   private readonly clock: Clock;
   private readonly recordClock: Clock;
-  private readonly random: Random;
-  private readonly session: BreakerSessionPort;
   private readonly batcher: OutcomeBatcher;
   private readonly tally: OutcomeTally;
   private readonly emit: BreakerEventListener;
   private readonly slowMs: number | undefined;
-  private readonly probeRetryMs: number;
   private readonly halfOpenRefusal: Refusal;
   private readonly unknownRefusal: Refusal;
   private openRefusal: Refusal;
+  private readonly probes: FleetProbes;
   private view: BreakerView | undefined;
   private detachedValue = false;
   /** True while the fleet's view can only stand for "closed" as time goes on: admit() then reads no clock. */
   private fleetQuiet = true;
-  // The fleet's half-open: one probe request, grant or call of ours at a time.
-  private asking = false;
-  private askExpiresAt = 0;
-  private nextAskAt = 0;
-  private grant: ProbeAdmission | undefined;
-  private probePermit: string | undefined;
-  private probeExpiresAt = 0;
-  private localPermit: string | undefined;
 
   constructor(options: CoordinatedBreakerOptions) {
     this.name = options.name;
     this.config = options.config;
     this.clock = options.clock;
     this.recordClock = options.recordClock ?? options.clock;
-    this.random = options.random;
-    this.session = options.session;
     this.batcher = options.batcher;
     this.emit = options.onEvent;
     this.slowMs = options.config.slowCallMs;
-    this.probeRetryMs = options.probeRetryMs ?? 500;
-    if (!(this.probeRetryMs >= 0)) throw new RangeError(`probeRetryMs must be ≥ 0, got ${this.probeRetryMs}`);
     const name = options.name;
     this.local = new LocalBreaker(
       {
@@ -104,6 +91,16 @@ export class CoordinatedBreaker {
     this.halfOpenRefusal = new Refusal("half-open", undefined, halfOpenRetryMs, this.clock);
     this.unknownRefusal = new Refusal("open", undefined, options.config.openTimeoutMs, this.clock);
     this.openRefusal = this.unknownRefusal;
+    const session = options.session;
+    this.probes = new FleetProbes({
+      name,
+      config: options.config,
+      random: options.random,
+      send: (m) => session.send(m),
+      local: this.local,
+      refusal: this.halfOpenRefusal,
+      retryMs: options.probeRetryMs ?? 500,
+    });
   }
 
   /**
@@ -128,7 +125,7 @@ export class CoordinatedBreaker {
    * reaches the coordinator.
    */
   record(success: boolean, durationMs: number, admission?: Admission): void {
-    if (admission !== undefined && admission.kind === "probe") return this.recordProbe(admission, success, this.clock.now());
+    if (admission !== undefined && admission.kind === "probe") return this.probes.record(admission, success, this.clock.now());
     const now = this.recordClock.now();
     const wasClosed = !this.local.locallyOpen;
     this.local.record(success, durationMs, now);
@@ -165,7 +162,7 @@ export class CoordinatedBreaker {
     this.view = view;
     this.detachedValue = false;
     this.settleFleet(now);
-    this.forgetProbes();
+    this.probes.forget();
     const after = view?.state ?? "closed";
     if (before !== after) this.emit({ type: "transition", breaker: this.name, from: before, to: after, source: "fleet", reason: "snapshot", at: now });
   }
@@ -182,7 +179,7 @@ export class CoordinatedBreaker {
     this.view = t;
     this.detachedValue = false;
     this.settleFleet(this.clock.now());
-    this.forgetProbes();
+    this.probes.forget();
     if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.local.state === "closed") {
       this.local.local.reset(this.clock.now(), "the fleet closed after successful probes");
     }
@@ -191,20 +188,13 @@ export class CoordinatedBreaker {
 
   /** The coordinator answered our probe request. */
   applyProbeGrant(grant: ProbeGrantMessage, now: number): void {
-    this.asking = false;
+    this.probes.applyGrant(grant, now);
     this.emit({ type: "probe", breaker: this.name, granted: grant.granted, at: now });
-    if (!grant.granted) {
-      this.nextAskAt = now + Math.round(this.probeRetryMs * (0.5 + this.random()));
-      return;
-    }
-    // Our clock may differ from the coordinator's: never hold a permit past our own lease length.
-    const expiresAt = Math.min(grant.leaseExpiresAt ?? Number.POSITIVE_INFINITY, now + this.config.probeLeaseMs);
-    this.grant = probeAdmission(this.name, grant.permitId, expiresAt);
   }
 
   /** The session stream ended: requests in flight will get no answer. */
   disconnected(): void {
-    this.forgetProbes();
+    this.probes.forget();
   }
 
   /** Cut off for detach_after: known open fleet states hold until they expire; local breakers decide alone. */
@@ -212,13 +202,13 @@ export class CoordinatedBreaker {
     this.detachedValue = true;
     this.local.detach();
     this.settleFleet(this.clock.now());
-    this.forgetProbes();
+    this.probes.forget();
   }
 
   private refuse(now: number): Admission {
     // Half-open by the fleet and not open locally: the fleet's probes decide.
     if (fleetStateAt(this.view, now, this.detachedValue) === "half-open" && this.local.local.state !== "open") {
-      return this.admitHalfOpen(now);
+      return this.probes.admit(now);
     }
     if (this.local.state(now) === "half-open") return this.halfOpenRefusal; // local probes all out
     const ms = this.local.retryAfterMs(now);
@@ -228,58 +218,9 @@ export class CoordinatedBreaker {
     return this.openRefusal;
   }
 
-  private admitHalfOpen(now: number): Admission {
-    const grant = this.grant;
-    if (grant !== undefined) {
-      this.grant = undefined;
-      if (now < grant.leaseExpiresAt) return this.startProbe(grant, now);
-      // A permit not used within its lease is let go; the coordinator frees it.
-    }
-    if (this.probePermit !== undefined && now < this.probeExpiresAt) return this.halfOpenRefusal;
-    this.probePermit = undefined;
-    this.localPermit = undefined;
-    if ((!this.asking || now >= this.askExpiresAt) && now >= this.nextAskAt) {
-      if (this.session.send({ kind: "probe-request", breaker: this.name })) {
-        this.asking = true;
-        this.askExpiresAt = now + this.config.probeLeaseMs;
-      }
-    }
-    return this.halfOpenRefusal;
-  }
-
-  private startProbe(grant: ProbeAdmission, now: number): ProbeAdmission {
-    this.probePermit = grant.permitId;
-    this.probeExpiresAt = grant.leaseExpiresAt;
-    this.localPermit = undefined;
-    // Half-open locally as well: the same trial call counts toward closing the local breaker.
-    if (this.local.local.state === "half-open") {
-      const local = this.local.local.acquireProbe("fleet-probe", now);
-      if (local.granted) this.localPermit = local.id;
-    }
-    return grant;
-  }
-
-  // A fleet probe's outcome is the coordinator's to judge, and a half-open
-  // local breaker's probe too; it does not enter the local window, where a
-  // success would only push the outage's failures over minimum_requests.
-  private recordProbe(admission: ProbeAdmission, success: boolean, now: number): void {
-    if (admission.permitId === this.probePermit) {
-      if (this.localPermit !== undefined) this.local.local.completeProbe(this.localPermit, success, now);
-      this.probePermit = undefined;
-      this.localPermit = undefined;
-    }
-    this.session.send({ kind: "probe-result", breaker: this.name, permitId: admission.permitId, success });
-  }
-
   private settleFleet(now: number): void {
     const v = this.view;
     // Detached, a view stands only for an open state until it expires (fleetStateAt); attached, for its state.
     this.fleetQuiet = v === undefined || (this.detachedValue ? fleetStateAt(v, now, true) === "closed" : v.state === "closed");
-  }
-
-  private forgetProbes(): void {
-    this.asking = false;
-    this.nextAskAt = 0;
-    this.grant = undefined;
   }
 }
