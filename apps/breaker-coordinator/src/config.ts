@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import { ConfigError, commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
-import { isBreakerConfigError, parseBreakerConfigFile, type BreakerConfigSet } from "@breakwater/breaker";
+import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import type { BreakerConfigSet } from "@breakwater/breaker";
+import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/breaker/session";
 
 /** The coordinator's environment (design.md "Configuration and ports"). */
 export const coordinatorConfigSchema = {
@@ -8,7 +8,7 @@ export const coordinatorConfigSchema = {
   COORDINATOR_PORT: env.port(50052, "gRPC port (h2c): Session, ops RPCs, reflection, health"),
   COORDINATOR_HTTP_PORT: env.port(9452, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   COORDINATOR_HOST: env.string("0.0.0.0", "address to bind"),
-  BREAKER_CONFIG: env.string("", "YAML file of per-backend breaker settings; empty: defaults"),
+  ...breakerConfigEnv,
   BW_ADMIN_TOKEN: env.string("", "bearer token that mutating RPCs require; empty: no token needed"),
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
 };
@@ -24,12 +24,5 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
  */
 export function loadCoordinatorConfig(vars: Readonly<Record<string, string | undefined>>): CoordinatorConfig {
   const config = loadConfig(coordinatorConfigSchema, vars);
-  let text = "";
-  try {
-    if (config.BREAKER_CONFIG !== "") text = readFileSync(config.BREAKER_CONFIG, "utf8");
-    return Object.freeze({ ...config, breakerConfig: parseBreakerConfigFile(text) });
-  } catch (err) {
-    if (isBreakerConfigError(err)) throw new ConfigError(err.problems.map((p) => `BREAKER_CONFIG (${config.BREAKER_CONFIG}): ${p}`));
-    throw new ConfigError([`BREAKER_CONFIG=${JSON.stringify(config.BREAKER_CONFIG)}: ${(err as Error).message}`]);
-  }
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }

@@ -17,6 +17,8 @@ export interface CacheServiceDeps {
   readonly replicaId: string;
   /** The breakers this replica applies, for GetStats. */
   readonly breakers?: BreakerStatusSource;
+  /** Aborts when the server shuts down: WatchInvalidations streams end then (subscribers resubscribe elsewhere). */
+  readonly shutdown?: AbortSignal;
 }
 
 const MAX_CHUNK = 64 * 1024;
@@ -148,9 +150,10 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       });
       const onAbort = (): void => wake?.();
       ctx.signal.addEventListener("abort", onAbort);
+      deps.shutdown?.addEventListener("abort", onAbort);
       try {
         yield { event: { case: "subscribed", value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId } } };
-        while (!ctx.signal.aborted) {
+        while (!ctx.signal.aborted && deps.shutdown?.aborted !== true) {
           const next = queue.shift();
           if (next !== undefined) yield { event: next };
           else await new Promise<void>((resolve) => (wake = resolve));
@@ -158,6 +161,7 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       } finally {
         unsubscribe();
         ctx.signal.removeEventListener("abort", onAbort);
+        deps.shutdown?.removeEventListener("abort", onAbort);
       }
     },
   });

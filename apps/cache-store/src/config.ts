@@ -1,8 +1,11 @@
 import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import type { BreakerConfigSet } from "@breakwater/breaker";
+import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/breaker/session";
 
 /** The cache-store's environment (design.md "Configuration and ports", "Cache rules"). */
 export const cacheStoreConfigSchema = {
   ...commonConfig,
+  ...breakerConfigEnv,
   CACHE_STORE_PORT: env.port(50051, "gRPC port (h2c): CacheService, reflection, health"),
   CACHE_STORE_HTTP_PORT: env.port(9451, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   CACHE_STORE_HOST: env.string("0.0.0.0", "address to bind"),
@@ -21,12 +24,15 @@ export const cacheStoreConfigSchema = {
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 4, "largest object a PutObject may store (RESOURCE_EXHAUSTED above)"),
 };
 
-export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema>;
+export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
+  /** BREAKER_CONFIG, read and validated. */
+  readonly breakerConfig: BreakerConfigSet;
+};
 
-/** Reads and validates the cache-store's environment; throws ConfigError listing every problem. */
+/** Reads and validates the cache-store's environment and BREAKER_CONFIG; throws ConfigError listing every problem. */
 export function loadCacheStoreConfig(vars: Readonly<Record<string, string | undefined>>): CacheStoreConfig {
   const config = loadConfig(cacheStoreConfigSchema, vars);
-  return config;
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }
 
 /** The S3 endpoint as a URL: S3_ENDPOINT with its scheme, or one from S3_USE_SSL. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
 import { createObjectCache, systemClock, type ObjectStorage } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
@@ -6,6 +7,7 @@ import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
+import { breakerHookOf, breakerStatuses, startStorageBreaker } from "./storage-breaker.js";
 
 /** What `build` needs besides config. */
 export interface CacheStoreDeps {
@@ -32,8 +34,17 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   // Made here rather than by the server kit: the storage timings register in it before the server exists.
   const registry = createMetricsRegistry("cache-store");
   const storage = createTimedStorage(deps.storage ?? s3!, registry);
+  // Every storage call goes through the fleet's breaker for this backend (design.md "Breakers").
+  const breakers = startStorageBreaker({
+    coordinatorUrl: config.COORDINATOR_URL,
+    backend: storage.backend,
+    address: `${hostname()}:${config.CACHE_STORE_PORT}`,
+    config: config.breakerConfig,
+    logger,
+  });
   const cache = createObjectCache({
     storage,
+    breaker: breakerHookOf(breakers.breaker),
     clock: systemClock,
     ttlMs: config.CACHE_TTL,
     maxStaleMs: config.CACHE_MAX_STALE,
@@ -42,9 +53,19 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     maxObjectBytes: config.CACHE_MAX_OBJECT_BYTES,
     events: { onStale: (info) => logger.warn(info, "served a stale copy: storage failed or its breaker is open") },
   });
+  const shutdownController = new AbortController();
   const server = createServiceServer({
     name: "cache-store",
-    services: [cacheService({ cache, maxPutBytes: config.MAX_PUT_BYTES, replicaId: randomUUID() })],
+    shutdownController,
+    services: [
+      cacheService({
+        cache,
+        maxPutBytes: config.MAX_PUT_BYTES,
+        replicaId: randomUUID(),
+        breakers: () => breakerStatuses(breakers.client),
+        shutdown: shutdownController.signal,
+      }),
+    ],
     logger,
     grpcPort: config.CACHE_STORE_PORT,
     httpPort: config.CACHE_STORE_HTTP_PORT,
@@ -61,6 +82,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   sweep.unref();
   server.onClose({ close: () => clearInterval(sweep) });
   if (s3) server.onClose(s3);
+  server.onClose(breakers.client);
   logger.info({ backend: storage.backend }, "storage configured");
   return server;
 }

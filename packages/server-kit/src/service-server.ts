@@ -33,6 +33,12 @@ export interface ServiceServerOptions {
   readonly httpRoutes?: readonly HttpRoute[];
   /** Closed on shutdown after the ports, in reverse order of the list. */
   readonly resources?: readonly { close(): unknown }[];
+  /**
+   * Aborted when shutdown begins (after NOT_SERVING and the drain delay), so
+   * long-lived streams (watches, subscriptions) end instead of holding the
+   * grace period open.
+   */
+  readonly shutdownController?: AbortController;
 }
 
 /** Where a started service listens. */
@@ -133,6 +139,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       health.set(healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING);
       if ((options.drainDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, options.drainDelayMs));
       health.close();
+      options.shutdownController?.abort();
       const graceful = new Promise<boolean>((resolve) => grpcServer.tryShutdown(() => resolve(true)));
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
