@@ -1,4 +1,6 @@
 import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import type { BreakerConfigSet } from "@breakwater/breaker";
+import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/breaker/session";
 
 /**
  * The gateway's environment (design.md "Configuration and ports"): every
@@ -9,6 +11,7 @@ import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@brea
  */
 export const gatewayConfigSchema = {
   ...commonConfig,
+  ...breakerConfigEnv,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
   GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
   CACHE_STORE_URLS: env.urlList(["http://127.0.0.1:50051"], "comma-separated cache-store gRPC addresses"),
@@ -27,7 +30,10 @@ export const gatewayConfigSchema = {
   GATEWAY_INVALIDATION_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts"),
 };
 
-export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema>;
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema> & {
+  /** BREAKER_CONFIG, read and validated: the upstreams' breakers. */
+  readonly breakerConfig: BreakerConfigSet;
+};
 
 /** Reads and validates the gateway's environment; throws ConfigError listing every problem. */
 export function loadGatewayConfig(vars: Readonly<Record<string, string | undefined>>): GatewayConfig {
@@ -43,5 +49,5 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
   }
   if (config.GATEWAY_CACHE_TTL <= 0 && config.GATEWAY_CACHE_MAX_BYTES > 0) problems.push("GATEWAY_CACHE_TTL must be above 0");
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }

@@ -1,7 +1,8 @@
 import * as http from "node:http";
 import { createMetricsRegistry, PortInUseError, type Logger } from "@breakwater/server-kit";
 import type { GatewayConfig } from "./config.js";
-import { createUpstreamPool, type UpstreamPool } from "./upstreams.js";
+import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./upstreams.js";
+import { startUpstreamBreakers } from "./upstream-breakers-client.js";
 import { createObjectRoutes } from "./object-routes.js";
 import { createGatewayMetrics } from "./gateway-metrics.js";
 import { sendError } from "./http-errors.js";
@@ -35,8 +36,20 @@ export interface Gateway {
  */
 export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
-  const upstreams = deps.upstreams ?? createUpstreamPool(config.CACHE_STORE_URLS);
   const registry = createMetricsRegistry("gateway");
+  // Each cache-store upstream sits behind its own coordinated breaker (design.md "Gateway").
+  const breakers =
+    deps.upstreams === undefined
+      ? startUpstreamBreakers({
+          coordinatorUrl: config.COORDINATOR_URL,
+          names: config.CACHE_STORE_URLS.map(upstreamBreakerName),
+          address: `${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`,
+          config: config.breakerConfig,
+          logger,
+          registry,
+        })
+      : undefined;
+  const upstreams = deps.upstreams ?? createUpstreamPool(config.CACHE_STORE_URLS, breakers);
   const { nearCache, subscriber } = buildNearCache(config, deps, upstreams);
   const metrics = createGatewayMetrics(
     registry,
@@ -176,6 +189,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       clearTimeout(timer);
       await subscriber?.stop();
       upstreams.close();
+      breakers?.close();
       logger.info("shut down");
     },
   };
