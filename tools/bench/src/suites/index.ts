@@ -1,6 +1,7 @@
 import type { Suite } from "../suite.js";
+import { breakerAdmissionSuite } from "./breaker-admission.js";
 import { coordinatorSuite } from "./coordinator.js";
 import { serverKitSuite } from "./server-kit.js";
 
 /** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
-export const suites: readonly Suite[] = [serverKitSuite, coordinatorSuite];
+export const suites: readonly Suite[] = [serverKitSuite, coordinatorSuite, breakerAdmissionSuite];
