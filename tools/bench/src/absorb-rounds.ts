@@ -89,6 +89,7 @@ export async function compareAbsorption(
       const t = totals.get(side)!;
       await writing(side, async () => {
         await sleep(fillMs);
+        const cpuFrom = performance.now();
         const cpuBefore = await side.cpuMicros?.();
         const machineBefore = machineBusyMs();
         const clientBefore = process.cpuUsage();
@@ -99,13 +100,15 @@ export async function compareAbsorption(
         const machineAfter = machineBusyMs();
         const cpuAfter = await side.cpuMicros?.();
         const ms = last.at - first.at;
+        // The CPU figures span the readings themselves (tens of ms on a busy machine): scale them to the counted time.
+        const share = ms / (performance.now() - cpuFrom);
         t.count += last.count - first.count;
         t.ms += ms;
         t.roundRates.push(((last.count - first.count) * 1000) / ms);
-        t.clientCpuMs += (client.user + client.system) / 1000;
-        if (cpuBefore !== undefined && cpuAfter !== undefined) t.serverCpuMs += (cpuAfter - cpuBefore) / 1000;
+        t.clientCpuMs += ((client.user + client.system) / 1000) * share;
+        if (cpuBefore !== undefined && cpuAfter !== undefined) t.serverCpuMs += ((cpuAfter - cpuBefore) / 1000) * share;
         else t.serverKnown = false;
-        if (machineBefore !== undefined && machineAfter !== undefined) t.machineMs += machineAfter - machineBefore;
+        if (machineBefore !== undefined && machineAfter !== undefined) t.machineMs += (machineAfter - machineBefore) * share;
         else t.machineKnown = false;
       });
     }

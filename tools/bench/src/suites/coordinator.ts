@@ -116,11 +116,11 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
             COORDINATOR_STATE_FILE: join(dir, "state.json"),
             BW_ADMIN_TOKEN: token,
             LOG_LEVEL: "info",
-            // BENCH_PROFILE_DIR: the app is not started with node flags of ours, so pass them the way Node takes them from the environment.
-            ...(settings.serverNodeArgs.length > 0 ? { NODE_OPTIONS: settings.serverNodeArgs.join(" ") } : {}),
           },
         });
         settings.log(`  coordinator: pid ${coordinator.pid}, gRPC ${coordinator.grpcAddress}, HTTP ${coordinator.httpUrl}`);
+        // testkit starts the app with no node flags of ours, and Node 20 refuses --cpu-prof in NODE_OPTIONS.
+        if (settings.serverNodeArgs.length > 0) settings.log("  coordinator: not profiled (BENCH_PROFILE_DIR applies to the bare server only)");
         // The compiled server, whether this file runs compiled (dist/suites) or from source in tests (src/suites).
         const script = fileURLToPath(new URL("../../dist/session-sink-server.js", import.meta.url));
         sink = await startChildServer({ name: "bare", script, args: [`--heartbeat-ms=${heartbeatMs}`], nodeArgs: settings.serverNodeArgs });
