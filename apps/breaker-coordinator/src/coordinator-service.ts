@@ -20,6 +20,7 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
       }
       const hello = first.value.message.value;
       if (hello.instanceId === "") throw new ConnectError("hello.instance_id is empty", Code.InvalidArgument);
+      hello.breakers.forEach((name) => checkBreakerName(name, "hello.breakers"));
       const queue = new MessageQueue<SessionResponse>();
       const { link, views } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
       try {
@@ -100,9 +101,22 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
   });
 }
 
+/** Breaker names are backends (`s3:<endpoint>`, `cache-store:<address>`): non-empty, bounded. */
+function checkBreakerName(name: string, where: string): void {
+  if (name === "" || name.length > 512) {
+    throw new ConnectError(`${where}: a breaker name must be 1-512 characters, got ${JSON.stringify(name.slice(0, 40))}`, Code.InvalidArgument);
+  }
+}
+
 function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefined {
   switch (m.case) {
     case "report":
+      for (const c of m.value.counts) {
+        checkBreakerName(c.breaker, "report.counts.breaker");
+        if (c.slowCalls > c.successes + c.failures) {
+          throw new ConnectError(`report for ${c.breaker}: slow_calls (${c.slowCalls}) exceeds successes + failures`, Code.InvalidArgument);
+        }
+      }
       return {
         kind: "report",
         counts: m.value.counts.map((c) => ({
@@ -114,8 +128,10 @@ function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefin
         })),
       };
     case "probeRequest":
+      checkBreakerName(m.value.breaker, "probe_request.breaker");
       return { kind: "probe-request", breaker: m.value.breaker };
     case "probeResult":
+      checkBreakerName(m.value.breaker, "probe_result.breaker");
       return { kind: "probe-result", breaker: m.value.breaker, permitId: m.value.permitId, success: m.value.success };
     case "hello":
       throw new ConnectError("hello may only be sent once, first", Code.InvalidArgument);

@@ -29,6 +29,15 @@ describe("InstanceRegistry", () => {
     expect([...r.locallyOpen]).toEqual([]);
   });
 
+  it("counts totals per session: a reconnect starts them again", () => {
+    const reg = new InstanceRegistry({ heartbeatMs: 1000 });
+    reg.hello(hello("a"), 0);
+    reg.report("a", [{ breaker: "s3:x", successes: 5, failures: 1, locallyOpen: false }], 10);
+    reg.disconnected("a");
+    const r = reg.hello(hello("a"), 500);
+    expect([r.successes, r.failures, r.connectedAt, r.connected]).toEqual([0, 0, 500, true]);
+  });
+
   it("counts live users of a breaker, not disconnected ones", () => {
     const reg = new InstanceRegistry({ heartbeatMs: 1000 });
     reg.hello(hello("a"), 0);

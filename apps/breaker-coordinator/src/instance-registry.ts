@@ -59,7 +59,12 @@ export class InstanceRegistry {
     record.connected = true;
     record.lastSeen = now;
     if (existing === undefined) this.#instances.set(hello.instanceId, record);
-    else record.connectedAt = now;
+    else {
+      // A new session: its totals count from here (ListInstances: "since the session began").
+      record.connectedAt = now;
+      record.successes = 0;
+      record.failures = 0;
+    }
     return record;
   }
 
