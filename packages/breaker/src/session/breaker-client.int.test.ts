@@ -94,6 +94,9 @@ describe("three breaker clients with a real coordinator", () => {
     ops?.close();
     await coordinator?.stop("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
+    // Nothing left behind: sessions closed, the coordinator process gone.
+    expect(clients.every((c) => !c.connected)).toBe(true);
+    expect(coordinator === undefined || coordinator.child.exitCode !== null || coordinator.child.signalCode !== null).toBe(true);
   });
 
   it("opens fleet-wide on failures from the instances, and every client refuses within 100 ms", async () => {

@@ -127,10 +127,16 @@ export class CoordinatedBreaker {
   record(success: boolean, durationMs: number, admission?: Admission): void {
     if (admission !== undefined && admission.kind === "probe") return this.probes.record(admission, success, this.clock.now());
     const now = this.recordClock.now();
+    const slow = this.slowMs !== undefined && durationMs >= this.slowMs;
+    if (success) {
+      this.local.record(true, durationMs, now);
+      this.tally.add(true, slow);
+      return;
+    }
     const wasClosed = !this.local.locallyOpen;
-    this.local.record(success, durationMs, now);
-    this.tally.add(success, this.slowMs !== undefined && durationMs >= this.slowMs);
-    if (success) return;
+    this.local.record(false, durationMs, now);
+    this.tally.add(false, slow);
+    // A burst of failures, or the local breaker just opened: the coordinator hears of it at once.
     if (this.tally.failures >= this.config.consecutiveFailures || (wasClosed && this.local.locallyOpen)) this.batcher.burst();
   }
 
