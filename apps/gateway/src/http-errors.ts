@@ -37,8 +37,10 @@ export function sendUpstreamError(res: ServerResponse, err: unknown, extra: Reco
     const ms = Number(e.metadata.get("retry-after-ms") ?? "1000");
     retryAfter = Math.max(1, Math.ceil((Number.isFinite(ms) ? ms : 1000) / 1000));
   }
-  // Upstream messages for the caller's own mistakes are meant for people; others stay generic.
-  const clientError = status >= 400 && status < 500;
-  const message = clientError ? e.rawMessage : status === 503 ? "storage is unavailable" : "upstream error";
+  // Messages for the caller's own mistakes, and the deliberate UNAVAILABLEs that carry
+  // retry-after-ms (storage down, every upstream breaker open), are meant for people;
+  // transport errors name internal addresses and stay generic.
+  const meantForPeople = (status >= 400 && status < 500) || (e.code === Code.Unavailable && e.metadata.has("retry-after-ms"));
+  const message = meantForPeople ? e.rawMessage : status === 503 ? "a cache-store upstream is unavailable" : "upstream error";
   sendError(res, status, message, codeSlug(e.code), extra, retryAfter);
 }

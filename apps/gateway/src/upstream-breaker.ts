@@ -9,9 +9,18 @@ type CacheClient = GrpcClient<typeof cacheV1.CacheService>;
 // rest (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, ...) mean the cache-store answered.
 const failureCodes = new Set<Code>([Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded, Code.DataLoss]);
 
-/** True when an upstream error counts against the upstream's breaker. */
+/**
+ * True when an upstream error counts against the upstream's breaker. A
+ * cache-store's own "storage is unavailable" answer (UNAVAILABLE with a
+ * `retry-after-ms` trailer, design.md "CacheService") is the cache-store
+ * answering, not failing: its storage breaker already guards S3, and counting
+ * it here would open every upstream during an S3 outage, so keys the replicas
+ * hold stale would get 503 too (docs/decisions.md).
+ */
 export function isUpstreamFailure(err: unknown): boolean {
-  return !(err instanceof ConnectError) || failureCodes.has(err.code);
+  if (!(err instanceof ConnectError)) return true;
+  if (err.code === Code.Unavailable && err.metadata.has("retry-after-ms")) return false;
+  return failureCodes.has(err.code);
 }
 
 /**
