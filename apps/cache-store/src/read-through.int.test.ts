@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { cacheV1 } from "@breakwater/proto";
 import { Code } from "@connectrpc/connect";
 import { get, getFailure, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
@@ -18,13 +18,13 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
 
   it("answers MISS from S3, then HIT from memory without a second S3 GET", async () => {
     const body = randomBytes(100_000);
-    const stored = await stack.put("hit/after-miss.bin", body, { contentType: "application/x-test" });
+    await stack.seed("hit/after-miss.bin", body); // straight into S3: the cache-store has not seen it
 
     const first = await get(stack.client, "hit/after-miss.bin");
     expect(first.status).toBe(MISS);
     expect(first.body.equals(body)).toBe(true);
-    expect(first.first.info).toMatchObject({ bucket: "default", key: "hit/after-miss.bin", size: 100_000n, etag: stored.etag });
-    expect(first.first.info?.contentType).toBe("application/x-test");
+    const md5 = createHash("md5").update(body).digest("hex");
+    expect(first.first.info).toMatchObject({ bucket: "default", key: "hit/after-miss.bin", size: 100_000n, etag: `"${md5}"` });
     expect(stack.s3Gets("hit/after-miss.bin")).toBe(1);
 
     const second = await get(stack.client, "hit/after-miss.bin");
@@ -35,9 +35,27 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(stack.s3Gets("hit/after-miss.bin")).toBe(1);
   });
 
+  it("writes through: after a PutObject the next read is a HIT with what S3 holds (etag, type, metadata), no S3 GET", async () => {
+    const body = randomBytes(100_000);
+    const stored = await stack.put("hit/after-put.bin", body, { contentType: "application/x-test", metadata: { Owner: "ann" } });
+    const first = await get(stack.client, "hit/after-put.bin");
+    expect(first.status).toBe(HIT);
+    expect(first.body.equals(body)).toBe(true);
+    expect(stack.s3Gets("hit/after-put.bin")).toBe(0);
+    expect(first.first.info).toMatchObject({ size: 100_000n, etag: stored.etag, contentType: "application/x-test", metadata: { owner: "ann" } });
+    // The same as S3's own answer, Last-Modified to the second or one off (S3 does not send it with a put).
+    await stack.client.invalidateCache({ bucket: "default", key: "hit/after-put.bin" });
+    const fromS3 = await get(stack.client, "hit/after-put.bin");
+    expect(fromS3.status).toBe(MISS);
+    const { lastModified: written, ...writtenRest } = first.first.info!;
+    const { lastModified: read, ...readRest } = fromS3.first.info!;
+    expect(writtenRest).toEqual(readRest);
+    expect(Math.abs(Number(written!.seconds - read!.seconds))).toBeLessThanOrEqual(1);
+  });
+
   it("coalesces 1 000 concurrent reads of a cold key over 4 channels into exactly one S3 GET", async () => {
     const body = randomBytes(20_000);
-    await stack.put("coalesce/cold.bin", body);
+    await stack.seed("coalesce/cold.bin", body);
     const clients = [stack.client, stack.newClient(), stack.newClient(), stack.newClient()];
     await Promise.all(clients.map((c) => c.getStats({}))); // connect every channel before the burst
     // Slow storage: every call of the burst arrives while the one S3 GET is pending.
@@ -87,7 +105,7 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
   it("DeleteObject deletes in S3; the next read is NOT_FOUND without asking S3; deleting a missing key succeeds", async () => {
     const key = "del/gone.txt";
     await stack.put(key, "soon gone");
-    expect((await get(stack.client, key)).status).toBe(MISS); // cached
+    expect((await get(stack.client, key)).status).toBe(HIT); // written through
     const getsBefore = stack.s3Gets(key);
 
     await stack.client.deleteObject({ bucket: "default", key });

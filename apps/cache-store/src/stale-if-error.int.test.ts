@@ -31,6 +31,19 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
       env: { CACHE_TTL: "200ms", S3_REQUEST_TIMEOUT: "400ms", BREAKER_CONFIG: join(dir, "breakers.yaml") },
     });
   });
+  /**
+   * Waits until the storage breaker admits reads again: a fault's last timed-out
+   * request may land after the heal and reopen it for open_timeout. A read of a
+   * missing key is the probe (NOT_FOUND means storage answered; a new key each
+   * time, as a 404 is cached).
+   */
+  let probes = 0;
+  async function storageAdmitsReads(): Promise<void> {
+    await expect
+      .poll(async () => (await getFailure(stack.client, `stale/never-there-${++probes}.txt`)).code, { interval: 50, timeout: 5_000 })
+      .toBe(Code.NotFound);
+  }
+
   afterAll(async () => {
     stack?.proxy.setMode({ kind: "pass" });
     if (stack !== undefined) expect(await stack.close()).toBe(0); // a clean SIGTERM shutdown
@@ -40,7 +53,8 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
   it.each(faults)("%s: expired → STALE with the right body; uncached → UNAVAILABLE + retry-after-ms; healed → REVALIDATED", async (name, mode) => {
     const key = `stale/${name.replace(/\W+/g, "-")}.txt`;
     const body = `body of ${key}`;
-    await stack.put(key, body);
+    await stack.seed(key, body);
+    await storageAdmitsReads();
     expect((await get(stack.client, key)).status).toBe(MISS);
     const statsBefore = await stack.client.getStats({});
 
@@ -81,6 +95,7 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
 
   it("after healing, a copy changed in S3 meanwhile is fetched again (MISS), never served from the old copy", async () => {
     const key = "stale/changed-behind.txt";
+    await storageAdmitsReads();
     await stack.put(key, "old");
     expect((await get(stack.client, key)).body.toString()).toBe("old");
     stack.proxy.setMode(s3Unavailable);

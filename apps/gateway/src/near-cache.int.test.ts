@@ -60,7 +60,8 @@ describe("near-cache: two gateways on one cache-store", () => {
     const put = await fetch(url(a, "nc/small.txt"), { method: "PUT", body: "0123456789", headers: { "x-amz-meta-k": "v" } });
     const etag = put.headers.get("etag")!;
     const first = await fetch(url(a, "nc/small.txt"));
-    expect(first.headers.get("cache-status")).toBe("breakwater; fwd=miss, breakwater-gateway; fwd=miss");
+    // The cache-store kept the written body (write-through); the gateway had no copy.
+    expect(first.headers.get("cache-status")).toBe("breakwater; hit, breakwater-gateway; fwd=miss");
     expect(await first.text()).toBe("0123456789");
     await warm(url(a, "nc/small.txt"));
     const hit = await fetch(url(a, "nc/small.txt"));
@@ -123,7 +124,7 @@ describe("near-cache: two gateways on one cache-store", () => {
     await warm(url(b, key));
     // Until B stops answering from its old copy: the propagation the gateway is responsible for.
     let worstInvalidationMs = 0;
-    // Until B has answered with the new body: that plus one read through the cache-store from storage (s3rver).
+    // Until B has answered with the new body: that plus one read from the cache-store (a hit: written through).
     let worstServedMs = 0;
     let totalServedMs = 0;
     let oldReadsOnB = 0;
@@ -168,8 +169,8 @@ describe("near-cache: two gateways on one cache-store", () => {
         `p50 ${quantile(served, 0.5).toFixed(1)} ms, p99 ${quantile(served, 0.99).toFixed(1)} ms, over 50 ms: ${served.filter((x) => x > 50).length}`,
     );
     expect(worstInvalidationMs).toBeLessThan(100);
-    // The end-to-end figure includes a storage read, whose tail on a shared 2-core machine is not the gateway's to bound.
-    expect(quantile(served, 0.5)).toBeLessThan(100);
+    // B's refill is a cache-store hit (the put was written through), so the whole path is bounded too.
+    expect(worstServedMs).toBeLessThan(100);
   }, 150_000);
 
   it("breaking the invalidation stream (cache-store killed) empties the near-cache and turns it off; it comes back with the stream", async () => {

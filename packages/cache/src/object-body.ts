@@ -99,3 +99,32 @@ export async function discardBody(source: AsyncIterable<Uint8Array>): Promise<vo
     // Closing is best effort; the body was unwanted anyway.
   }
 }
+
+/** A body passed through with a copy kept of it, while it fits. */
+export interface KeptCopy {
+  /** The source's chunks, unchanged, for the consumer (storage). */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** The chunks that went through, or undefined once they added up to more than the limit. */
+  kept(): readonly Uint8Array[] | undefined;
+}
+
+/**
+ * Passes `source` through and copies each chunk (a producer may reuse its
+ * buffers) until more than `limit` bytes went by: a write-through keeps a
+ * small object's body without reading it twice, and a large one costs nothing.
+ */
+export function keepCopy(source: AsyncIterable<Uint8Array>, limit: number): KeptCopy {
+  let parts: Uint8Array[] | undefined = [];
+  let total = 0;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (parts !== undefined) {
+        total += chunk.byteLength;
+        if (total > limit) parts = undefined;
+        else parts.push(chunk.slice());
+      }
+      yield chunk;
+    }
+  }
+  return { body: body(), kept: () => parts };
+}

@@ -354,17 +354,76 @@ describe("head", () => {
 });
 
 describe("write path", () => {
-  it("drops the cached copy once storage acknowledged a put, and publishes it", async () => {
+  it("keeps the written body once storage acknowledged a put (write-through), and publishes the change", async () => {
     storage.seed("bkt", "a", "old");
     const events: Invalidation[] = [];
     const c = cache();
     c.onInvalidation((e) => events.push(e));
     await c.get("bkt", "a");
-    const put = await c.put("bkt", "a", body("new"), { contentType: "text/plain" });
+    now = 1_000_700;
+    const put = await c.put("bkt", "a", body("new"), { contentType: "text/plain", metadata: { Owner: "ops" } });
     expect(put).toEqual({ etag: '"v2"', size: 3 });
     const r = await c.get("bkt", "a");
-    expect([r.status, await text(r), r.meta.contentType]).toEqual(["MISS", "new", "text/plain"]);
+    expect([r.status, await text(r)]).toEqual(["HIT", "new"]);
+    // What storage would answer: its etag, the type and metadata written (names in lower case), the second of the acknowledgement.
+    expect(r.meta).toEqual({ size: 3, contentType: "text/plain", etag: '"v2"', lastModified: new Date(1_000_000), metadata: { owner: "ops" } });
+    expect(storage.calls.get).toBe(1);
     expect(events).toEqual([{ bucket: "bkt", key: "a", prefix: false, cause: "put", sequence: 1 }]);
+  });
+
+  it("keeps a body whose producer reuses one buffer for every chunk", async () => {
+    const c = cache();
+    const reused = new Uint8Array(2);
+    const chunks = {
+      async *[Symbol.asyncIterator]() {
+        for (const pair of ["ab", "cd", "ef"]) {
+          reused.set(new TextEncoder().encode(pair));
+          yield reused;
+        }
+      },
+    };
+    await c.put("bkt", "a", chunks);
+    const r = await c.get("bkt", "a");
+    expect([r.status, await text(r)]).toEqual(["HIT", "abcdef"]);
+  });
+
+  it("does not keep a body over maxObjectBytes: the next read goes to storage", async () => {
+    const c = cache({ maxObjectBytes: 1_000 });
+    const bytes = big(5_000);
+    await c.put("bkt", "a", { async *[Symbol.asyncIterator]() { for (let at = 0; at < bytes.length; at += 700) yield bytes.subarray(at, at + 700); } });
+    const r = await c.get("bkt", "a");
+    expect(r.status).toBe("BYPASS");
+    expect((await bytesOf(r)).bytes).toEqual(bytes);
+    expect(storage.calls.get).toBe(1);
+  });
+
+  it("keeps nothing when two puts of a key overlapped: storage holds one of them, the cache cannot tell which", async () => {
+    const c = cache();
+    const first = deferred();
+    storage.putGate = () => first.promise;
+    const p1 = c.put("bkt", "a", body("one"));
+    await tick();
+    storage.putGate = undefined;
+    await c.put("bkt", "a", body("two"));
+    first.release();
+    await p1;
+    const r = await c.get("bkt", "a");
+    expect([r.status, await text(r)]).toEqual(["MISS", "one"]); // storage's own answer: the last it stored
+    expect((await c.get("bkt", "a")).status).toBe("HIT");
+  });
+
+  it("a delete that overlapped a put remembers nothing either", async () => {
+    storage.seed("bkt", "a", "old");
+    const c = cache();
+    const slow = deferred();
+    storage.putGate = () => slow.promise;
+    const putting = c.put("bkt", "a", body("new"));
+    await tick();
+    await c.delete("bkt", "a");
+    slow.release();
+    await putting;
+    const r = await c.get("bkt", "a");
+    expect([r.status, await text(r)]).toEqual(["MISS", "new"]);
   });
 
   it("keeps the old copy when the put fails", async () => {
@@ -391,7 +450,7 @@ describe("write path", () => {
     await c.put("bkt", "a", body("new"));
     // A read after the acknowledgement does not join the old load.
     const after = await c.get("bkt", "a");
-    expect([after.status, await text(after)]).toEqual(["MISS", "new"]);
+    expect([after.status, await text(after)]).toEqual(["HIT", "new"]);
     slow.release();
     expect(await text(await before)).toBe("old"); // it began before the write: allowed
     expect(await text(await c.get("bkt", "a"))).toBe("new");
@@ -411,7 +470,7 @@ describe("write path", () => {
     slow.release();
     await text(await before);
     const r = await c.get("bkt", "a");
-    expect([r.status, await text(r)]).toEqual(["MISS", "new"]);
+    expect([r.status, await text(r)]).toEqual(["HIT", "new"]);
   });
 
   it("does not let a revalidation that overlapped a put refresh or restore anything", async () => {

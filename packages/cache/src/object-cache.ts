@@ -1,8 +1,9 @@
 /**
  * The object cache: the cache rules of design.md ("Cache rules") over an
  * {@link ObjectStorage}. Read-through with single-flight on misses,
- * revalidation with If-None-Match, stale-if-error, write-through with
- * invalidation after storage acknowledges, and a feed of what was invalidated.
+ * revalidation with If-None-Match, stale-if-error, write-through (a small
+ * object's written body is kept once storage acknowledges it), and a feed of
+ * what was invalidated.
  * Pure: storage, time and the breaker come in as values.
  */
 import { type BreakerHook, createStorageGuard } from "./breaker-hook.js";
@@ -12,12 +13,13 @@ import { isNotModified } from "./conditional.js";
 import { CacheError, isCacheError } from "./errors.js";
 import { createGenerations, type LoadTicket } from "./generations.js";
 import { createInvalidationFeed, type InvalidationCause } from "./invalidation-feed.js";
-import { asAsync, bodySlices, collectBody, discardBody, emptyBody, type ObjectBody, rechunk } from "./object-body.js";
+import { asAsync, bodyLength, bodySlices, collectBody, discardBody, emptyBody, keepCopy, type ObjectBody, rechunk } from "./object-body.js";
 import { createObjectStore, type ObjectEntry, storeKey } from "./object-store.js";
 import type { CacheStatus, GetOptions, GetResult, ObjectCache } from "./object-cache-api.js";
 import { createSingleFlight } from "./single-flight.js";
 import { createStatusCounters } from "./status-counters.js";
-import type { ObjectMeta, ObjectStorage, ResolvedRange } from "./storage.js";
+import type { ObjectMeta, ObjectStorage, ResolvedRange, StoragePutOptions, StoragePutResult } from "./storage.js";
+import { createWriteOverlaps } from "./write-overlaps.js";
 
 /** Options of {@link createObjectCache}; sizes in bytes, durations in milliseconds. */
 export interface ObjectCacheOptions {
@@ -94,6 +96,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   });
   const counters = createStatusCounters();
   const counted = counters.count;
+  const writes = createWriteOverlaps();
 
   /** Answers from a whole object held in memory. */
   function answer(entry: ObjectEntry, status: CacheStatus, options: GetOptions): GetResult {
@@ -299,21 +302,36 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     async put(bucket, key, body, options = {}) {
       checkNames(bucket, key);
       throwIfCancelled(options.signal);
-      // Storage first: a failed put changes nothing here.
-      const result = await guard.run(() => storage.put(bucket, key, body, options), options.signal);
-      fence(bucket, key);
-      store.delete(bucket, key);
-      publish(bucket, key, false, "put");
-      return result;
+      const write = writes.begin(storeKey(bucket, key));
+      try {
+        const copy = keepCopy(body, maxObjectBytes);
+        // Storage first: a failed put changes nothing here.
+        const result = await guard.run(() => storage.put(bucket, key, copy.body, options), options.signal);
+        fence(bucket, key);
+        const kept = write.overlapped() ? undefined : copy.kept();
+        if (kept === undefined || bodyLength(kept) !== result.size) store.delete(bucket, key);
+        else store.setObject(bucket, key, writtenMeta(result, options, clock.now()), kept, clock.now());
+        publish(bucket, key, false, "put");
+        return result;
+      } finally {
+        write.end();
+      }
     },
 
     async delete(bucket, key, options = {}) {
       checkNames(bucket, key);
       throwIfCancelled(options.signal);
-      await guard.run(() => storage.delete(bucket, key, { signal: options.signal }), options.signal);
-      fence(bucket, key);
-      store.setNotFound(bucket, key, clock.now());
-      publish(bucket, key, false, "delete");
+      const write = writes.begin(storeKey(bucket, key));
+      try {
+        await guard.run(() => storage.delete(bucket, key, { signal: options.signal }), options.signal);
+        fence(bucket, key);
+        // After an overlapping put, storage may hold either outcome: know nothing.
+        if (write.overlapped()) store.delete(bucket, key);
+        else store.setNotFound(bucket, key, clock.now());
+        publish(bucket, key, false, "delete");
+      } finally {
+        write.end();
+      }
     },
 
     invalidate(bucket, key, options = {}) {
@@ -336,6 +354,22 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     onInvalidation: (listener) => feed.subscribe(listener),
     sweep: () => store.sweep(clock.now()),
     stats: () => ({ ...counters.snapshot(), ...store.stats() }),
+  };
+}
+
+/**
+ * What storage now holds after an acknowledged put. Storage does not answer
+ * a put with its Last-Modified; the acknowledgement's second stands in for it
+ * (HTTP dates have whole seconds), and may differ from storage's by one.
+ */
+function writtenMeta(result: StoragePutResult, options: StoragePutOptions, now: number): ObjectMeta {
+  return {
+    size: result.size,
+    contentType: options.contentType ?? "application/octet-stream",
+    etag: result.etag,
+    lastModified: new Date(Math.floor(now / 1000) * 1000),
+    // S3 names user metadata in lower case; so does every other read of it.
+    metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
   };
 }
 
