@@ -7,7 +7,7 @@ import { userMetadataOf } from "./object-headers.js";
 import { createObjectReads } from "./object-reads.js";
 import { sendError, sendUpstreamError } from "./http-errors.js";
 import type { NearCache } from "./near-cache.js";
-import type { UpstreamPool } from "./upstreams.js";
+import type { Upstream, UpstreamPool } from "./upstreams.js";
 
 /** Options of the object API. */
 export interface ObjectRoutesOptions {
@@ -66,15 +66,18 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         case "PUT":
           await putObject(req, res, path);
           break;
-        case "DELETE":
+        case "DELETE": {
+          const writer = options.upstreams.pick();
           try {
-            await options.upstreams.pick().cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+            await writer.cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
           } finally {
-            // Whatever the outcome, this gateway's copy may be stale now: drop it before answering.
+            // Whatever the outcome, copies elsewhere may be stale now: drop them before answering.
             nearCache?.invalidate(path.bucket, path.key, false);
+            await dropFromOtherUpstreams(writer, path);
           }
           res.writeHead(204).end();
           break;
+        }
         case "PURGE":
           await purge(req, res, path, prefix);
           break;
@@ -157,14 +160,17 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     res.once("close", () => {
       if (!res.writableFinished && req.complete) call.abort();
     });
+    const writer = options.upstreams.pick();
     try {
-      const put = await options.upstreams.pick().cache.putObject(messages(), { signal: call.signal });
+      const put = await writer.cache.putObject(messages(), { signal: call.signal });
       nearCache?.invalidate(path.bucket, path.key, false);
+      await dropFromOtherUpstreams(writer, path);
       const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
       res.writeHead(200, { etag: put.etag, "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
     } catch (err) {
       // The object may or may not have changed: this gateway's copy must go either way.
       nearCache?.invalidate(path.bucket, path.key, false);
+      if (!tooLarge && !cutShort) await dropFromOtherUpstreams(writer, path);
       if (tooLarge) {
         res.setHeader("connection", "close");
         sendError(res, 413, `the body is larger than the limit of ${maxPutBytes} bytes`, "too_large");
@@ -176,6 +182,26 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       }
       throw err;
     }
+  }
+
+  /**
+   * Reads go round robin, so after a write through one upstream the others
+   * must not answer from an older copy: they drop it before the client hears
+   * the write is done (read-your-writes through this gateway). Replicas that
+   * are each other's peers would hear of it a moment later anyway; this makes
+   * it ordered. An upstream whose breaker is open is skipped (reads avoid it
+   * too), and a failure here does not fail the write, which storage has.
+   */
+  async function dropFromOtherUpstreams(writer: Upstream, path: ObjectPath): Promise<void> {
+    const others = options.upstreams.all.filter((u) => u.url !== writer.url && u.breaker?.state() !== "open");
+    const results = await Promise.allSettled(
+      others.map((u) => u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix: false }, { timeoutMs: options.upstreamTimeoutMs })),
+    );
+    results.forEach((r, i) => {
+      if (r.status === "rejected") {
+        options.logger.warn({ err: r.reason, upstream: others[i]!.url, bucket: path.bucket, key: path.key }, "could not drop a written key from another cache-store");
+      }
+    });
   }
 
   async function purge(req: IncomingMessage, res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {

@@ -20,7 +20,10 @@ export interface Stack {
   readonly s3: S3;
   /** Between cache-store and s3rver when asked for. */
   readonly proxy: CountingProxy | undefined;
+  /** The first cache-store. */
   readonly cacheStore: ServiceProcess;
+  /** Every cache-store, each an upstream of every gateway. */
+  readonly cacheStores: ServiceProcess[];
   readonly gateways: ServiceProcess[];
   /** `${gateway.httpUrl}/objects/default` of the first gateway. */
   readonly base: string;
@@ -30,6 +33,8 @@ export interface Stack {
 /** Options of {@link startStack}. */
 export interface StackOptions {
   readonly gateways?: number;
+  /** Cache-store replicas (default 1), not peers of each other. */
+  readonly cacheStores?: number;
   readonly gatewayEnv?: Record<string, string>;
   readonly cacheStoreEnv?: Record<string, string>;
   readonly proxy?: boolean;
@@ -40,33 +45,39 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   patchS3rverPutAcknowledgement();
   const s3 = await startS3Server({ buckets: ["default", "other"] });
   const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
-  const cacheStore = await startServiceProcess("cache-store", {
-    env: {
-      S3_ENDPOINT: proxy?.url ?? s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKeyId,
-      S3_SECRET_KEY: s3.secretAccessKey,
-      // The gateways' invalidation streams never end by themselves: do not wait 10 s for them.
-      SHUTDOWN_GRACE_MS: "500",
-      ...options.cacheStoreEnv,
-    },
-  });
+  const cacheStores: ServiceProcess[] = [];
+  for (let i = 0; i < (options.cacheStores ?? 1); i++) {
+    cacheStores.push(
+      await startServiceProcess("cache-store", {
+        env: {
+          S3_ENDPOINT: proxy?.url ?? s3.endpoint,
+          S3_ACCESS_KEY: s3.accessKeyId,
+          S3_SECRET_KEY: s3.secretAccessKey,
+          // The gateways' invalidation streams never end by themselves: do not wait 10 s for them.
+          SHUTDOWN_GRACE_MS: "500",
+          ...options.cacheStoreEnv,
+        },
+      }),
+    );
+  }
   const gateways: ServiceProcess[] = [];
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     gateways.push(
       await startServiceProcess("gateway", {
-        env: { CACHE_STORE_URLS: `http://${cacheStore.grpcAddress}`, ...options.gatewayEnv },
+        env: { CACHE_STORE_URLS: cacheStores.map((c) => `http://${c.grpcAddress}`).join(","), ...options.gatewayEnv },
       }),
     );
   }
   return {
     s3,
     proxy,
-    cacheStore,
+    cacheStore: cacheStores[0]!,
+    cacheStores,
     gateways,
     base: `${gateways[0]!.httpUrl}/objects/default`,
     async stop() {
       await Promise.all(gateways.map((g) => g.stop()));
-      await cacheStore.stop();
+      await Promise.all(cacheStores.map((c) => c.stop()));
       await proxy?.close();
       await s3.close();
     },

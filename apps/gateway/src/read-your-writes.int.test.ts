@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "./__fixtures__/stack.js";
+
+/**
+ * One gateway over three cache-store replicas that are not each other's peers:
+ * reads go round robin, so every replica holds its own copy of a key. A write
+ * through the gateway must never be followed by an older body from it.
+ */
+describe("read-your-writes through a gateway with three cache-store upstreams", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    // Near-cache off: every read reaches a replica.
+    stack = await startStack({ cacheStores: 3, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const read = async (key: string): Promise<string> => (await fetch(`${stack.base}/${key}`)).text();
+
+  it("over 100 writes, each with every replica holding the previous body, no read after the write answers an older one", async () => {
+    const key = "ryw/k.txt";
+    expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: "v0" })).status).toBe(200);
+    for (let i = 1; i <= 100; i++) {
+      // Three reads: round robin puts the previous body in every replica.
+      for (let r = 0; r < 3; r++) expect(await read(key)).toBe(`v${i - 1}`);
+      expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: `v${i}` })).status).toBe(200);
+      for (let r = 0; r < 3; r++) expect(await read(key)).toBe(`v${i}`);
+    }
+  });
+
+  it("a DELETE is followed by 404 from every replica", async () => {
+    const key = "ryw/gone.txt";
+    await fetch(`${stack.base}/${key}`, { method: "PUT", body: "here" });
+    for (let r = 0; r < 3; r++) expect(await read(key)).toBe("here");
+    expect((await fetch(`${stack.base}/${key}`, { method: "DELETE" })).status).toBe(204);
+    for (let r = 0; r < 3; r++) expect((await fetch(`${stack.base}/${key}`)).status).toBe(404);
+  });
+});
