@@ -42,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number> {
     settings.log(`${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`);
     try {
       const comparisons = await suite.run(settings);
+      // A suite that prints its own tables (fleet-convergence) has no throughput to compare.
+      if (comparisons.length === 0) continue;
       const heading = `${suite.title}\n(${settings.seconds} s measured per server, ${settings.rounds} alternating rounds, ${settings.inFlight} calls in flight; node ${process.version})`;
       process.stdout.write(`\n${formatReport(heading, comparisons)}\n`);
     } catch (err) {
