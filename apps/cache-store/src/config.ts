@@ -1,4 +1,4 @@
-import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import { commonConfig, ConfigError, env, loadConfig, type ConfigField, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/breaker/session";
 
@@ -22,6 +22,9 @@ export const cacheStoreConfigSchema = {
   CACHE_NEGATIVE_TTL: env.durationMs(10_000, "how long a 404 is cached"),
   CACHE_CLEANUP_INTERVAL: env.durationMs(60_000, "period of the sweep that drops entries past max stale"),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 4, "largest object a PutObject may store (RESOURCE_EXHAUSTED above)"),
+  CACHE_STORE_PEERS: peerUrls("comma-separated gRPC URLs (http://host:port) of the other replicas, whose invalidations this one follows"),
+  CACHE_STORE_PEER_BACKOFF: env.durationMs(100, "first delay before resubscribing to a peer's broken invalidation stream (doubles each try, with jitter)"),
+  CACHE_STORE_PEER_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts to a peer"),
 };
 
 export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
@@ -32,6 +35,12 @@ export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
 /** Reads and validates the cache-store's environment and BREAKER_CONFIG; throws ConfigError listing every problem. */
 export function loadCacheStoreConfig(vars: Readonly<Record<string, string | undefined>>): CacheStoreConfig {
   const config = loadConfig(cacheStoreConfigSchema, vars);
+  const problems: string[] = [];
+  if (config.CACHE_STORE_PEER_BACKOFF <= 0) problems.push("CACHE_STORE_PEER_BACKOFF must be above 0");
+  if (config.CACHE_STORE_PEER_MAX_BACKOFF < config.CACHE_STORE_PEER_BACKOFF) {
+    problems.push("CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }
 
@@ -39,4 +48,43 @@ export function loadCacheStoreConfig(vars: Readonly<Record<string, string | unde
 export function s3EndpointUrl(config: CacheStoreConfig): string {
   const raw = config.S3_ENDPOINT.replace(/\/+$/, "");
   return /^https?:\/\//i.test(raw) ? raw : `${config.S3_USE_SSL ? "https" : "http"}://${raw}`;
+}
+
+/**
+ * CACHE_STORE_PEERS: empty (the default) means no peers. Each entry must be
+ * `http://host:port` with an explicit port: the peer client speaks plaintext
+ * h2c like every breakwater gRPC client, and grpc-js would otherwise assume
+ * port 443. Every bad entry is named.
+ */
+function peerUrls(describe: string): ConfigField<readonly string[]> {
+  return {
+    default: [],
+    describe,
+    parse(raw) {
+      const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      const bad = urls.flatMap((url) => {
+        const problem = peerUrlProblem(url);
+        return problem === undefined ? [] : [`${url} (${problem})`];
+      });
+      if (bad.length > 0) throw new Error(`not http://host:port: ${bad.join(", ")}`);
+      const normalised = urls.map((u) => u.replace(/\/+$/, "").toLowerCase());
+      const repeated = normalised.filter((u, i) => normalised.indexOf(u) !== i);
+      if (repeated.length > 0) throw new Error(`listed more than once: ${[...new Set(repeated)].join(", ")}`);
+      return Object.freeze(urls.map((u) => u.replace(/\/+$/, "")));
+    },
+  };
+}
+
+function peerUrlProblem(url: string): string | undefined {
+  if (/^https:/i.test(url)) return "https is not supported: peers are called over plaintext h2c";
+  const m = /^http:\/\/([^/?#@\s]+):(\d{1,5})\/?$/i.exec(url);
+  if (m === null) return "expected http://host:port";
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return "port must be between 1 and 65535";
+  try {
+    new URL(url);
+  } catch {
+    return "invalid host";
+  }
+  return undefined;
 }

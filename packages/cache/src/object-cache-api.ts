@@ -92,6 +92,15 @@ export interface ObjectCache {
   delete(bucket: string, key: string, options?: { signal?: AbortSignal | undefined }): Promise<void>;
   /** Drops cached copies of a key or prefix without touching storage; returns how many. */
   invalidate(bucket: string, key: string, options?: InvalidateOptions): number;
+  /**
+   * Marks every cached entry as needing revalidation without dropping any,
+   * for when invalidations may have been missed (a peer's stream was down):
+   * the next read of an object asks storage with If-None-Match (REVALIDATED
+   * when unchanged), and the copy still serves when storage fails; cached 404s
+   * are forgotten; loads in flight store nothing. Publishes nothing.
+   * Answers the entries held.
+   */
+  expireAll(): number;
   /** Subscribes to this cache's invalidations; returns the unsubscribe function. */
   onInvalidation(listener: InvalidationListener): () => void;
   /** Drops entries past max stale and expired 404s; the app calls it on an interval. */

@@ -580,6 +580,66 @@ describe("invalidation", () => {
   });
 });
 
+describe("expireAll (invalidations may have been missed)", () => {
+  it("keeps every copy but revalidates it on the next read: REVALIDATED when unchanged, MISS when changed", async () => {
+    for (const k of ["same", "changed"]) storage.seed("bkt", k, `${k} v1`);
+    const c = cache();
+    const events: Invalidation[] = [];
+    c.onInvalidation((e) => events.push(e));
+    await c.get("bkt", "same");
+    await c.get("bkt", "changed");
+    storage.seed("bkt", "changed", "changed v2"); // a write whose invalidation never arrived
+    expect((await c.get("bkt", "changed")).status).toBe("HIT"); // the missed write, served until...
+    expect(c.expireAll()).toBe(2);
+    expect(c.stats().entries).toBe(2); // nothing dropped: no stampede on storage
+    now += 1;
+    const same = await c.get("bkt", "same");
+    expect([same.status, await text(same)]).toEqual(["REVALIDATED", "same v1"]);
+    expect(storage.gets.at(-1)?.ifNoneMatch).toBe('"v1"');
+    const changed = await c.get("bkt", "changed");
+    expect([changed.status, await text(changed)]).toEqual(["MISS", "changed v2"]);
+    expect((await c.get("bkt", "same")).status).toBe("HIT"); // fresh again after the 304
+    expect(events).toEqual([]); // a local matter: nothing published
+  });
+
+  it("still serves the kept copies STALE when storage fails", async () => {
+    storage.seed("bkt", "a", "hello");
+    const c = cache();
+    await c.get("bkt", "a");
+    c.expireAll();
+    storage.down = true;
+    const r = await c.get("bkt", "a");
+    expect([r.status, await text(r)]).toEqual(["STALE", "hello"]);
+  });
+
+  it("forgets cached 404s: a missed put of that key shows on the next read", async () => {
+    const c = cache();
+    await expect(c.get("bkt", "late")).rejects.toSatisfy(kindOf("not-found"));
+    storage.seed("bkt", "late", "here now");
+    c.expireAll();
+    expect(await text(await c.get("bkt", "late"))).toBe("here now");
+  });
+
+  it("keeps a load that began before it from storing, and later reads from joining it", async () => {
+    storage.seed("bkt", "a", "old");
+    const c = cache();
+    const slow = deferred();
+    storage.gate = () => slow.promise; // this read has read "old" and is slow to answer
+    const before = c.get("bkt", "a");
+    await tick();
+    storage.gate = undefined;
+    storage.seed("bkt", "a", "new"); // written elsewhere; its invalidation was missed
+    c.expireAll();
+    now += 1;
+    const after = await c.get("bkt", "a");
+    expect([after.status, await text(after)]).toEqual(["MISS", "new"]);
+    slow.release();
+    expect(await text(await before)).toBe("old"); // it began before: its own callers may have it
+    const later = await c.get("bkt", "a");
+    expect([later.status, await text(later)]).toEqual(["HIT", "new"]);
+  });
+});
+
 describe("bounds and housekeeping", () => {
   it("evicts least recently used objects by bytes and counts evictions", async () => {
     for (const k of ["a", "b", "c"]) storage.seed("bkt", k, big(40_000));

@@ -68,6 +68,9 @@ type Loaded =
   | { readonly kind: "entry"; readonly entry: ObjectEntry; readonly status: "MISS" | "REVALIDATED" | "STALE" }
   | { readonly kind: "bypass"; readonly meta: ObjectMeta; readonly body: AsyncIterable<Uint8Array> };
 
+/** A load's generation ticket, also fenced by expireAll. */
+type FencedTicket = LoadTicket & { readonly expiries: number };
+
 /** A storage answer before it is stored. */
 type Fetched =
   | { readonly kind: "not-modified" }
@@ -87,6 +90,12 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   });
   const guard = createStorageGuard(options.breaker, clock);
   const generations = createGenerations();
+  // Bumped by expireAll: a load that began before it may have read storage
+  // before a write whose invalidation was missed, so it stores nothing.
+  let expiries = 0;
+  const beginLoad = (): FencedTicket => ({ ...generations.begin(), expiries });
+  const isCurrent = (ticket: FencedTicket, bucket: string, key: string): boolean =>
+    ticket.expiries === expiries && generations.isCurrent(ticket, bucket, key);
   const feed = createInvalidationFeed({ onListenerError: events?.onListenerError });
   // Whoever is left holding a bypass stream nobody waits for closes it.
   const flights = createSingleFlight<Loaded>({
@@ -139,19 +148,19 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   }
 
   /** Stores a fetched object unless a write overtook the load; answers from it either way. */
-  function keep(ticket: LoadTicket, bucket: string, key: string, meta: ObjectMeta, body: ObjectBody): ObjectEntry {
+  function keep(ticket: FencedTicket, bucket: string, key: string, meta: ObjectMeta, body: ObjectBody): ObjectEntry {
     const now = clock.now();
-    const stored = generations.isCurrent(ticket, bucket, key) ? store.setObject(bucket, key, meta, body, now) : undefined;
+    const stored = isCurrent(ticket, bucket, key) ? store.setObject(bucket, key, meta, body, now) : undefined;
     return stored ?? { kind: "object", meta, body, storedAt: now, validatedAt: now };
   }
 
-  function rememberNotFound(ticket: LoadTicket, bucket: string, key: string): void {
-    if (generations.isCurrent(ticket, bucket, key)) store.setNotFound(bucket, key, clock.now());
+  function rememberNotFound(ticket: FencedTicket, bucket: string, key: string): void {
+    if (isCurrent(ticket, bucket, key)) store.setNotFound(bucket, key, clock.now());
   }
 
   /** A miss: one storage GET for everyone waiting on this key. */
   async function load(bucket: string, key: string, signal: AbortSignal): Promise<Loaded> {
-    const ticket = generations.begin();
+    const ticket = beginLoad();
     try {
       const fetched = await fetchWhole(bucket, key, signal);
       if (fetched.kind === "bypass") return fetched;
@@ -167,10 +176,10 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
 
   /** An expired copy: ask storage whether it changed; serve it stale if storage fails. */
   async function revalidate(bucket: string, key: string, stale: ObjectEntry, signal: AbortSignal): Promise<Loaded> {
-    const ticket = generations.begin();
+    const ticket = beginLoad();
     try {
       const fetched = await fetchWhole(bucket, key, signal, stale.meta.etag);
-      const current = generations.isCurrent(ticket, bucket, key);
+      const current = isCurrent(ticket, bucket, key);
       switch (fetched.kind) {
         case "not-modified": {
           const refreshed = current ? store.markValidated(bucket, key, stale, clock.now()) : undefined;
@@ -197,7 +206,7 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
   /** A read storage answers directly and the cache keeps nothing of (ranges, large objects). */
   async function bypass(bucket: string, key: string, options: GetOptions): Promise<GetResult> {
     const { range, signal } = options;
-    const ticket = generations.begin();
+    const ticket = beginLoad();
     try {
       const result = await guard.run(() => storage.get(bucket, key, { range, signal }), signal);
       if (result.kind === "not-modified") throw new CacheError("unavailable", "unexpected not-modified");
@@ -277,10 +286,10 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
         return counted({ status: "HIT", meta: found.entry.meta });
       }
       const stale = found?.entry.kind === "object" ? found.entry : undefined;
-      const ticket = generations.begin();
+      const ticket = beginLoad();
       try {
         const meta = await guard.run(() => storage.head(bucket, key, { signal: options.signal }), options.signal);
-        if (stale === undefined || !generations.isCurrent(ticket, bucket, key)) return counted({ status: "MISS", meta });
+        if (stale === undefined || !isCurrent(ticket, bucket, key)) return counted({ status: "MISS", meta });
         // The same entity tag confirms the cached body too.
         if (meta.etag === stale.meta.etag && store.markValidated(bucket, key, stale, clock.now()) !== undefined) {
           return counted({ status: "REVALIDATED", meta });
@@ -349,6 +358,13 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
       }
       if (options.publish ?? true) publish(bucket, key, prefix, "purge");
       return dropped;
+    },
+
+    expireAll() {
+      expiries++;
+      // Later reads start their own load rather than join one that began before.
+      for (const k of [...flights.keys()]) flights.forget(k);
+      return store.expireAll(clock.now());
     },
 
     onInvalidation: (listener) => feed.subscribe(listener),

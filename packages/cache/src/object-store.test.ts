@@ -133,6 +133,51 @@ describe("object store", () => {
     expect(store.stats().evictions).toBe(0);
   });
 
+  it("expireAll makes every entry due for revalidation without dropping it, and forgets 404s", () => {
+    const store = createObjectStore(defaults);
+    const before = store.setObject("b", "fresh", meta(1), body(1), 9_500)!;
+    store.setObject("b", "stale", meta(1), body(1), 5_000);
+    store.setNotFound("b", "404", 9_950);
+    const sizeBefore = store.stats();
+    expect(store.expireAll(10_000)).toBe(3);
+    // Kept, stale: revalidate on the next read, or serve if storage fails.
+    expect(store.lookup("b", "fresh", 10_000)).toMatchObject({ freshness: "stale", ageMs: 500, entry: before });
+    expect(store.lookup("b", "stale", 10_000)).toMatchObject({ freshness: "stale", ageMs: 5_000 });
+    // A cached 404 cannot be revalidated: it is forgotten.
+    expect(store.lookup("b", "404", 10_000)).toBeUndefined();
+    expect(store.stats()).toMatchObject({ entries: sizeBefore.entries - 1, evictions: 0 });
+    // The stale window still counts from the last validation, not from expireAll.
+    expect(store.lookup("b", "fresh", 19_499)).toMatchObject({ freshness: "stale" });
+    expect(store.lookup("b", "fresh", 19_500)).toBeUndefined();
+  });
+
+  it("after expireAll, a revalidation or a new entry is fresh again; one of the same millisecond is not", () => {
+    const store = createObjectStore(defaults);
+    const entry = store.setObject("b", "k", meta(1), body(1), 1_000)!;
+    store.expireAll(1_200);
+    const sameMs = store.setObject("b", "same-ms", meta(1), body(1), 1_200)!;
+    expect(store.lookup("b", "same-ms", 1_200)).toMatchObject({ freshness: "stale", entry: sameMs });
+    expect(store.markValidated("b", "k", entry, 1_201)).toBeDefined();
+    expect(store.lookup("b", "k", 1_300)).toMatchObject({ freshness: "fresh", ageMs: 99 });
+    store.setObject("b", "new", meta(1), body(1), 1_201);
+    expect(store.lookup("b", "new", 1_201)).toMatchObject({ freshness: "fresh" });
+    store.setNotFound("b", "404", 1_201);
+    expect(store.lookup("b", "404", 1_201)).toMatchObject({ freshness: "fresh" });
+    // A clock read earlier than the last expireAll does not move it back.
+    store.expireAll(500);
+    expect(store.lookup("b", "new", 1_300)).toMatchObject({ freshness: "fresh" });
+  });
+
+  it("expireAll does not change recency: the least recently used still go first", () => {
+    const store = createObjectStore({ ...defaults, maxBytes: cost("a", 1000) * 2, maxObjectBytes: 2000 });
+    store.setObject("b", "a", meta(1000), body(1000), 0);
+    store.setObject("b", "c", meta(1000), body(1000), 0);
+    store.lookup("b", "a", 0); // c is the least recent
+    store.expireAll(10);
+    store.setObject("b", "d", meta(1000), body(1000), 20);
+    expect([store.peek("b", "a") !== undefined, store.peek("b", "c") !== undefined]).toEqual([true, false]);
+  });
+
   it("deletes one key, conditionally, and by prefix within a bucket", () => {
     const store = createObjectStore(defaults);
     for (const k of ["a/1", "a/2", "a/3", "ab", "b/1"]) store.setObject("b", k, meta(1), body(1), 0);

@@ -85,6 +85,13 @@ export interface ObjectStore {
   deletePrefix(bucket: string, prefix: string): number;
   /** Drops objects past max stale and expired 404s; returns how many. */
   sweep(now: number): number;
+  /**
+   * Ends the freshness of every entry held at `now` without dropping any:
+   * objects are revalidated on their next read (a cheap 304 when unchanged)
+   * and still serve as stale-if-error copies; 404s are forgotten. For when
+   * invalidations may have been missed. Answers the entries held.
+   */
+  expireAll(now: number): number;
   stats(): ObjectStoreStats;
 }
 
@@ -115,6 +122,11 @@ export function createObjectStore(options: ObjectStoreOptions): ObjectStore {
   if (maxStaleMs < ttlMs) throw new RangeError(`maxStaleMs ${maxStaleMs} is shorter than ttlMs ${ttlMs}`);
 
   let evictions = 0;
+  // Entries confirmed at or before this moment are no fresher than stale
+  // (expireAll). A watermark rather than a rewrite of every entry: O(1), no
+  // change to recency, and validatedAt keeps its meaning, so the stale window
+  // (max stale) still counts from when storage last confirmed the copy.
+  let expiredAt = -Infinity;
   const lru = new LRUCache<string, CacheEntry>({
     maxSize: maxBytes,
     // An entry must fit the bound on its own; the per-object cap on bodies
@@ -128,9 +140,12 @@ export function createObjectStore(options: ObjectStoreOptions): ObjectStore {
 
   function classify(entry: CacheEntry, now: number): Lookup | undefined {
     // A clock stepping back must not make an entry older than it is.
-    const ageMs = Math.max(0, now - (entry.kind === "object" ? entry.validatedAt : entry.storedAt));
-    if (entry.kind === "not-found") return ageMs < negativeTtlMs ? { entry, freshness: "fresh", ageMs } : undefined;
-    if (ageMs < ttlMs) return { entry, freshness: "fresh", ageMs };
+    const confirmedAt = entry.kind === "object" ? entry.validatedAt : entry.storedAt;
+    const ageMs = Math.max(0, now - confirmedAt);
+    // `<=`: an entry confirmed in the same millisecond as expireAll may predate it.
+    const expired = confirmedAt <= expiredAt;
+    if (entry.kind === "not-found") return ageMs < negativeTtlMs && !expired ? { entry, freshness: "fresh", ageMs } : undefined;
+    if (ageMs < ttlMs && !expired) return { entry, freshness: "fresh", ageMs };
     if (ageMs < maxStaleMs) return { entry, freshness: "stale", ageMs };
     return undefined;
   }
@@ -181,6 +196,10 @@ export function createObjectStore(options: ObjectStoreOptions): ObjectStore {
       for (const [k, entry] of lru.entries()) if (classify(entry, now) === undefined) doomed.push(k);
       for (const k of doomed) lru.delete(k);
       return doomed.length;
+    },
+    expireAll(now) {
+      expiredAt = Math.max(expiredAt, now);
+      return lru.size;
     },
     stats: () => ({ bytes: lru.calculatedSize, maxBytes, entries: lru.size, evictions }),
   };

@@ -1,0 +1,180 @@
+/**
+ * Several built cache-store processes over one s3rver, each following the
+ * others' invalidations (CACHE_STORE_PEERS). A replica's gRPC port is chosen
+ * before any replica starts, since each one's peers must be known up front;
+ * a replica can be killed and started again on the same port.
+ * Build first (`npx nx run-many -t build`).
+ */
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { cacheV1, healthV1 } from "@breakwater/proto";
+import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
+// Test support only: this directory is excluded from the app's build.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { freePort, startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
+import type { CacheClient } from "./cache-store-stack.js";
+import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
+
+/** One replica: a process that can be killed and started again on its port. */
+export interface Replica {
+  readonly name: string;
+  /** "http://127.0.0.1:<grpcPort>", as its peers list it. */
+  readonly url: string;
+  readonly grpcPort: number;
+  /** The running process (replaced by `start()`). */
+  readonly process: ServiceProcess;
+  /** A client of the running process (replaced by `start()`). */
+  readonly client: CacheClient;
+  readonly health: GrpcClient<typeof healthV1.Health>;
+  /** Starts the process again on the same gRPC port (after `kill` or `stop`). */
+  start(): Promise<void>;
+  /** SIGKILL: no goodbye to anyone. */
+  kill(): Promise<void>;
+  /** SIGTERM; answers the exit code and how long the exit took. */
+  stop(): Promise<{ code: number | string; ms: number }>;
+}
+
+/** Options of {@link startReplicaFleet}. */
+export interface ReplicaFleetOptions {
+  /** Replica names, e.g. ["a", "b", "c"]. */
+  readonly names: readonly string[];
+  /** Extra peers per replica name, beyond the others (e.g. its own URL, or a dead address). */
+  readonly extraPeers?: Readonly<Record<string, (ownUrl: string) => readonly string[]>>;
+  /** Environment for every replica. */
+  readonly env?: Record<string, string>;
+}
+
+/** The fleet, s3rver, and direct access to storage. */
+export interface ReplicaFleet {
+  readonly s3: S3Server;
+  readonly replicas: readonly Replica[];
+  /** Stores an object straight into s3rver, past every replica. */
+  seed(key: string, body: string): Promise<void>;
+  /** Stops every replica still running (SIGTERM) and s3rver; answers each exit. */
+  close(): Promise<{ name: string; code: number | string; ms: number }[]>;
+}
+
+/** Starts s3rver and one process per name, each a peer of the others. */
+export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<ReplicaFleet> {
+  patchS3rverPutAcknowledgement();
+  const s3 = await startS3Server({ buckets: ["default"] });
+  const ports = await Promise.all(options.names.map(() => freePort()));
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const replicas: Replica[] = [];
+  try {
+    for (const [i, name] of options.names.entries()) {
+      const peers = [...urls.filter((_, j) => j !== i), ...(options.extraPeers?.[name]?.(urls[i]!) ?? [])];
+      const env = {
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY: s3.accessKeyId,
+        S3_SECRET_KEY: s3.secretAccessKey,
+        CACHE_STORE_HOST: "127.0.0.1",
+        CACHE_STORE_PORT: String(ports[i]),
+        CACHE_STORE_PEERS: peers.join(","),
+        ...options.env,
+      };
+      replicas.push(await startReplica(name, urls[i]!, ports[i]!, env));
+    }
+  } catch (err) {
+    await Promise.all(replicas.map((r) => r.kill()));
+    await s3.close();
+    throw err;
+  }
+  const direct = new S3Client({
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  return {
+    s3,
+    replicas,
+    async seed(key, body) {
+      await direct.send(new PutObjectCommand({ Bucket: "default", Key: key, Body: body }));
+      const out = await direct.send(new GetObjectCommand({ Bucket: "default", Key: key }));
+      if ((await out.Body!.transformToString()) !== body) throw new Error(`s3rver does not serve what was seeded at ${key}`);
+    },
+    async close() {
+      const exits = await Promise.all(replicas.map(async (r) => ({ name: r.name, ...(await r.stop()) })));
+      direct.destroy();
+      await s3.close();
+      return exits;
+    },
+  };
+}
+
+async function startReplica(name: string, url: string, grpcPort: number, env: Record<string, string>): Promise<Replica> {
+  let running: ServiceProcess;
+  let client: CacheClient;
+  let health: GrpcClient<typeof healthV1.Health>;
+  let exited: { code: number | string; ms: number } | undefined;
+  const open = async (): Promise<void> => {
+    running = await startServiceProcess("cache-store", { env });
+    exited = undefined;
+    // Own channels, so that a restart is not hidden behind a shared subchannel.
+    client = createGrpcClient(cacheV1.CacheService, running.grpcAddress, { "grpc.use_local_subchannel_pool": 1 });
+    health = createGrpcClient(healthV1.Health, running.grpcAddress, { "grpc.use_local_subchannel_pool": 1 });
+  };
+  const closeClients = (): void => {
+    client.close();
+    health.close();
+  };
+  await open();
+  return {
+    name,
+    url,
+    grpcPort,
+    get process() {
+      return running;
+    },
+    get client() {
+      return client;
+    },
+    get health() {
+      return health;
+    },
+    start: open,
+    async kill() {
+      if (exited !== undefined) return;
+      closeClients();
+      const started = performance.now();
+      const code = await running.stop("SIGKILL");
+      exited = { code, ms: performance.now() - started };
+    },
+    async stop() {
+      if (exited !== undefined) return exited;
+      closeClients();
+      const started = performance.now();
+      const code = await running.stop("SIGTERM");
+      exited = { code, ms: performance.now() - started };
+      return exited;
+    },
+  };
+}
+
+/** The value of one sample in Prometheus text format; `labels` must all be present. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = m[2] ?? "";
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) return Number(m[3]);
+  }
+  return undefined;
+}
+
+/** A replica's /metrics text. */
+export async function metricsOf(replica: Replica): Promise<string> {
+  return (await fetch(`${replica.process.httpUrl}/metrics`)).text();
+}
+
+/** True when no process with this pid exists any more. */
+export function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "@breakwater/server-kit";
+import { loadCacheStoreConfig } from "./config.js";
+
+function problemsOf(vars: Record<string, string>): readonly string[] {
+  try {
+    loadCacheStoreConfig(vars);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("the configuration was accepted");
+}
+
+describe("CACHE_STORE_PEERS", () => {
+  it("defaults to no peers", () => {
+    expect(loadCacheStoreConfig({}).CACHE_STORE_PEERS).toEqual([]);
+    expect(loadCacheStoreConfig({ CACHE_STORE_PEERS: "" }).CACHE_STORE_PEERS).toEqual([]);
+  });
+
+  it("takes comma-separated http://host:port URLs (spaces and a trailing slash are fine)", () => {
+    const config = loadCacheStoreConfig({ CACHE_STORE_PEERS: " http://cache-2:50051, http://10.0.0.3:50051/ ,http://[::1]:7000" });
+    expect(config.CACHE_STORE_PEERS).toEqual(["http://cache-2:50051", "http://10.0.0.3:50051", "http://[::1]:7000"]);
+    expect(Object.isFrozen(config.CACHE_STORE_PEERS)).toBe(true);
+  });
+
+  it("names every bad entry in one problem", () => {
+    const problems = problemsOf({ CACHE_STORE_PEERS: "http://ok:1,cache-2:50051,https://tls:443,http://noport,http://h:70000,http://h:1/path" });
+    expect(problems).toHaveLength(1);
+    const [problem] = problems;
+    expect(problem).toMatch(/^CACHE_STORE_PEERS=/);
+    for (const bad of ["cache-2:50051 (expected", "https://tls:443 (https is not supported", "http://noport (expected", "http://h:70000 (port must", "http://h:1/path (expected"]) {
+      expect(problem).toContain(bad);
+    }
+    expect(problem).not.toContain("http://ok:1 (");
+  });
+
+  it("refuses a peer listed twice", () => {
+    expect(problemsOf({ CACHE_STORE_PEERS: "http://a:1,http://A:1/" })[0]).toMatch(/listed more than once: http:\/\/a:1/);
+  });
+
+  it("checks the backoff bounds, with the other problems", () => {
+    expect(problemsOf({ CACHE_STORE_PEER_BACKOFF: "0", CACHE_STORE_PEER_MAX_BACKOFF: "50ms" })).toEqual([
+      "CACHE_STORE_PEER_BACKOFF must be above 0",
+    ]);
+    expect(problemsOf({ CACHE_STORE_PEER_BACKOFF: "1s", CACHE_STORE_PEER_MAX_BACKOFF: "500ms" })).toEqual([
+      "CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF",
+    ]);
+    const config = loadCacheStoreConfig({});
+    expect([config.CACHE_STORE_PEER_BACKOFF, config.CACHE_STORE_PEER_MAX_BACKOFF]).toEqual([100, 5_000]);
+  });
+});

@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code } from "@connectrpc/connect";
+import { cacheV1, healthV1 } from "@breakwater/proto";
+import { freePort, runServiceToExit } from "@breakwater/testkit";
+import { failure, get, put, type CacheClient } from "./__fixtures__/cache-store-stack.js";
+import { isGone, metricsOf, sample, startReplicaFleet, type Replica, type ReplicaFleet } from "./__fixtures__/replica-fleet.js";
+
+const WRITES = 200;
+
+/** Reads `key` on `client` until `accept` says so; answers the last read's body (or "404") and when. */
+async function readUntil(
+  client: CacheClient,
+  key: string,
+  accept: (body: string) => boolean,
+  onOther: (body: string) => void = () => {},
+  limitMs = 2_000,
+): Promise<{ body: string; at: number }> {
+  const started = performance.now();
+  for (;;) {
+    const body = await get(client, key).then(
+      (r) => r.body.toString(),
+      (err: unknown) => {
+        if ((err as { code?: Code }).code === Code.NotFound) return "404";
+        throw err;
+      },
+    );
+    const at = performance.now();
+    if (accept(body)) return { body, at };
+    onOther(body);
+    if (at - started > limitMs) throw new Error(`${key}: still ${JSON.stringify(body)} after ${limitMs} ms`);
+  }
+}
+
+async function eventually(check: () => Promise<boolean>, limitMs: number, what: string): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await check()) return performance.now() - started;
+    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const quantile = (xs: number[], q: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+const streamLive = (text: string, peer: Replica | string): number | undefined =>
+  sample(text, "cache_peer_invalidation_stream_live", { peer: typeof peer === "string" ? peer : peer.url });
+
+describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () => {
+  let fleet: ReplicaFleet;
+  let a: Replica;
+  let b: Replica;
+  let c: Replica;
+  let deadPeer: string;
+
+  beforeAll(async () => {
+    deadPeer = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+    fleet = await startReplicaFleet({
+      names: ["a", "b", "c"],
+      // C gets the fleet-wide list, itself included, and a peer that never answers.
+      extraPeers: { c: (own) => [own, deadPeer] },
+    });
+    [a, b, c] = fleet.replicas as [Replica, Replica, Replica];
+    // A started before its peers existed: wait until every stream has (re)connected.
+    for (const r of fleet.replicas) {
+      const others = fleet.replicas.filter((o) => o !== r);
+      await eventually(async () => {
+        const text = await metricsOf(r);
+        return others.every((o) => streamLive(text, o) === 1);
+      }, 15_000, `${r.name}'s peer streams live`);
+    }
+  });
+
+  afterAll(async () => {
+    // Normally closed by the last test; this is for a failure before it.
+    if (fleet !== undefined) await fleet.close();
+  });
+
+  it(`a write through A reaches B and C: over ${WRITES} writes, never older than the previous body, worst < 100 ms`, async () => {
+    const key = "peer/k.txt";
+    await put(a.client, key, "v0");
+    for (const r of [b, c]) {
+      expect((await get(r.client, key)).body.toString()).toBe("v0");
+      expect((await get(r.client, key)).status).toBe(cacheV1.CacheStatus.HIT); // cached: only an invalidation changes it
+    }
+    const served: Record<"b" | "c", number[]> = { b: [], c: [] };
+    let oldReads = 0;
+    for (let i = 1; i <= WRITES; i++) {
+      const body = `v${i}`;
+      await put(a.client, key, body);
+      const acknowledged = performance.now();
+      await Promise.all(
+        ([b, c] as const).map(async (r) => {
+          const seen = await readUntil(r.client, key, (s) => s === body, (s) => {
+            expect(s).toBe(`v${i - 1}`); // the previous body at worst, never an older one
+            oldReads++;
+          });
+          served[r.name as "b" | "c"].push(seen.at - acknowledged);
+        }),
+      );
+      // Read-your-writes on A (written through).
+      const own = await get(a.client, key);
+      expect([own.body.toString(), own.status]).toEqual([body, cacheV1.CacheStatus.HIT]);
+    }
+    const report = (xs: number[]): string =>
+      `worst ${Math.max(...xs).toFixed(1)} ms, median ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms`;
+    console.log(
+      `peer propagation over ${WRITES} writes through A (from A's acknowledgement until the replica answered the new body): ` +
+        `B ${report(served.b)}; C ${report(served.c)}; reads that still saw the previous body: ${oldReads}`,
+    );
+    expect(Math.max(...served.b)).toBeLessThan(100);
+    expect(Math.max(...served.c)).toBeLessThan(100);
+    const text = await metricsOf(b);
+    expect(sample(text, "cache_peer_invalidations_applied_total", { peer: a.url })).toBeGreaterThanOrEqual(WRITES + 1);
+  }, 120_000);
+
+  it("a delete through A reaches B, and so does the next put through B's cached 404", async () => {
+    const key = "peer/deleted.txt";
+    await put(a.client, key, "here");
+    await readUntil(b.client, key, (s) => s === "here");
+    await a.client.deleteObject({ bucket: "default", key });
+    const acknowledged = performance.now();
+    const gone = await readUntil(b.client, key, (s) => s === "404", (s) => expect(s).toBe("here"));
+    expect(gone.at - acknowledged).toBeLessThan(100);
+    expect((await failure(get(b.client, key))).code).toBe(Code.NotFound); // B now caches the 404
+    await put(a.client, key, "back");
+    const rewritten = performance.now();
+    const back = await readUntil(b.client, key, (s) => s === "back", (s) => expect(s).toBe("404"));
+    expect(back.at - rewritten).toBeLessThan(100);
+  });
+
+  it("InvalidateCache of a key or a prefix on A drops B's copies too (storage untouched)", async () => {
+    const keys = ["peer/dir/1", "peer/dir/2", "peer/single"];
+    for (const k of keys) await fleet.seed(k, `${k} old`);
+    for (const k of keys) await get(b.client, k);
+    // Storage changes behind every replica's back; B still serves its copies...
+    for (const k of keys) await fleet.seed(k, `${k} new`);
+    expect((await get(b.client, "peer/dir/1")).body.toString()).toBe("peer/dir/1 old");
+    // ...until an operator purges through A (which holds none of them itself).
+    expect((await a.client.invalidateCache({ bucket: "default", key: "peer/dir/", prefix: true })).invalidatedEntries).toBe(0n);
+    await a.client.invalidateCache({ bucket: "default", key: "peer/single" });
+    for (const k of keys) {
+      const r = await readUntil(b.client, k, (s) => s === `${k} new`, (s) => expect(s).toBe(`${k} old`), 100);
+      expect(r.body).toBe(`${k} new`);
+    }
+  });
+
+  it("applied invalidations are not republished: B's WatchInvalidations carries only B's own", async () => {
+    const watch = b.client.watchInvalidations({ bucket: "" })[Symbol.asyncIterator]();
+    expect((await watch.next()).value?.event.case).toBe("subscribed");
+    await put(a.client, "peer/through-a", "x");
+    await a.client.invalidateCache({ bucket: "default", key: "peer/", prefix: true });
+    await readUntil(b.client, "peer/through-a", (s) => s === "x"); // B has applied both by now
+    await put(b.client, "peer/through-b", "y");
+    const next = (await watch.next()).value?.event;
+    expect(next?.case === "invalidation" && [next.value.key, cacheV1.InvalidationCause[next.value.cause]]).toEqual(["peer/through-b", "PUT"]);
+    await watch.return?.();
+  });
+
+  it("/metrics: one live gauge per peer; C skips itself and shows its dead peer at 0; everyone SERVING", async () => {
+    const text = await metricsOf(c);
+    expect([streamLive(text, a), streamLive(text, b), streamLive(text, deadPeer), streamLive(text, c)]).toEqual([1, 1, 0, undefined]);
+    expect(c.process.output.some((l) => l.includes("CACHE_STORE_PEERS lists this replica itself"))).toBe(true);
+    // One warning for the dead peer, not one per retry.
+    const warnings = c.process.output.filter((l) => l.includes('"msg":"peer invalidation stream down"') && l.includes(deadPeer));
+    expect(warnings).toHaveLength(1);
+    for (const r of fleet.replicas) {
+      const h = await r.health.check({ service: "breakwater.cache.v1.CacheService" });
+      expect(h.status).toBe(healthV1.HealthCheckResponse_ServingStatus.SERVING);
+    }
+  });
+
+  it("A killed: B keeps serving and SERVING; A back on its port: B resubscribes and revalidates what it cached meanwhile", async () => {
+    const same = "peer/outage/same.txt";
+    const changed = "peer/outage/changed.txt";
+    await put(a.client, same, "same");
+    await put(a.client, changed, "before");
+    for (const k of [same, changed]) await get(b.client, k);
+    const resyncsBefore = sample(await metricsOf(b), "cache_peer_resyncs_total", { peer: a.url })!;
+    const outputBefore = b.process.output.length;
+
+    await a.kill();
+    const brokeMs = await eventually(async () => streamLive(await metricsOf(b), a) === 0, 5_000, "B sees A's stream down");
+    // B carries on: healthy, and serving its copies.
+    const h = await b.health.check({ service: "breakwater.cache.v1.CacheService" });
+    expect(h.status).toBe(healthV1.HealthCheckResponse_ServingStatus.SERVING);
+    expect((await fetch(`${b.process.httpUrl}/healthz`)).status).toBe(200);
+    const during = await get(b.client, same);
+    expect([during.body.toString(), during.status]).toEqual(["same", cacheV1.CacheStatus.HIT]);
+    // A write B never hears of: storage changes while the stream is down.
+    await fleet.seed(changed, "after");
+
+    await a.start(); // same gRPC port, a new replica id, an empty cache
+    const restarted = performance.now();
+    await eventually(async () => streamLive(await metricsOf(b), a) === 1, 10_000, "B's stream to A live again");
+    const reconnectMs = performance.now() - restarted;
+    const text = await metricsOf(b);
+    expect(sample(text, "cache_peer_resyncs_total", { peer: a.url })).toBe(resyncsBefore + 1);
+
+    const sameAfter = await get(b.client, same);
+    expect([sameAfter.body.toString(), cacheV1.CacheStatus[sameAfter.status]]).toEqual(["same", "REVALIDATED"]);
+    const changedAfter = await get(b.client, changed);
+    expect([changedAfter.body.toString(), cacheV1.CacheStatus[changedAfter.status]]).toEqual(["after", "MISS"]);
+    expect(cacheV1.CacheStatus[(await get(b.client, same)).status]).toBe("HIT");
+
+    const logs = b.process.output.slice(outputBefore).filter((l) => l.includes(a.url));
+    expect(logs.filter((l) => l.includes('"msg":"peer invalidation stream down"'))).toHaveLength(1); // once per outage, at warn
+    expect(logs.filter((l) => l.includes('"level":40'))).toHaveLength(1);
+    expect(logs.some((l) => l.includes("peer invalidation stream live"))).toBe(true);
+    console.log(
+      `peer outage: B saw A's stream break ${brokeMs.toFixed(0)} ms after SIGKILL; ` +
+        `resubscribed ${reconnectMs.toFixed(0)} ms after A listened again; next reads on B: REVALIDATED (unchanged), MISS (changed meanwhile)`,
+    );
+
+    // And A follows the others again: a write through B reaches it.
+    await get(a.client, same);
+    await put(b.client, same, "same v2");
+    await readUntil(a.client, same, (s) => s === "same v2", (s) => expect(s).toBe("same"), 100);
+  }, 60_000);
+
+  it("SIGTERM: every replica exits 0 promptly, its peers' streams and timers no obstacle", async () => {
+    const pids = fleet.replicas.map((r) => r.process.pid);
+    const exits = await fleet.close();
+    for (const exit of exits) {
+      expect(exit.code).toBe(0);
+      expect(exit.ms).toBeLessThan(3_000); // SHUTDOWN_GRACE_MS is 10 s: nothing waited for it
+    }
+    expect(pids.every(isGone)).toBe(true);
+    console.log(`SIGTERM exits: ${exits.map((e) => `${e.name} ${e.ms.toFixed(0)} ms`).join(", ")}`);
+  });
+});
+
+describe("CACHE_STORE_PEERS validation", () => {
+  it("a bad peer URL is a configuration error naming it: exit 2", async () => {
+    const { code, output } = await runServiceToExit("cache-store", { CACHE_STORE_PEERS: "http://127.0.0.1:1,cache-2:50051,https://x:443" });
+    expect(code).toBe(2);
+    expect(output).toContain("CACHE_STORE_PEERS");
+    expect(output).toContain("cache-2:50051 (expected http://host:port)");
+    expect(output).toContain("https://x:443 (https is not supported");
+  });
+});

@@ -1,0 +1,48 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { PeerInvalidationEvents } from "./peer-invalidations.js";
+
+/**
+ * The peers' invalidation streams in /metrics: whether each is live, what
+ * each applied, and how often this replica resynced (expired its whole cache)
+ * because of it. Every peer's series exist from the start, so a peer that was
+ * never reachable shows as 0, not as missing.
+ */
+export function createPeerMetrics(registry: Registry, urls: readonly string[]): Required<Pick<PeerInvalidationEvents, "onLive" | "onDown" | "onApplied" | "onSelf">> {
+  const live = new Gauge({
+    name: "cache_peer_invalidation_stream_live",
+    help: "1 while the WatchInvalidations stream from this peer is live, else 0",
+    labelNames: ["peer"],
+    registers: [registry],
+  });
+  const applied = new Counter({
+    name: "cache_peer_invalidations_applied_total",
+    help: "Invalidations received from this peer and applied to the local cache (not republished)",
+    labelNames: ["peer"],
+    registers: [registry],
+  });
+  const resyncs = new Counter({
+    name: "cache_peer_resyncs_total",
+    help: "Subscriptions to this peer after which every cached entry was marked for revalidation",
+    labelNames: ["peer"],
+    registers: [registry],
+  });
+  for (const peer of urls) {
+    live.set({ peer }, 0);
+    applied.inc({ peer }, 0);
+    resyncs.inc({ peer }, 0);
+  }
+  return {
+    onLive: (peer) => {
+      live.set({ peer }, 1);
+      resyncs.inc({ peer });
+    },
+    onDown: (peer) => live.set({ peer }, 0),
+    onApplied: (peer) => applied.inc({ peer }),
+    // This replica itself: neither a live nor a dead peer.
+    onSelf: (peer) => {
+      live.remove({ peer });
+      applied.remove({ peer });
+      resyncs.remove({ peer });
+    },
+  };
+}
