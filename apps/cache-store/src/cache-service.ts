@@ -108,7 +108,7 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
 
     async invalidateCache(req) {
       validateObjectName(req.bucket, req.key, req.prefix ? "prefix" : "key");
-      const count = cache.invalidate(req.bucket, req.key, { prefix: req.prefix });
+      const count = cache.invalidate(req.bucket, req.key, { prefix: req.prefix, publish: !req.localOnly });
       return { invalidatedEntries: BigInt(count) };
     },
 

@@ -49,9 +49,12 @@ describe("WatchInvalidations streams this replica's invalidations in order", () 
     const purged = await stack.client.invalidateCache({ bucket: "default", key: "w/dir/", prefix: true });
     expect(purged.invalidatedEntries).toBe(3n);
     await stack.client.invalidateCache({ bucket: "default", key: "w/single" });
+    // local_only drops this replica's copy without telling anyone: not on the stream.
+    await stack.client.invalidateCache({ bucket: "default", key: "w/quiet", localOnly: true });
+    await stack.client.invalidateCache({ bucket: "default", key: "w/after-quiet" });
 
     const seen: cacheV1.Invalidation[] = [];
-    for (let i = 0; i < 7; i++) seen.push(invalidation(await watch.next()));
+    for (let i = 0; i < 8; i++) seen.push(invalidation(await watch.next()));
     expect(seen.map((s) => [s.key, s.prefix, cacheV1.InvalidationCause[s.cause]])).toEqual([
       ["w/a.txt", false, "PUT"],
       ["w/a.txt", false, "DELETE"],
@@ -60,6 +63,7 @@ describe("WatchInvalidations streams this replica's invalidations in order", () 
       ["w/dir/3", false, "PUT"],
       ["w/dir/", true, "PURGE"],
       ["w/single", false, "PURGE"],
+      ["w/after-quiet", false, "PURGE"],
     ]);
     expect(seen.every((s) => s.bucket === "default")).toBe(true);
     const sequences = seen.map((s) => s.sequence);

@@ -195,7 +195,11 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
   async function dropFromOtherUpstreams(writer: Upstream, path: ObjectPath): Promise<void> {
     const others = options.upstreams.all.filter((u) => u.url !== writer.url && u.breaker?.state() !== "open");
     const results = await Promise.allSettled(
-      others.map((u) => u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix: false }, { timeoutMs: options.upstreamTimeoutMs })),
+      // localOnly: the writer published the write already; a purge published here would reach the writer
+      // (its peers follow each other) and drop the copy it has just written through.
+      others.map((u) =>
+        u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix: false, localOnly: true }, { timeoutMs: options.upstreamTimeoutMs }),
+      ),
     );
     results.forEach((r, i) => {
       if (r.status === "rejected") {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
 /**
- * One gateway over three cache-store replicas that are not each other's peers:
+ * One gateway over three cache-store replicas, first not each other's peers:
  * reads go round robin, so every replica holds its own copy of a key. A write
  * through the gateway must never be followed by an older body from it.
  */
@@ -36,5 +36,34 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
     for (let r = 0; r < 3; r++) expect(await read(key)).toBe("here");
     expect((await fetch(`${stack.base}/${key}`, { method: "DELETE" })).status).toBe(204);
     for (let r = 0; r < 3; r++) expect((await fetch(`${stack.base}/${key}`)).status).toBe(404);
+  });
+});
+
+describe("… and with the replicas following each other's invalidations (CACHE_STORE_PEERS)", () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ cacheStores: 3, peers: true, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("the gateway's drops elsewhere are local: the writer keeps the copy it wrote through (one hit in the three reads after each write)", async () => {
+    const key = "ryw/peers.txt";
+    await fetch(`${stack.base}/${key}`, { method: "PUT", body: "v0" });
+    for (let i = 1; i <= 30; i++) {
+      for (let r = 0; r < 3; r++) await (await fetch(`${stack.base}/${key}`)).text();
+      expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: `v${i}` })).status).toBe(200);
+      // Let every peer's stream deliver what it will: a published purge would have reached the writer by then.
+      await new Promise((r) => setTimeout(r, 20));
+      const statuses: string[] = [];
+      for (let r = 0; r < 3; r++) {
+        const res = await fetch(`${stack.base}/${key}`);
+        expect(await res.text()).toBe(`v${i}`);
+        statuses.push(res.headers.get("cache-status") ?? "");
+      }
+      expect(statuses.filter((s) => s === "breakwater; hit"), JSON.stringify(statuses)).toHaveLength(1);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
+import { freePort, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
 
 import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
 
@@ -33,8 +33,10 @@ export interface Stack {
 /** Options of {@link startStack}. */
 export interface StackOptions {
   readonly gateways?: number;
-  /** Cache-store replicas (default 1), not peers of each other. */
+  /** Cache-store replicas (default 1). */
   readonly cacheStores?: number;
+  /** Make the replicas follow each other's invalidations (CACHE_STORE_PEERS). */
+  readonly peers?: boolean;
   readonly gatewayEnv?: Record<string, string>;
   readonly cacheStoreEnv?: Record<string, string>;
   readonly proxy?: boolean;
@@ -46,10 +48,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const s3 = await startS3Server({ buckets: ["default", "other"] });
   const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
   const cacheStores: ServiceProcess[] = [];
+  // Peers must know each other's ports before any of them starts.
+  const ports = options.peers ? await Promise.all(Array.from({ length: options.cacheStores ?? 1 }, () => freePort())) : [];
+  const peersOf = (i: number): Record<string, string> =>
+    options.peers
+      ? {
+          CACHE_STORE_PORT: String(ports[i]),
+          CACHE_STORE_PEERS: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`).join(","),
+        }
+      : {};
   for (let i = 0; i < (options.cacheStores ?? 1); i++) {
     cacheStores.push(
       await startServiceProcess("cache-store", {
         env: {
+          ...peersOf(i),
           S3_ENDPOINT: proxy?.url ?? s3.endpoint,
           S3_ACCESS_KEY: s3.accessKeyId,
           S3_SECRET_KEY: s3.secretAccessKey,
