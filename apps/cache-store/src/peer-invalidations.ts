@@ -5,7 +5,7 @@
  * after CACHE_TTL.
  */
 import type { cacheV1 } from "@breakwater/proto";
-import { type BackoffOptions, reconnectDelay, sleepUnlessAborted } from "./reconnect-backoff.js";
+import { type BackoffOptions, reconnectDelay, sleepUnlessAborted } from "@breakwater/server-kit";
 
 /** One peer's WatchInvalidations stream, opened anew on each call. */
 export interface PeerSource {

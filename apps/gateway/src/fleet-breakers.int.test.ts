@@ -35,7 +35,6 @@ import {
   type S3Server,
   type ServiceProcess,
 } from "@breakwater/testkit";
-import { patchS3rverPutAcknowledgement } from "./__fixtures__/s3rver-put-ack.js";
 
 const { BreakerState, ForceMode } = breakerV1;
 const { HIT, STALE } = cacheV1.CacheStatus;
@@ -190,7 +189,6 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     Promise.all(clients.map(async (c) => (await c.getStats({})).breakers.find((b) => b.name === breakerName)!));
 
   beforeAll(async () => {
-    patchS3rverPutAcknowledgement();
     dir = mkdtempSync(join(tmpdir(), "bw-fleet-"));
     writeFileSync(join(dir, "breakers.yaml"), YAML);
     s3 = await startS3Server({ buckets: ["default"] });

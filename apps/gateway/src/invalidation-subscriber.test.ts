@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
-import { backoffDelay, createInvalidationSubscriber, type InvalidatedKeys, type InvalidationSource } from "./invalidation-subscriber.js";
+import { createInvalidationSubscriber, type InvalidatedKeys, type InvalidationSource } from "./invalidation-subscriber.js";
 
 type Msg = cacheV1.WatchInvalidationsResponse;
 const subscribed = (replicaId = "r1"): Msg =>
@@ -63,15 +63,6 @@ function setup(count: number) {
   const latest = (i: number) => streams[i]![streams[i]!.length - 1]!;
   return { sub, streams, latest, got, liveChanges, sleeps, release: () => releaseSleep?.() };
 }
-
-describe("backoffDelay", () => {
-  it("doubles from the initial delay up to the maximum, jittered between half and all of it", () => {
-    const opts = { initialMs: 100, maxMs: 1_000 };
-    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, opts, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
-    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, opts, () => 0.999_999))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
-    expect(backoffDelay(10_000, opts, () => 0.5)).toBe(750);
-  });
-});
 
 describe("invalidation subscriber", () => {
   it("is live only once every upstream's stream said `subscribed`, and passes invalidations on", async () => {

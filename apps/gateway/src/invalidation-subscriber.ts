@@ -1,3 +1,4 @@
+import { type BackoffOptions, reconnectDelay, sleepUnlessAborted } from "@breakwater/server-kit";
 import type { cacheV1 } from "@breakwater/proto";
 
 /** One cache-store's WatchInvalidations stream, opened anew on each call. */
@@ -11,12 +12,6 @@ export interface InvalidatedKeys {
   readonly bucket: string;
   readonly key: string;
   readonly prefix: boolean;
-}
-
-/** Delays between resubscription attempts: doubling from `initialMs` up to `maxMs`, jittered. */
-export interface BackoffOptions {
-  readonly initialMs: number;
-  readonly maxMs: number;
 }
 
 /** Options of {@link createInvalidationSubscriber}. */
@@ -58,16 +53,6 @@ export interface InvalidationSubscriber {
 }
 
 /**
- * The delay before resubscription attempt `attempt` (0-based): "equal jitter"
- * over an exponential base, so that gateways cut off together do not all
- * return together, yet none waits less than half the base.
- */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number): number {
-  const base = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(base / 2 + (random() * base) / 2);
-}
-
-/**
  * Subscribes to `CacheService.WatchInvalidations` on every upstream (the
  * pattern of Redis client-side caching with invalidation): each stream is
  * live from its first message, `subscribed`; when one breaks the near-cache
@@ -77,7 +62,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
 export function createInvalidationSubscriber(options: InvalidationSubscriberOptions): InvalidationSubscriber {
   const { sources, onInvalidation, onLiveChange, backoff, events } = options;
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? sleepUnlessAborted;
   const liveFlags = sources.map(() => false);
   const controller = new AbortController();
   let loops: Promise<void>[] | undefined;
@@ -114,7 +99,7 @@ export function createInvalidationSubscriber(options: InvalidationSubscriberOpti
       }
       setLive(index, false);
       if (signal.aborted) return;
-      const delay = backoffDelay(attempt++, backoff, random);
+      const delay = reconnectDelay(attempt++, backoff, random);
       events?.onStreamBroken?.(source.url, failure, delay);
       await sleep(delay, signal);
     }
@@ -135,15 +120,3 @@ export function createInvalidationSubscriber(options: InvalidationSubscriberOpti
   };
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}

@@ -44,6 +44,15 @@ describe("… and with the replicas following each other's invalidations (CACHE_
 
   beforeAll(async () => {
     stack = await startStack({ cacheStores: 3, peers: true, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+    // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.
+    const liveStreams = async (): Promise<number> => {
+      const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
+      return texts.join("\n").split("\n").filter((l) => l.startsWith("cache_peer_invalidation_stream_live{") && l.endsWith(" 1")).length;
+    };
+    for (const deadline = performance.now() + 10_000; (await liveStreams()) < 6; ) {
+      if (performance.now() > deadline) throw new Error("the replicas' peer streams did not all come up within 10 s");
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
   afterAll(async () => {
     await stack?.stop();

@@ -41,6 +41,10 @@ export function createUpstreamPool(urls: readonly string[], breakers?: BreakerCl
       // closing the connection still breaks the invalidation stream (in ~15 s).
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
+      // grpc-js backs off up to 120 s by default: a cache-store back after a long
+      // outage would wait that long for its traffic and the near-cache with it.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 5_000,
     });
     const health = createGrpcClient(healthV1.Health, url);
     return { url, cache, health, breaker: breakers?.breaker(upstreamBreakerName(url)) };

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
 
 /** Options of `startS3Server`. */
 export interface S3ServerOptions {
@@ -49,6 +50,7 @@ const require = createRequire(import.meta.url);
  * points at S3, MinIO, Ceph, ….
  */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  patchS3rverPutAcknowledgement();
   const buckets = options.buckets ?? ["default"];
   for (const name of buckets) {
     // s3rver answers InvalidBucketName for these only when the bucket is used.

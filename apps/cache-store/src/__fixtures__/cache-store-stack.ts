@@ -35,12 +35,10 @@ export interface CacheStoreStack {
   /** An object's bytes straight from s3rver (undefined when missing). */
   stored(key: string, bucket?: string): Promise<Buffer | undefined>;
   /**
-   * Waits until s3rver serves exactly these bytes. s3rver answers a PutObject
-   * before its file is written (lib/stores/filesystem.js resolves when the body
-   * has passed its hashing Transform, not when the file stream has finished),
-   * so on a busy machine a GET right after an acknowledged PUT can read an
-   * empty, truncated or even older file. Real S3 is read-after-write
-   * consistent; tests wait for it here so that what they check is the cache.
+   * Waits until s3rver serves exactly these bytes. Unpatched, s3rver answers a
+   * PutObject before its file is written; testkit's startS3Server patches that
+   * (s3rver-put-ack.ts), and this check stays as a guard that what the tests
+   * then check is the cache, not the emulator.
    */
   settled(key: string, body: Uint8Array, bucket?: string): Promise<void>;
   /** S3 GETs of one object seen by the proxy. */

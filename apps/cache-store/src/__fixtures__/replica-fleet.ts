@@ -12,7 +12,6 @@ import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { freePort, startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
 import type { CacheClient } from "./cache-store-stack.js";
-import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
 
 /** One replica: a process that can be killed and started again on its port. */
 export interface Replica {
@@ -55,7 +54,6 @@ export interface ReplicaFleet {
 
 /** Starts s3rver and one process per name, each a peer of the others. */
 export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<ReplicaFleet> {
-  patchS3rverPutAcknowledgement();
   const s3 = await startS3Server({ buckets: ["default"] });
   const ports = await Promise.all(options.names.map(() => freePort()));
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);

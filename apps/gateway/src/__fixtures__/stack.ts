@@ -11,7 +11,6 @@ import { connect } from "node:net";
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { freePort, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
 
-import { patchS3rverPutAcknowledgement } from "./s3rver-put-ack.js";
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
 
@@ -44,7 +43,6 @@ export interface StackOptions {
 
 /** Starts the stack on free ports (build first: the apps run from dist/). */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  patchS3rverPutAcknowledgement();
   const s3 = await startS3Server({ buckets: ["default", "other"] });
   const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
   const cacheStores: ServiceProcess[] = [];

@@ -1,8 +1,8 @@
 /**
- * Pacing of resubscription attempts to a peer's invalidation stream:
- * exponential backoff with jitter, so that replicas cut off from a peer
- * together do not all return together, and waits that never keep the process
- * alive nor outlive a shutdown.
+ * Pacing of reconnection attempts of long-lived streams (a peer's or an
+ * upstream's invalidations): exponential backoff with jitter, so that
+ * processes cut off together do not all return together, and waits that
+ * never keep the process alive nor outlive a shutdown.
  */
 
 /** Delays between attempts: doubling from `initialMs` up to `maxMs`, jittered. */

@@ -22,8 +22,9 @@ let patched = false;
  * as a 200 with Content-Length 0 and the new ETag, about once in a few hundred
  * PUT-then-GET rounds, which the cache-store then caches. Real S3 never
  * acknowledges before the object is readable. This makes the emulator wait for
- * the write, so that the gateway's tests measure the gateway, not the
- * emulator's race. Idempotent; affects s3rver instances in this process only.
+ * the write, so that tests and benchmarks measure breakwater, not the
+ * emulator's race. startS3Server applies it; idempotent; affects s3rver
+ * instances in this process only.
  */
 export function patchS3rverPutAcknowledgement(): void {
   if (patched) return;
