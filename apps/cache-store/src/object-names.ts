@@ -4,7 +4,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 // hyphens; a letter or digit at both ends; no "..", not an IPv4 address).
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import { cacheV1 } from "@breakwater/proto";
-import { createGrpcClient, createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
-import { createObjectCache, systemClock, type ObjectCache, type ObjectStorage } from "@breakwater/cache";
+import { createGrpcClient, createLogThrottle, createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import { createObjectCache, systemClock, type ObjectCache, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
@@ -56,7 +56,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     negativeTtlMs: config.CACHE_NEGATIVE_TTL,
     maxBytes: config.CACHE_MAX_BYTES,
     maxObjectBytes: config.CACHE_MAX_OBJECT_BYTES,
-    events: { onStale: (info) => logger.warn(info, "served a stale copy: storage failed or its breaker is open") },
+    events: { onStale: staleLogger(logger) },
   });
   const shutdownController = new AbortController();
   const replicaId = randomUUID();
@@ -161,6 +161,18 @@ function followPeers(
       await peers.stop();
       for (const { client } of clients) client.close();
     },
+  };
+}
+
+/**
+ * Logs stale answers, at most one line a second (with how many were held
+ * back): during an outage every read of an expired key is one.
+ */
+function staleLogger(logger: Logger): (info: StaleInfo) => void {
+  const throttle = createLogThrottle({ windowMs: 1_000 });
+  return (info) => {
+    const { write, suppressed } = throttle.admit("stale");
+    if (write) logger.warn({ ...info, suppressed }, "served a stale copy: storage failed or its breaker is open");
   };
 }
 

@@ -100,7 +100,6 @@ function malformed(m: MalformedMessage): ConnectError {
   return new ConnectError(`the request message is malformed: ${m.reason}`, Code.InvalidArgument);
 }
 
-// eslint-disable-next-line require-yield
 async function* rejecting(err: Error): AsyncIterable<object> {
   throw err;
 }
