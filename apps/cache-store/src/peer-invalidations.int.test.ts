@@ -3,7 +3,8 @@ import { Code } from "@connectrpc/connect";
 import { cacheV1, healthV1 } from "@breakwater/proto";
 import { freePort, runServiceToExit } from "@breakwater/testkit";
 import { failure, get, put, type CacheClient } from "./__fixtures__/cache-store-stack.js";
-import { isGone, metricsOf, sample, startReplicaFleet, type Replica, type ReplicaFleet } from "./__fixtures__/replica-fleet.js";
+import { sample } from "./__fixtures__/cache-store-stack.js";
+import { isGone, metricsOf, startReplicaFleet, type Replica, type ReplicaFleet } from "./__fixtures__/replica-fleet.js";
 
 const WRITES = 200;
 

@@ -1,18 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheV1 } from "@breakwater/proto";
 import { Code } from "@connectrpc/connect";
-import { get, getFailure, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
-
-/** The value of one sample in Prometheus text format; `labels` must all be present. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
-}
+import { get, getFailure, readObject, sample, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
 
 describe("GetStats and /metrics report what the cache did", () => {
   let stack: CacheStoreStack;

@@ -86,15 +86,7 @@ export async function startCacheStoreStack(options: CacheStoreStackOptions = {})
     return client;
   };
   const client = newClient();
-  const direct = new S3Client({
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    // Else the SDK may frame the body as aws-chunked, which s3rver stores verbatim (design.md, Known traps).
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const direct = directS3Client(s3);
   const stored = async (key: string, bucket = "default"): Promise<Buffer | undefined> => {
     try {
       const out = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -149,6 +141,30 @@ export async function startCacheStoreStack(options: CacheStoreStackOptions = {})
       return closed;
     },
   };
+}
+
+/** An S3 client straight at s3rver, past the proxy and every cache-store. */
+export function directS3Client(s3: S3Server): S3Client {
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    // Else the SDK may frame the body as aws-chunked, which s3rver stores verbatim (design.md, Known traps).
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+/** The value of one sample in Prometheus text format; `labels` must all be present. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = m[2] ?? "";
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) return Number(m[3]);
+  }
+  return undefined;
 }
 
 /** An S3 key as it appears in a path-style URL. */

@@ -5,13 +5,13 @@
  * a replica can be killed and started again on the same port.
  * Build first (`npx nx run-many -t build`).
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cacheV1, healthV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { freePort, startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
-import type { CacheClient } from "./cache-store-stack.js";
+import { directS3Client, type CacheClient } from "./cache-store-stack.js";
 
 /** One replica: a process that can be killed and started again on its port. */
 export interface Replica {
@@ -77,14 +77,7 @@ export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<R
     await s3.close();
     throw err;
   }
-  const direct = new S3Client({
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const direct = directS3Client(s3);
   return {
     s3,
     replicas,
@@ -149,17 +142,6 @@ async function startReplica(name: string, url: string, grpcPort: number, env: Re
       return exited;
     },
   };
-}
-
-/** The value of one sample in Prometheus text format; `labels` must all be present. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
 }
 
 /** A replica's /metrics text. */
