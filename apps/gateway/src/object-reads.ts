@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { cacheV1 } from "@breakwater/proto";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { isCacheError, isNotModified, resolveRange, type ObjectMeta, type RangeRequest } from "@breakwater/cache";
@@ -20,13 +20,51 @@ export interface ObjectReadsOptions {
 
 type GetRequest = Parameters<UpstreamPool["all"][number]["cache"]["getObject"]>[0];
 
+/** What answering from one near-cache copy needs, made once per copy rather than per request. */
+interface CopyAnswer {
+  /** Representation headers with the gateway's `hit` member, without Content-Length. */
+  readonly headers: OutgoingHttpHeaders;
+  /** `headers` plus Content-Length: the whole 200 answer's headers (node:http does not change them). */
+  readonly full: OutgoingHttpHeaders;
+  readonly meta: ObjectMeta;
+}
+
 /**
  * GET and HEAD of objects: from the near-cache when it holds a fresh copy
- * (conditions and ranges are evaluated here then), else from a cache-store,
- * streaming the body and keeping a copy of small whole objects.
+ * (`fromNearCache`; conditions and ranges are evaluated here then), else from
+ * a cache-store (`get`, `head`), streaming the body and keeping a copy of
+ * small whole objects.
  */
 export function createObjectReads(options: ObjectReadsOptions) {
   const { upstreams, nearCache } = options;
+  // Copies never change (a refill is a new entry), so their headers and Date
+  // formatting are done once; the WeakMap lets them go with the copy.
+  const copyAnswers = new WeakMap<NearCacheEntry, CopyAnswer>();
+
+  function copyAnswerOf(entry: NearCacheEntry): CopyAnswer {
+    let answer = copyAnswers.get(entry);
+    if (answer === undefined) {
+      const headers = objectHeaders(entry.info, withGatewayMember(entry.upstreamStatus, "hit"));
+      answer = { headers, full: { ...headers, "content-length": String(entry.body.byteLength) }, meta: metaOf(entry.info) };
+      copyAnswers.set(entry, answer);
+    }
+    return answer;
+  }
+
+  /**
+   * Answers a GET or HEAD from the near-cache when it holds a fresh copy
+   * (true), else leaves the request alone (false) for `get` or `head`. Call
+   * it first: those do not look in the near-cache again.
+   */
+  function fromNearCache(req: IncomingMessage, res: ServerResponse, path: ObjectPath): boolean {
+    const cached = nearCache?.lookup(path.bucket, path.key);
+    if (cached === undefined) return false;
+    let range = req.method === "GET" ? parseRangeHeader(req.headers.range) : undefined;
+    // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
+    if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
+    answerFromCopy(req, res, cached, range);
+    return true;
+  }
 
   function outcome(hit: boolean): NearCacheOutcome {
     if (nearCache === undefined) return "none";
@@ -39,8 +77,6 @@ export function createObjectReads(options: ObjectReadsOptions) {
     // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
     if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
     const conditions = conditionsOf(req);
-    const cached = nearCache?.lookup(path.bucket, path.key);
-    if (cached !== undefined) return answerFromCopy(req, res, cached, range);
     if (range === "unsatisfiable") {
       const head = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
       const info = head.info!;
@@ -100,8 +136,6 @@ export function createObjectReads(options: ObjectReadsOptions) {
   }
 
   async function head(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
-    const cached = nearCache?.lookup(path.bucket, path.key);
-    if (cached !== undefined) return answerFromCopy(req, res, cached, undefined);
     const answer = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
     const info = answer.info!;
     const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(answer.cacheStatus), outcome(false)));
@@ -120,18 +154,19 @@ export function createObjectReads(options: ObjectReadsOptions) {
     entry: NearCacheEntry,
     range: RangeSpec | "unsatisfiable" | undefined,
   ): void {
-    const headers = objectHeaders(entry.info, withGatewayMember(entry.upstreamStatus, "hit"));
+    const answer = copyAnswerOf(entry);
     const size = entry.body.byteLength;
-    if (isNotModified(conditionsOf(req), metaOf(entry.info))) {
-      res.writeHead(304, notModifiedHeaders(headers)).end();
+    const conditional = req.headers["if-none-match"] !== undefined || req.headers["if-modified-since"] !== undefined;
+    if (conditional && isNotModified(conditionsOf(req), answer.meta)) {
+      res.writeHead(304, notModifiedHeaders(answer.headers)).end();
       return;
     }
     const isHead = req.method === "HEAD";
     if (range === undefined || isHead) {
-      headers["content-length"] = String(size);
-      res.writeHead(200, headers).end(isHead ? undefined : entry.body);
+      res.writeHead(200, answer.full).end(isHead ? undefined : entry.body);
       return;
     }
+    const headers = { ...answer.headers };
     let resolved: { start: number; end: number };
     try {
       if (range === "unsatisfiable") throw new RangeError("unsatisfiable");
@@ -146,7 +181,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
     res.writeHead(206, headers).end(entry.body.subarray(resolved.start, resolved.end + 1));
   }
 
-  return { get, head };
+  return { fromNearCache, get, head };
 }
 
 /** If-None-Match and If-Modified-Since of a read (an unparsable date is ignored, RFC 9110 13.1.3). */

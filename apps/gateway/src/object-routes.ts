@@ -36,8 +36,12 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
   const { nearCache } = options;
   const reads = createObjectReads(options);
 
-  /** Answers the request if it is for /objects/…; false otherwise. `pathname` is the raw one. */
-  return async function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): Promise<boolean> {
+  /**
+   * Answers the request if it is for /objects/…; false otherwise. `pathname`
+   * is the raw one. Answers refused paths and near-cache hits at once (a
+   * boolean); what needs a cache-store settles later (a promise).
+   */
+  return function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): boolean | Promise<boolean> {
     const prefix = req.method === "PURGE" && (query.get("prefix") === "1" || query.get("prefix") === "true");
     let path: ObjectPath | undefined;
     try {
@@ -49,6 +53,16 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       return true;
     }
     if (path === undefined) return false;
+    // A near-cache hit makes no upstream call, so it skips the per-call
+    // machinery of `viaUpstream`: the AbortController and its close listener
+    // were a third of the gateway's CPU per hit (docs/benchmarks.md, suite
+    // gateway), and a promise per hit is no longer made either.
+    if ((req.method === "GET" || req.method === "HEAD") && reads.fromNearCache(req, res, path)) return true;
+    return viaUpstream(req, res, path, prefix);
+  };
+
+  /** An object request the near-cache did not answer: a CacheService call, cancelled if the client leaves first (or a 405). */
+  async function viaUpstream(req: IncomingMessage, res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<boolean> {
     // Aborts the upstream call when the client goes away before the answer is done.
     const aborter = new AbortController();
     res.once("close", () => {
@@ -99,7 +113,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       sendUpstreamError(res, err, extra);
     }
     return true;
-  };
+  }
 
   async function putObject(req: IncomingMessage, res: ServerResponse, path: ObjectPath): Promise<void> {
     const rawLength = req.headers["content-length"];

@@ -66,12 +66,15 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   let inFlight = 0;
   let shuttingDown = false;
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, url: RequestTarget | undefined, name: RouteName): Promise<void> {
+  function requestFailed(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+    logger.error({ err, url: req.url, method: req.method }, "request failed");
+    sendError(res, 500, "internal error", "internal");
+  }
+
+  /** Every route but /objects/, which the request handler calls itself (its hits answer without a promise). */
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, url: RequestTarget | undefined, name: Exclude<RouteName, "objects">): Promise<void> {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (name) {
-      case "objects":
-        await objects(req, res, url!.pathname, url!.query);
-        return;
       case "healthz":
         if (!get) break;
         json(res, shuttingDown ? 503 : 200, { status: shuttingDown ? "shutting down" : "ok" });
@@ -121,16 +124,18 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       const url = parseRequestTarget(req.url);
       // Named before routing: "close" can come before the handler's promise settles.
       const routeName = routeOf(url?.pathname);
-      res.once("close", () => {
+      // "on", not "once" (a response closes once): no wrapper per request.
+      res.on("close", () => {
         inFlight--;
         metrics.observe(routeName, req.method ?? "", res.statusCode, started);
       });
-      route(req, res, url, routeName).catch(
-        (err: unknown) => {
-          logger.error({ err, url: req.url, method: req.method }, "request failed");
-          sendError(res, 500, "internal error", "internal");
-        },
-      );
+      try {
+        // Objects without an async wrapper: a near-cache hit is answered before this returns.
+        const answering = routeName === "objects" ? objects(req, res, url!.pathname, url!.query) : route(req, res, url, routeName);
+        if (answering instanceof Promise) answering.catch((err: unknown) => requestFailed(req, res, err));
+      } catch (err) {
+        requestFailed(req, res, err);
+      }
     },
   );
   // A client may shut down its sending side once its request is out (RFC 9112

@@ -3,7 +3,8 @@ import { breakerAdmissionSuite } from "./breaker-admission.js";
 import { cacheSuite } from "./cache.js";
 import { coordinatorSuite } from "./coordinator.js";
 import { fleetConvergenceSuite } from "./fleet-convergence.js";
+import { gatewaySuite } from "./gateway.js";
 import { serverKitSuite } from "./server-kit.js";
 
 /** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
-export const suites: readonly Suite[] = [serverKitSuite, coordinatorSuite, breakerAdmissionSuite, cacheSuite, fleetConvergenceSuite];
+export const suites: readonly Suite[] = [serverKitSuite, coordinatorSuite, breakerAdmissionSuite, cacheSuite, fleetConvergenceSuite, gatewaySuite];
