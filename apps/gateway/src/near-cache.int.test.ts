@@ -95,6 +95,33 @@ describe("near-cache: two gateways on one cache-store", () => {
     expect(head.headers["content-length"]).toBe("10");
   });
 
+  it("50 concurrent reads of a key it holds no copy of make one cache-store read; the rest wait for that copy", async () => {
+    const key = "nc/stampede.bin";
+    const body = Buffer.alloc(100_000, 7);
+    expect((await fetch(url(b, key), { method: "PUT", body })).status).toBe(200);
+    // Let the write's invalidation reach A first, so that it cannot void the copy being made below.
+    await new Promise((r) => setTimeout(r, 100));
+    const getObjectCalls = async (): Promise<number> => {
+      const text = await (await fetch(`${stack.cacheStore.httpUrl}/metrics`)).text();
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith("rpc_server_calls_total{") && l.includes("GetObject"))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    };
+    const before = await getObjectCalls();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const res = await fetch(url(a, key));
+        return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+      }),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.bytes.equals(body)).toBe(true);
+    }
+    expect((await getObjectCalls()) - before).toBe(1);
+  });
+
   it("keeps objects over GATEWAY_CACHE_MAX_OBJECT_BYTES (256 KiB) out", async () => {
     await fetch(url(a, "nc/large.bin"), { method: "PUT", body: Buffer.alloc(256 * 1024 + 1, 3) });
     await (await fetch(url(a, "nc/large.bin"))).arrayBuffer();

@@ -109,3 +109,58 @@ describe("near-cache", () => {
     expect(() => createNearCache({ maxBytes: 1 << 20, maxObjectBytes: 1, ttlMs: 0, clock: () => 0 })).toThrow(/ttlMs.*0/);
   });
 });
+
+describe("near-cache: reads waiting for a copy in the making", () => {
+  const infoOf = (key: string, size: number) => create(cacheV1.ObjectInfoSchema, { bucket: "bkt", key, size: BigInt(size), etag: '"e"' });
+
+  it("a leading load's followers get the copy it stores; only one load leads", async () => {
+    const { cache } = setup();
+    expect(cache.joinFill("bkt", "a")).toBeUndefined();
+    const lead = cache.begin("bkt", "a", true);
+    const second = cache.begin("bkt", "a", true); // a lead is in flight: this one does not lead
+    const waiting = cache.joinFill("bkt", "a")!;
+    expect(waiting).toBeDefined();
+    cache.fill(second, { info: infoOf("a", 3), body: Buffer.from("two"), upstreamStatus: "breakwater; hit" });
+    cache.end(second);
+    cache.fill(lead, { info: infoOf("a", 3), body: Buffer.from("one"), upstreamStatus: "breakwater; hit" });
+    expect((await waiting)?.body.toString()).toBe("one");
+    cache.end(lead);
+    expect(cache.joinFill("bkt", "a")).toBeUndefined();
+  });
+
+  it("releases followers with nothing when the lead declines, ends without a copy, or is invalidated; none while disabled", async () => {
+    const { cache } = setup();
+    const declined = cache.begin("bkt", "a", true);
+    const w1 = cache.joinFill("bkt", "a")!;
+    cache.decline(declined);
+    expect(await w1).toBeUndefined();
+    expect(cache.joinFill("bkt", "a")).toBeUndefined();
+    cache.end(declined);
+
+    const failed = cache.begin("bkt", "b", true);
+    const w2 = cache.joinFill("bkt", "b")!;
+    cache.end(failed);
+    expect(await w2).toBeUndefined();
+
+    const voided = cache.begin("bkt", "c", true);
+    const w3 = cache.joinFill("bkt", "c")!;
+    cache.invalidate("bkt", "c", false);
+    expect(await w3).toBeUndefined();
+    expect(cache.fill(voided, { info: infoOf("c", 1), body: Buffer.from("x"), upstreamStatus: "" })).toBe(false);
+    cache.end(voided);
+
+    const tooBig = cache.begin("bkt", "d", true);
+    const w4 = cache.joinFill("bkt", "d")!;
+    expect(cache.fill(tooBig, { info: infoOf("d", 2048), body: Buffer.alloc(2048), upstreamStatus: "" })).toBe(false);
+    expect(await w4).toBeUndefined();
+
+    const lead = cache.begin("bkt", "e", true);
+    const w5 = cache.joinFill("bkt", "e")!;
+    cache.disable();
+    expect(await w5).toBeUndefined();
+    expect(cache.joinFill("bkt", "e")).toBeUndefined();
+    cache.end(lead);
+    expect(cache.begin("bkt", "f", true).valid).toBe(false);
+    expect(cache.joinFill("bkt", "f")).toBeUndefined();
+  });
+});

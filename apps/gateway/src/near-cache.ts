@@ -65,8 +65,22 @@ export interface NearCache {
   disable(): void;
   /** A copy younger than the TTL, or undefined (counted as hit or miss). */
   lookup(bucket: string, key: string): NearCacheEntry | undefined;
-  /** Starts a load that may fill the cache; pair with `end`. Invalid while disabled. */
-  begin(bucket: string, key: string): FillTicket;
+  /**
+   * Starts a load that may fill the cache; pair with `end`. Invalid while
+   * disabled. With `lead`, and no other lead in flight for the key, other
+   * reads of the key may wait for this load (`joinFill`) instead of making
+   * their own: a copy expiring under load costs one upstream read, not one
+   * per request in flight.
+   */
+  begin(bucket: string, key: string, lead?: boolean): FillTicket;
+  /**
+   * The copy a leading load in flight for this key will store, to wait for:
+   * resolves with it, or with undefined when the load stores nothing (it
+   * declined, failed or was invalidated). Undefined when no load leads.
+   */
+  joinFill(bucket: string, key: string): Promise<NearCacheEntry | undefined> | undefined;
+  /** A leading load will store nothing (a range, a 304, a stale or large answer): release its followers now. */
+  decline(ticket: FillTicket): void;
   /** Stores the load's result if the ticket is still valid and the object small enough. */
   fill(ticket: FillTicket, entry: Omit<NearCacheEntry, "storedAt">): boolean;
   /** Ends a load (stored or not). */
@@ -98,11 +112,22 @@ export function createNearCache(options: NearCacheOptions): NearCache {
   });
   /** Loads in flight per key. */
   const pending = new Map<string, Set<FillTicket>>();
+  /** Per key, the load others may wait for, and how to release them. */
+  const leads = new Map<string, { ticket: FillTicket; copy: Promise<NearCacheEntry | undefined>; settle(entry: NearCacheEntry | undefined): void }>();
   let enabled = false;
   const counts = { hits: 0, misses: 0, fills: 0, invalidated: 0, clears: 0 };
 
   function voidFills(id: string): void {
     for (const t of pending.get(id) ?? []) t.valid = false;
+    release(id, undefined);
+  }
+
+  /** Releases the followers of the key's lead, if any, and forgets it. */
+  function release(id: string, entry: NearCacheEntry | undefined, onlyTicket?: FillTicket): void {
+    const lead = leads.get(id);
+    if (lead === undefined || (onlyTicket !== undefined && lead.ticket !== onlyTicket)) return;
+    leads.delete(id);
+    lead.settle(entry);
   }
 
   return {
@@ -117,6 +142,7 @@ export function createNearCache(options: NearCacheOptions): NearCache {
       if (entries.size > 0) counts.clears++;
       entries.clear();
       for (const tickets of pending.values()) for (const t of tickets) t.valid = false;
+      for (const id of [...leads.keys()]) release(id, undefined);
     },
     lookup(bucket, key) {
       if (!enabled) return undefined;
@@ -130,21 +156,37 @@ export function createNearCache(options: NearCacheOptions): NearCache {
       counts.misses++;
       return undefined;
     },
-    begin(bucket, key) {
+    begin(bucket, key, lead = false) {
       const ticket: FillTicket = { id: storeKey(bucket, key), valid: enabled };
       let set = pending.get(ticket.id);
       if (set === undefined) pending.set(ticket.id, (set = new Set()));
       set.add(ticket);
+      if (lead && ticket.valid && !leads.has(ticket.id)) {
+        let settle!: (entry: NearCacheEntry | undefined) => void;
+        const copy = new Promise<NearCacheEntry | undefined>((resolve) => (settle = resolve));
+        leads.set(ticket.id, { ticket, copy, settle });
+      }
       return ticket;
     },
+    joinFill(bucket, key) {
+      return enabled ? leads.get(storeKey(bucket, key))?.copy : undefined;
+    },
+    decline(ticket) {
+      release(ticket.id, undefined, ticket);
+    },
     fill(ticket, entry) {
-      if (!enabled || !ticket.valid || entry.body.byteLength > maxObjectBytes) return false;
-      if (entry.body.byteLength + NEAR_CACHE_ENTRY_OVERHEAD > maxBytes) return false;
-      entries.set(ticket.id, { ...entry, storedAt: clock() });
+      if (!enabled || !ticket.valid || entry.body.byteLength > maxObjectBytes || entry.body.byteLength + NEAR_CACHE_ENTRY_OVERHEAD > maxBytes) {
+        release(ticket.id, undefined, ticket);
+        return false;
+      }
+      const stored = { ...entry, storedAt: clock() };
+      entries.set(ticket.id, stored);
       counts.fills++;
+      release(ticket.id, stored, ticket);
       return true;
     },
     end(ticket) {
+      release(ticket.id, undefined, ticket);
       const set = pending.get(ticket.id);
       if (set === undefined) return;
       set.delete(ticket);

@@ -77,6 +77,16 @@ export function createObjectReads(options: ObjectReadsOptions) {
     // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
     if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
     const conditions = conditionsOf(req);
+    // A copy of this key is being made: wait for it rather than read upstream too.
+    const joined = nearCache?.joinFill(path.bucket, path.key);
+    if (joined !== undefined) {
+      const copy = await joined;
+      if (res.destroyed) return;
+      if (copy !== undefined) {
+        answerFromCopy(req, res, copy, range);
+        return;
+      }
+    }
     if (range === "unsatisfiable") {
       const head = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
       const info = head.info!;
@@ -90,7 +100,9 @@ export function createObjectReads(options: ObjectReadsOptions) {
     if (range !== undefined) request.range = "suffixLength" in range ? { suffixLength: range.suffixLength } : range;
     if (conditions.ifModifiedSince !== undefined) request.ifModifiedSince = timestampFromDate(conditions.ifModifiedSince);
     // Taken before the call: an invalidation arriving while the body streams voids the copy.
-    const ticket = nearCache?.begin(path.bucket, path.key);
+    // A plain GET leads: other reads of the key arriving meanwhile wait for its copy.
+    const plain = range === undefined && conditions.ifNoneMatch === undefined && conditions.ifModifiedSince === undefined;
+    const ticket = nearCache?.begin(path.bucket, path.key, plain);
     try {
       let first: cacheV1.GetObjectResponse | undefined;
       let copy: Uint8Array[] | undefined;
@@ -117,11 +129,14 @@ export function createObjectReads(options: ObjectReadsOptions) {
             const stale = msg.cacheStatus === cacheV1.CacheStatus.STALE;
             if (ticket?.valid && !stale && nearCache!.accepts(Number(info.size))) copy = [];
           }
+          if (copy === undefined && ticket !== undefined) nearCache!.decline(ticket);
         }
         // The client left: stop here (leaving the loop cancels the upstream call).
         if (res.destroyed) return;
         copy?.push(msg.chunk);
-        if (msg.chunk.byteLength > 0 && !res.write(msg.chunk)) await drained(res);
+        // A copy in the making is small (≤ the near-cache's object limit) and may have
+        // followers waiting: it is not paced by this client's reading, only larger bodies are.
+        if (msg.chunk.byteLength > 0 && !res.write(msg.chunk) && copy === undefined) await drained(res);
       }
       res.end();
       if (copy !== undefined && first?.info !== undefined) {
