@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { cacheV1 } from "@breakwater/proto";
 import { get, sha256, startCacheStoreStack, type CacheClient, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
-import { heapAfterGc, heapProbeEnv, MiB, openFds, rssBytes } from "./__fixtures__/process-memory.js";
+import { heapAfterGc, heapProbeEnv, MiB, openFds, rssBytes } from "@breakwater/testkit";
 
 const { BYPASS } = cacheV1.CacheStatus;
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
 import { chunksOf, putMessages, sha256, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
-import { MiB, rssBytes, samplePeak } from "./__fixtures__/process-memory.js";
+import { MiB, rssBytes, samplePeak } from "@breakwater/testkit";
 
 const SIZE = 64 * MiB;
 

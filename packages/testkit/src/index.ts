@@ -14,3 +14,5 @@ export { freePort } from "./free-port.js";
 export { startServiceProcess, runServiceToExit, repoRoot } from "./service-process.js";
 /** A started app process and how to start one. */
 export type { ServiceProcess, StartServiceOptions } from "./service-process.js";
+/** A child process's memory (RSS, heap after a forced GC with `heapProbeEnv`) and descriptors, from /proc. */
+export { MiB, rssBytes, openFds, samplePeak, heapProbeEnv, heapAfterGc } from "./process-memory.js";

@@ -1,4 +1,4 @@
-// Preloaded into a cache-store process by leak tests, through
+// Preloaded into a service process by leak tests, through
 // NODE_OPTIONS="--expose-gc --import <this file>" (see process-memory.ts):
 // on SIGUSR2 it collects garbage and writes process.memoryUsage() to
 // <tmpdir>/breakwater-heap-<pid>.json, so a test can tell live memory from
