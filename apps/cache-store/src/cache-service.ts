@@ -17,7 +17,11 @@ export interface CacheServiceDeps {
   readonly replicaId: string;
   /** The breakers this replica applies, for GetStats. */
   readonly breakers?: BreakerStatusSource;
-  /** Aborts when the server shuts down: WatchInvalidations streams end then (subscribers resubscribe elsewhere). */
+  /**
+   * Aborts when the server shuts down: WatchInvalidations streams end then
+   * (subscribers resubscribe elsewhere), once the writes still in flight
+   * have finished and their invalidations are sent.
+   */
   readonly shutdown?: AbortSignal;
 }
 
@@ -26,6 +30,18 @@ const MAX_CHUNK = 64 * 1024;
 /** breakwater.cache.v1.CacheService over the object cache (design.md "CacheService"). */
 export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
   const { cache } = deps;
+  // Writes in flight, and the watch streams to wake when the last one ends:
+  // during a shutdown's drain, a write that finishes must still reach them.
+  let writesInFlight = 0;
+  const watchers = new Set<() => void>();
+  async function write<T>(run: () => Promise<T>): Promise<T> {
+    writesInFlight++;
+    try {
+      return await run();
+    } finally {
+      if (--writesInFlight === 0) for (const wakeWatcher of watchers) wakeWatcher();
+    }
+  }
   return service(cacheV1.CacheService, {
     async *getObject(req, ctx) {
       try {
@@ -82,14 +98,16 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
         validateObjectName(header.bucket, header.key);
         const declared = header.contentLength === undefined ? undefined : Number(header.contentLength);
         if (declared !== undefined && declared > deps.maxPutBytes) throw tooLarge(deps.maxPutBytes);
-        const put = await cache.put(header.bucket, header.key, bodyOf(iterator, deps.maxPutBytes, declared, ctx), {
-          contentType: header.contentType || "application/octet-stream",
-          metadata: header.metadata,
-          contentLength: declared,
-          ifMatch: header.ifMatch || undefined,
-          ifNoneMatch: header.ifNoneMatch || undefined,
-          signal: ctx.signal,
-        });
+        const put = await write(() =>
+          cache.put(header.bucket, header.key, bodyOf(iterator, deps.maxPutBytes, declared, ctx), {
+            contentType: header.contentType || "application/octet-stream",
+            metadata: header.metadata,
+            contentLength: declared,
+            ifMatch: header.ifMatch || undefined,
+            ifNoneMatch: header.ifNoneMatch || undefined,
+            signal: ctx.signal,
+          }),
+        );
         return { etag: put.etag, size: BigInt(put.size) };
       } catch (err) {
         throw toServiceError(err);
@@ -99,7 +117,7 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
     async deleteObject(req, ctx) {
       try {
         validateObjectName(req.bucket, req.key);
-        await cache.delete(req.bucket, req.key, { signal: ctx.signal });
+        await write(() => cache.delete(req.bucket, req.key, { signal: ctx.signal }));
         return {};
       } catch (err) {
         throw toServiceError(err);
@@ -151,15 +169,20 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       const onAbort = (): void => wake?.();
       ctx.signal.addEventListener("abort", onAbort);
       deps.shutdown?.addEventListener("abort", onAbort);
+      watchers.add(onAbort);
+      // Shutting down, the stream ends once no write is in flight and all it published is sent.
+      const drained = (): boolean => deps.shutdown?.aborted === true && writesInFlight === 0;
       try {
         yield { event: { case: "subscribed", value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId } } };
-        while (!ctx.signal.aborted && deps.shutdown?.aborted !== true) {
+        while (!ctx.signal.aborted) {
           const next = queue.shift();
           if (next !== undefined) yield { event: next };
+          else if (drained()) break;
           else await new Promise<void>((resolve) => (wake = resolve));
         }
       } finally {
         unsubscribe();
+        watchers.delete(onAbort);
         ctx.signal.removeEventListener("abort", onAbort);
         deps.shutdown?.removeEventListener("abort", onAbort);
       }

@@ -100,7 +100,9 @@ describe("a client that cancels a GetObject stops the S3 download, and cancellat
     // A leak of 500 bytes a read would be 5 MiB here.
     expect(heapAfter.heapUsed - heapBefore.heapUsed).toBeLessThan(5 * MiB);
     expect(heapAfter.external - heapBefore.external).toBeLessThan(5 * MiB);
-    expect(rssAfter - rssBefore).toBeLessThan(32 * MiB);
+    // RSS, a bound only: allocator arenas and V8's heap sizing moved it between −11 and +49 MiB
+    // over these runs with the heap after GC flat; the two checks above are the leak check.
+    expect(rssAfter - rssBefore).toBeLessThan(128 * MiB);
 
     const stats = await stack.client.getStats({});
     expect(stats.bytes).toBe(0n); // nothing half-read was cached

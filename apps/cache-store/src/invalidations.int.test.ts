@@ -105,3 +105,33 @@ describe("WatchInvalidations streams this replica's invalidations in order", () 
     await staying.close();
   });
 });
+
+describe("WatchInvalidations during a shutdown", () => {
+  let stack: CacheStoreStack;
+
+  beforeAll(async () => {
+    stack = await startCacheStoreStack({ env: { SHUTDOWN_GRACE_MS: "5000" } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("a write still in flight at SIGTERM finishes, and its invalidation reaches subscribers before their stream ends", async () => {
+    const watch = subscribe(stack.newClient());
+    expect((await watch.next()).case).toBe("subscribed");
+    stack.proxy.setMode({ kind: "delay", ms: 800 }); // S3 is slow: the put is still in flight at SIGTERM
+    const putting = stack.client.putObject(
+      (async function* () {
+        yield { part: { case: "header" as const, value: { bucket: "default", key: "drain/late.txt" } } };
+        yield { part: { case: "chunk" as const, value: Buffer.from("written during the drain") } };
+      })(),
+    );
+    await expect.poll(() => stack.proxy.requests.length, { interval: 10, timeout: 5_000 }).toBeGreaterThan(0);
+    const exited = stack.process.stop();
+    expect((await putting).size).toBe(24n);
+    const seen = invalidation(await watch.next());
+    expect([seen.key, cacheV1.InvalidationCause[seen.cause]]).toEqual(["drain/late.txt", "PUT"]);
+    await expect(watch.next()).rejects.toThrow(/ended/); // then the stream ends
+    expect(await exited).toBe(0);
+  });
+});
