@@ -7,6 +7,7 @@ import { startCountingProxy, startS3Server, startServiceProcess, type CountingPr
 import { startChildServer, type ChildServer } from "../child-server.js";
 import { compareSides, type Side } from "../compare.js";
 import { processCpuMicros } from "../proc-cpu.js";
+import { rawCaller } from "../raw-grpc-call.js";
 import type { Comparison } from "../report.js";
 import type { Suite } from "../suite.js";
 import { benchBody, benchObjects, chunkBytes } from "../servers/bare-cache-server.js";
@@ -22,21 +23,10 @@ const stampedeKey = "bench/stampede.bin";
 type CacheClient = GrpcClient<typeof cacheV1.CacheService>;
 const definition = grpcServiceDefinition(cacheV1.CacheService);
 const getObject = definition.getObject!;
-type Bytes = Buffer;
-const passBytes = (b: Bytes): Bytes => b;
 
-/** One GetObject over one of `clients`, request serialised once, answers not parsed. */
+/** One GetObject over one of `clients`, raw (request serialised once, answers not parsed). */
 function caller(clients: readonly grpc.Client[], key: string, messages: number): (worker: number) => Promise<number> {
-  const request = (getObject.requestSerialize as (v: object) => Bytes)({ bucket: "default", key });
-  const toBytes = (): Bytes => request;
-  return (worker) =>
-    new Promise((resolve, reject) => {
-      let received = 0;
-      const call = clients[worker % clients.length]!.makeServerStreamRequest(getObject.path, toBytes, passBytes, request);
-      call.on("data", () => received++);
-      call.on("error", reject);
-      call.on("end", () => (received === messages ? resolve(received) : reject(new Error(`${received} of ${messages} messages arrived`))));
-    });
+  return rawCaller(clients, getObject, { bucket: "default", key }, messages);
 }
 
 /** One GetObject read whole and parsed. */

@@ -4,6 +4,7 @@ import { grpcServiceDefinition } from "@breakwater/server-kit";
 import { echoService } from "@breakwater/server-kit/testing";
 import { startChildServer, type ChildServer } from "../child-server.js";
 import { compareSides, type Side } from "../compare.js";
+import { rawCaller } from "../raw-grpc-call.js";
 import type { Comparison } from "../report.js";
 import type { Suite } from "../suite.js";
 
@@ -33,33 +34,10 @@ const scenarios: readonly Scenario[] = [
 ];
 
 type Bytes = Buffer;
-const passBytes = (b: Bytes): Bytes => b;
 
-/**
- * One call of a scenario over one of `clients`. The request is serialised
- * once and responses are not parsed, so the load generator (sharing the two
- * cores with the server) spends as little as it can; `verify` parses once.
- */
+/** One call of a scenario over one of `clients`, raw (`verify` parses once). */
 function caller(clients: readonly grpc.Client[], scenario: Scenario): (worker: number) => Promise<number> {
-  const d = definition[scenario.method]!;
-  const request = (d.requestSerialize as (v: object) => Bytes)(scenario.request);
-  const toBytes = (): Bytes => request;
-  if (!d.responseStream) {
-    return (worker) =>
-      new Promise((resolve, reject) => {
-        clients[worker % clients.length]!.makeUnaryRequest(d.path, toBytes, passBytes, request, (err) => (err ? reject(err) : resolve(1)));
-      });
-  }
-  return (worker) =>
-    new Promise((resolve, reject) => {
-      let received = 0;
-      const call = clients[worker % clients.length]!.makeServerStreamRequest(d.path, toBytes, passBytes, request);
-      call.on("data", () => received++);
-      call.on("error", reject);
-      call.on("end", () =>
-        received === scenario.messages ? resolve(received) : reject(new Error(`${received} of ${scenario.messages} messages arrived`)),
-      );
-    });
+  return rawCaller(clients, definition[scenario.method]!, scenario.request, scenario.messages);
 }
 
 /** One call with real parsing: the server answers what the scenario expects. */
