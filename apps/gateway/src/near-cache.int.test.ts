@@ -97,10 +97,15 @@ describe("near-cache: two gateways on one cache-store", () => {
 
   it("50 concurrent reads of a key it holds no copy of make one cache-store read; the rest wait for that copy", async () => {
     const key = "nc/stampede.bin";
+    expect((await fetch(url(b, key), { method: "PUT", body: "first" })).status).toBe(200);
+    await warm(url(a, key));
+    // A write through B drops A's copy; once A has dropped it, nothing of that write is still on
+    // its way to A that could void the copy being made below.
+    const invalidated = 'gateway_near_cache_invalidated_total{service="gateway"}';
+    const droppedBefore = (await metricValue(a.httpUrl, invalidated)) ?? 0;
     const body = Buffer.alloc(100_000, 7);
     expect((await fetch(url(b, key), { method: "PUT", body })).status).toBe(200);
-    // Let the write's invalidation reach A first, so that it cannot void the copy being made below.
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => ((await metricValue(a.httpUrl, invalidated)) ?? 0) > droppedBefore, 5_000, "A dropped its copy");
     const getObjectCalls = async (): Promise<number> => {
       const text = await (await fetch(`${stack.cacheStore.httpUrl}/metrics`)).text();
       return text

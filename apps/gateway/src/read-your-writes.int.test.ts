@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheV1 } from "@breakwater/proto";
+import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
 /**
@@ -41,9 +43,11 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
 
 describe("… and with the replicas following each other's invalidations (CACHE_STORE_PEERS)", () => {
   let stack: Stack;
+  let clients: GrpcClient<typeof cacheV1.CacheService>[] = [];
 
   beforeAll(async () => {
     stack = await startStack({ cacheStores: 3, peers: true, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+    clients = stack.cacheStores.map((c) => createGrpcClient(cacheV1.CacheService, c.grpcAddress));
     // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.
     const liveStreams = async (): Promise<number> => {
       const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
@@ -55,17 +59,37 @@ describe("… and with the replicas following each other's invalidations (CACHE_
     }
   });
   afterAll(async () => {
+    for (const c of clients) c.close();
     await stack?.stop();
   });
+
+  /** Invalidations the replicas applied from their peers, all added up. */
+  const peerInvalidationsApplied = async (): Promise<number> => {
+    const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
+    return texts
+      .join("\n")
+      .split("\n")
+      .filter((l) => l.startsWith("cache_peer_invalidations_applied_total{"))
+      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  };
 
   it("the gateway's drops elsewhere are local: the writer keeps the copy it wrote through (one hit in the three reads after each write)", async () => {
     const key = "ryw/peers.txt";
     await fetch(`${stack.base}/${key}`, { method: "PUT", body: "v0" });
     for (let i = 1; i <= 30; i++) {
       for (let r = 0; r < 3; r++) await (await fetch(`${stack.base}/${key}`)).text();
+      const appliedBefore = await peerInvalidationsApplied();
       expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: `v${i}` })).status).toBe(200);
-      // Let every peer's stream deliver what it will: a published purge would have reached the writer by then.
-      await new Promise((r) => setTimeout(r, 20));
+      // A barrier instead of a wait: each replica publishes a marker purge, and every peer stream is
+      // ordered, so once all six markers are applied whatever was published before them is too.
+      // Applied by then: the write's invalidation (by the 2 other replicas) and the 6 markers, and
+      // nothing else — the gateway's drops on the other replicas are local, not published.
+      await Promise.all(clients.map((c) => c.invalidateCache({ bucket: "default", key: `ryw/marker-${i}` })));
+      for (const deadline = performance.now() + 5_000; (await peerInvalidationsApplied()) < appliedBefore + 8; ) {
+        if (performance.now() > deadline) throw new Error("the marker invalidations did not reach every replica within 5 s");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(await peerInvalidationsApplied()).toBe(appliedBefore + 8);
       const statuses: string[] = [];
       for (let r = 0; r < 3; r++) {
         const res = await fetch(`${stack.base}/${key}`);
