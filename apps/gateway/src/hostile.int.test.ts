@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
-import { heapAfterGc, heapProbeEnv, MiB } from "@breakwater/testkit";
-import { metricValue, rawExchange, rssOf, startStack, statusOf, withConcurrency, type Stack } from "./__fixtures__/stack.js";
+import { heapAfterGc, heapProbeEnv, MiB, rssBytes } from "@breakwater/testkit";
+import { metricValue, rawExchange, startStack, statusOf, withConcurrency, type Stack } from "./__fixtures__/stack.js";
 
 const TOTAL = 10_000;
 const SLOWLORIS = 60;
@@ -120,7 +120,7 @@ describe("hostile traffic", () => {
     expect((await fetch(`${stack.base}/hostile/target`, { method: "PUT", body: "the one good object" })).status).toBe(200);
     // Warm up so the baseline is a running gateway's, not a fresh one's.
     await withConcurrency(8, 300, () => fetch(`${stack.base}/hostile/target`).then((r) => r.text()));
-    const baseline = rssOf(gateway.pid);
+    const baseline = rssBytes(gateway.pid);
     const started = performance.now();
 
     const tally = new Map<string, Map<number, number>>();
@@ -150,7 +150,7 @@ describe("hostile traffic", () => {
     // The first WARMUP settle the JIT and part of the heap sizing: growth after
     // them, over the other 9 000-odd, is what a leak would show.
     await withConcurrency(CONCURRENCY, WARMUP, attack);
-    const warmed = rssOf(gateway.pid);
+    const warmed = rssBytes(gateway.pid);
     const heapWarmed = await heapAfterGc(gateway.pid);
     await withConcurrency(CONCURRENCY, TOTAL - SLOWLORIS - WARMUP, (i) => attack(i + WARMUP));
     await loris;
@@ -167,7 +167,7 @@ describe("hostile traffic", () => {
 
     // Memory: settle (idle sockets close, upstream calls end), then compare.
     await new Promise((r) => setTimeout(r, 1_500));
-    const after = rssOf(gateway.pid);
+    const after = rssBytes(gateway.pid);
     const heap = await heapSpaces(gateway.httpUrl);
     const heapAfter = await heapAfterGc(gateway.pid);
     const summary = [...tally].map(([name, byStatus]) => `${name} ${[...byStatus].map(([s, n]) => `${s}×${n}`).join(" ")}`);

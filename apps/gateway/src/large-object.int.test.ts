@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:http";
-import { rssOf, sampleRss, startStack, type Stack } from "./__fixtures__/stack.js";
+import { MiB, rssBytes } from "@breakwater/testkit";
+import { sampleRss, startStack, type Stack } from "./__fixtures__/stack.js";
 
-const MiB = 1024 * 1024;
 const SIZE = 256 * MiB;
 const CHUNK = 256 * 1024;
 
@@ -32,7 +32,7 @@ describe("a 256 MiB object through the gateway", () => {
   it("PUT and GET are byte-exact (sha256) with the gateway's RSS growing by < 64 MiB", async () => {
     const gateway = stack.gateways[0]!;
     const block = randomBytes(CHUNK);
-    const baseline = rssOf(gateway.pid);
+    const baseline = rssBytes(gateway.pid);
 
     // PUT: written chunk by chunk as the gateway takes them.
     const sent = createHash("sha256");

@@ -4,12 +4,11 @@
  * one or more built gateways (`apps/<app>/dist/main.js`), called with Node's
  * own HTTP clients. Build first (`npx nx run-many -t build`).
  */
-import { readFileSync } from "node:fs";
 import { request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { freePort, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
+import { freePort, rssBytes, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
 
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
@@ -161,21 +160,13 @@ export function statusOf(raw: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Resident set size of a process in bytes (Linux /proc). */
-export function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-  if (kb === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(kb[1]) * 1024;
-}
-
 /** Samples a process's RSS every `everyMs`; `stop()` answers the samples' max. */
 export function sampleRss(pid: number, everyMs = 20): { stop(): { max: number; samples: number } } {
-  let max = rssOf(pid);
+  let max = rssBytes(pid);
   let samples = 1;
   const timer = setInterval(() => {
     try {
-      max = Math.max(max, rssOf(pid));
+      max = Math.max(max, rssBytes(pid));
       samples++;
     } catch {
       // the process is gone; the test will say so
@@ -184,7 +175,7 @@ export function sampleRss(pid: number, everyMs = 20): { stop(): { max: number; s
   return {
     stop() {
       clearInterval(timer);
-      max = Math.max(max, rssOf(pid));
+      max = Math.max(max, rssBytes(pid));
       return { max, samples: samples + 1 };
     },
   };
