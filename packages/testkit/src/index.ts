@@ -16,3 +16,7 @@ export { startServiceProcess, runServiceToExit, repoRoot } from "./service-proce
 export type { ServiceProcess, StartServiceOptions } from "./service-process.js";
 /** A child process's memory (RSS, heap after a forced GC with `heapProbeEnv`) and descriptors, from /proc. */
 export { MiB, rssBytes, openFds, samplePeak, heapProbeEnv, heapAfterGc } from "./process-memory.js";
+/** Waits on a condition with a deadline: how tests synchronise, never with a sleep. */
+export { eventually, type EventuallyOptions } from "./eventually.js";
+/** Reads one sample from Prometheus text (or a service's `/metrics`). */
+export { promSample, scrapeSample } from "./prometheus-sample.js";
