@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check CI runs, in order, stopping at the first failure:
-// generated code up to date (+ buf lint), build, lint, then every vitest test
+// generated code up to date (+ buf lint), build, lint, type-check of every
+// file including tests, then every vitest test
 // (units and integration). The very last line is the tally from vitest's JSON
 // report, exactly `N passed, N failed` (`, N skipped` when some were).
 import { spawnSync } from "node:child_process";
@@ -19,6 +20,8 @@ const steps = [
   { name: "generate:check", command: "npm", args: ["run", "generate:check"] },
   { name: "build", command: "npx", args: ["nx", "run-many", "-t", "build"] },
   { name: "lint", command: "npm", args: ["run", "lint"] },
+  // Build checks only what ships; this checks the tests and fixtures too.
+  { name: "typecheck", command: "npm", args: ["run", "typecheck"] },
   {
     name: "vitest",
     command: "npx",
