@@ -121,8 +121,8 @@ async function nearCache(
   }
   const hitsOnB = ((await scrapeSample(b.httpUrl, "gateway_near_cache_hits_total")) ?? 0) - hitsBefore;
   log(
-    `  near-cache: B answered the previous body ${staleReads} times (0: every invalidation arrived before A ` +
-      `acknowledged); B's near-cache hits ${hitsOnB}; its refill read was a hit ${bHits} of ${writes} times`,
+    `  near-cache: B answered the previous body ${staleReads} times (0: B had dropped its copy by the first read ` +
+      `after each acknowledgement); B's near-cache hits ${hitsOnB}; refill a hit ${bHits} of ${writes} times`,
   );
   await procs.stopAll();
   const floor = "A: read after its own write (floor)";
@@ -274,7 +274,7 @@ async function peerPropagation(
       }
       if (i % 100 === 0) log(`  peers: ${i}/${writes} writes`);
     }
-    log(`  peers: B or C answered the previous state ${staleReads} times (0: every invalidation came before A's ack)`);
+    log(`  peers: B or C answered the previous state ${staleReads} times (0: the first read after each ack saw it)`);
     const floor = "A: read of an absent key (S3 round trip, floor)";
     return {
       name: `peer propagation, ${writes} puts through replica A, read on B and C`,
