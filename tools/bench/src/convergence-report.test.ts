@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkVerdicts } from "./__fixtures__/verdict-check.js";
 import { formatConvergenceReport, meetsConvergenceTarget, type ConvergenceScenario } from "./convergence-report.js";
 import type { ConvergenceSample } from "./convergence-sample.js";
 
@@ -21,6 +22,17 @@ describe("fleet-convergence report", () => {
     expect(meetsConvergenceTarget(s)).toBe(true);
     expect(meetsConvergenceTarget({ ...s, targetP99Ms: 99 })).toBe(false);
     expect(meetsConvergenceTarget({ ...s, samples: [] })).toBeUndefined();
+  });
+
+  it("prints met for runs that meet the target and MISSED for runs that miss it, each agreeing with its figures", () => {
+    const met = formatConvergenceReport("t", [{ name: "even", samples: [sample(80), sample(90), sample(99)], targetP99Ms: 100 }]);
+    expect(met).toMatch(/every replica refusing \(logs\)\s+3\s+90\s+99\s+99\s+99\s+p99 < 100 ms met\n/);
+    expect(met).toMatch(/^met {5}even: every replica refusing p50 90 ms, p99 99 ms/m);
+    expect(met).not.toContain("MISSED");
+    expect(checkVerdicts(met)).toBe(1);
+    const missed = formatConvergenceReport("t", [{ name: "even", samples: [sample(80), sample(90), sample(120)], targetP99Ms: 100 }]);
+    expect(missed).toMatch(/^MISSED {2}even: every replica refusing/m);
+    expect(checkVerdicts(missed)).toBe(1);
   });
 
   it("prints percentiles per measure, the verdict, and every run", () => {

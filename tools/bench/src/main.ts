@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- <suite>…]`: runs the named suites (default: all) and
  * prints one table per suite on stdout, progress on stderr. Ratios compare
- * sides measured in the same run, since this machine is noisy. A missed
- * target is reported, not failed: the exit code is 0 unless a suite could not
- * run (1) or the command line or BENCH_* settings are wrong (2).
+ * sides measured in the same run, since this machine is noisy. Exit code: 0
+ * when every suite ran and every target was met; 3 when a target was missed
+ * (the last line lists the MISSED verdicts); 1 when a suite could not run
+ * (that wins over 3); 2 when the command line or BENCH_* settings are wrong.
  */
 import { formatReport } from "./report.js";
 import { loadSettings } from "./settings.js";
 import { suites } from "./suites/index.js";
+import { missedSummary, missedTargets, tee } from "./verdicts.js";
 
 function usage(): string {
   return [
@@ -38,20 +40,28 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const selected = argv.length === 0 ? suites : suites.filter((s) => argv.includes(s.name));
   let failed = 0;
+  const missed: string[] = [];
   for (const suite of selected) {
     settings.log(`${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`);
     try {
-      const comparisons = await suite.run(settings);
-      // A suite that prints its own tables (fleet-convergence) has no throughput to compare.
-      if (comparisons.length === 0) continue;
-      const heading = `${suite.title}\n(${settings.seconds} s measured per server, ${settings.rounds} alternating rounds, ${settings.inFlight} calls in flight; node ${process.version})`;
-      process.stdout.write(`\n${formatReport(heading, comparisons)}\n`);
+      // The verdicts are read back from what the suite printed (its own tables) and what is printed for it here.
+      const { text } = await tee(process.stdout, async () => {
+        const comparisons = await suite.run(settings);
+        // A suite that prints its own tables (fleet-convergence) has no throughput to compare.
+        if (comparisons.length === 0) return;
+        const heading =
+          `${suite.title}\n(${settings.seconds} s measured per server, ${settings.rounds} alternating rounds, ` +
+          `${settings.inFlight} calls in flight; node ${process.version})`;
+        process.stdout.write(`\n${formatReport(heading, comparisons)}\n`);
+      });
+      missed.push(...missedTargets(text).map((v) => `${suite.name}: ${v}`));
     } catch (err) {
       failed++;
       process.stderr.write(`${suite.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
   }
-  return failed > 0 ? 1 : 0;
+  if (missed.length > 0) process.stdout.write(`\n${missedSummary(missed)}\n`);
+  return failed > 0 ? 1 : missed.length > 0 ? 3 : 0;
 }
 
 // Ctrl-C: exit through process.exit so the child servers are killed (child-server.ts).

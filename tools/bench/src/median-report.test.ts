@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkVerdicts } from "./__fixtures__/verdict-check.js";
 import { formatMedianReport, judge, median, roundRatios, type MedianComparison } from "./median-report.js";
 import type { RoundSample } from "./wrk-rounds.js";
 
@@ -60,6 +61,7 @@ describe("median report", () => {
     expect(text).toMatch(/\nmet {5}GET hit 1 KiB: gateway 0\.71× of bare \(median req\/s; rounds 0\.11–0\.80; target ≥ 0\.70×\)/);
     expect(text).toMatch(/note {4}GET hit 1 KiB: other processes used ≥ 25% of a core/);
     expect(text).not.toMatch(/wrk used/);
+    expect(checkVerdicts(text)).toBe(2);
   });
 
   it("says MISSED and flags a saturated wrk", () => {
@@ -71,5 +73,6 @@ describe("median report", () => {
     expect(text).toMatch(/< 0\.50× nginx MISSED, < 0\.70× bare MISSED/);
     expect(text).toMatch(/\nMISSED {2}GET hit 1 KiB: gateway 0\.33× of nginx/);
     expect(text).toMatch(/note {4}GET hit 1 KiB: wrk used ≥ 90% of its core/);
+    expect(checkVerdicts(text)).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkVerdicts } from "./__fixtures__/verdict-check.js";
 import { formatReport, meetsTarget, ratioRange, serverMicrosPerCall, throughputRatio, type Comparison, type Measurement } from "./report.js";
 
 function measurement(name: string, calls: number, roundRates: number[], serverCpuSeconds?: number): Measurement {
@@ -35,6 +36,17 @@ describe("report", () => {
     expect(busy).toContain("note    unary 1 KiB: the load generator used");
     const shared = formatReport("t", [{ ...comparison, measurements: [bare, { ...kit, otherCpuSeconds: 1 }] }]);
     expect(shared).toContain("note    unary 1 KiB: other processes used");
+  });
+
+  it("prints met for a sample that meets its target and MISSED for one that misses, each agreeing with its figures", () => {
+    const met = formatReport("t", [{ ...comparison, target: 0.7 }]);
+    expect(met).toMatch(/kit .* ≥ 0\.70× met$/m);
+    expect(met).toContain("met     unary 1 KiB: kit 0.75× of bare (target ≥ 0.70×)");
+    expect(met).not.toContain("MISSED");
+    expect(checkVerdicts(met)).toBe(1);
+    const missed = formatReport("t", [comparison]);
+    expect(missed).toMatch(/^MISSED {2}unary 1 KiB: kit 0\.75× of bare/m);
+    expect(checkVerdicts(missed)).toBe(1);
   });
 
   it("refuses a comparison without its baseline", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkVerdicts } from "../__fixtures__/verdict-check.js";
 import type { BenchSettings } from "../suite.js";
 import { createFleetConvergenceSuite } from "./fleet-convergence.js";
 
@@ -12,6 +13,9 @@ describe("fleet-convergence suite", () => {
     expect(await suite.run(settings)).toEqual([]);
     expect(tables).toHaveLength(1);
     expect(tables[0]).toMatch(/3 × 50\/s\s+first 503 → every replica refusing \(logs\)\s+2 .*p99 (<|≥) 100 ms/);
+    expect(tables[0]).toMatch(/ (p99 < 100 ms met|p99 ≥ 100 ms MISSED)\n/);
+    // Whichever it is on this machine, the verdict agrees with the p99 printed beside it.
+    expect(checkVerdicts(tables[0]!)).toBe(1);
     expect(lines.filter((l) => /^ {2}run \d+: every replica open/.test(l))).toHaveLength(2);
     const pids = lines.flatMap((l) => [...l.matchAll(/pid (\d+)/g)].map((m) => Number(m[1])));
     expect(pids).toHaveLength(5); // coordinator, 3 replicas, s3rver

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { checkVerdicts } from "../__fixtures__/verdict-check.js";
+import { formatReport } from "../report.js";
 import type { BenchSettings } from "../suite.js";
 import { serverKitSuite } from "./server-kit.js";
 
@@ -17,6 +19,8 @@ describe("server-kit suite", () => {
         expect(m.serverCpuSeconds).toBeGreaterThan(0);
       }
     }
+    // The table main.ts prints: whichever verdicts this machine gives, they agree with the ratios printed.
+    expect(checkVerdicts(formatReport("server-kit", comparisons))).toBe(4);
     expect(comparisons[1]!.measurements[0]!.messages).toBe(comparisons[1]!.measurements[0]!.calls * 16);
     const pids = lines.flatMap((l) => /pid (\d+)/.exec(l)?.[1] ?? []).map(Number);
     expect(pids).toHaveLength(3);
