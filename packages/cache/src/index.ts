@@ -70,6 +70,8 @@ export type {
   StoragePutOptions,
   StoragePutResult,
 } from "./storage.js";
+/** The one bucket and key check, run wherever a name enters (gateway, CacheService, S3 adapter). */
+export { checkObjectName } from "./object-names.js";
 /** The one error type of the cache and its adapters, with its kinds and guard. */
 export { CacheError, isCacheError } from "./errors.js";
 /** Why a cache or storage call failed. */

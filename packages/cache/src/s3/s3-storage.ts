@@ -6,7 +6,7 @@ import { toObjectMeta } from "./object-meta.js";
 import { objectBody } from "./s3-body.js";
 import { createS3Client } from "./s3-client.js";
 import { isNotModified, toCacheError } from "./s3-error.js";
-import { checkObjectName } from "./s3-names.js";
+import { checkObjectName } from "../object-names.js";
 import { resolveS3Options, type S3StorageOptions } from "./s3-options.js";
 import { putObject, type PutContext } from "./s3-put.js";
 
