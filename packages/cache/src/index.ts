@@ -42,23 +42,6 @@ export { MAX_CHUNK_BYTES } from "./object-body.js";
 /** A cached body: one buffer or a list of chunks. */
 export type { ObjectBody } from "./object-body.js";
 
-/** The byte-bounded LRU entry store under the object cache, for near-caches of their own. */
-export { createObjectStore, ENTRY_OVERHEAD_BYTES } from "./object-store.js";
-/** Types of the entry store. */
-export type {
-  CacheEntry,
-  Lookup,
-  NegativeEntry,
-  ObjectEntry,
-  ObjectStore,
-  ObjectStoreOptions,
-  ObjectStoreStats,
-} from "./object-store.js";
-/** Joins concurrent loads of one key. */
-export { createSingleFlight } from "./single-flight.js";
-/** Types of single-flight. */
-export type { Flight, SingleFlight, SingleFlightOptions } from "./single-flight.js";
-
 /** The storage port the cache reads and writes through (implemented by @breakwater/cache/s3). */
 export type {
   ObjectMeta,
