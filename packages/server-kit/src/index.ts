@@ -5,9 +5,9 @@
  */
 export { createCallContext, type CallContext } from "./call-context.js";
 export { service, type ServiceImpl, type MethodImpl, type ServiceRegistration } from "./service-impl.js";
-export { unimplemented, toConnectError } from "./errors.js";
+export { unimplemented, toWireError, type ToServiceError } from "./errors.js";
 export { grpcServiceDefinition } from "./grpc-codec.js";
-export { mountOnGrpc } from "./grpc-mount.js";
+export { mountOnGrpc, type MountOptions } from "./grpc-mount.js";
 export { mountOnConnect } from "./connect-mount.js";
 export { addReflection } from "./reflection.js";
 export { HealthStatus, healthService } from "./health.js";

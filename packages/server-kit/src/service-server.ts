@@ -9,6 +9,7 @@ import { HealthStatus, healthService } from "./health.js";
 import { createHttpPort, type HttpRoute } from "./http-server.js";
 import { createMetricsRegistry, rpcObserver } from "./metrics.js";
 import type { ServiceRegistration } from "./service-impl.js";
+import type { ToServiceError } from "./errors.js";
 
 /** Options of a breakwater service process's servers. */
 export interface ServiceServerOptions {
@@ -27,6 +28,8 @@ export interface ServiceServerOptions {
   readonly shutdownGraceMs?: number;
   /** Pause between NOT_SERVING and closing the ports (default 0). */
   readonly drainDelayMs?: number;
+  /** The app's error catalogue, applied to what its handlers throw (see `mountOnGrpc`). */
+  readonly toServiceError?: ToServiceError;
   /** Registry for /metrics; one is made when absent. */
   readonly registry?: Registry;
   /** Extra HTTP routes (tried before the RPC routes). */
@@ -91,7 +94,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_permit_without_calls": 1,
   });
-  for (const s of served) mountOnGrpc(grpcServer, s, observer);
+  const mount = { observer, toServiceError: options.toServiceError };
+  for (const s of served) mountOnGrpc(grpcServer, s, mount);
   addReflection(grpcServer, served.map((s) => s.desc).concat(healthV1.Health).filter(unique));
 
   const httpServer = createHttpPort({
@@ -100,6 +104,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     alive: () => !shuttingDown,
     routes: options.httpRoutes ?? [],
     observer,
+    toServiceError: options.toServiceError,
     onError: (err) => logger.error({ err }, "http route failed"),
   });
 
