@@ -10,6 +10,7 @@ import { createHttpPort, type HttpRoute } from "./http-server.js";
 import { createMetricsRegistry, rpcObserver } from "./metrics.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { ToServiceError } from "./errors.js";
+import { drainableGrpc, drainableHttp, shutDown } from "./shutdown.js";
 
 /** Options of a breakwater service process's servers. */
 export interface ServiceServerOptions {
@@ -58,7 +59,7 @@ export interface ServiceServer {
   readonly httpServer: http.Server;
   /** Binds both ports. A port in use rejects with a PortInUseError. */
   listen(): Promise<ServiceAddresses>;
-  /** NOT_SERVING, stop accepting, drain within the grace period, then force; close resources. */
+  /** NOT_SERVING, drain delay, stop accepting, drain within the grace period, then force; close resources. */
   shutdown(): Promise<void>;
   /** Adds a resource to close on shutdown (closed before those added earlier). */
   onClose(resource: { close(): unknown }): void;
@@ -139,33 +140,18 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     async shutdown() {
       if (shuttingDown) return;
       shuttingDown = true;
-      const grace = options.shutdownGraceMs ?? 10_000;
-      logger.info({ graceMs: grace }, "shutting down: NOT_SERVING, draining in-flight calls");
-      health.set(healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING);
-      if ((options.drainDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, options.drainDelayMs));
-      health.close();
-      options.shutdownController?.abort();
-      const graceful = new Promise<boolean>((resolve) => grpcServer.tryShutdown(() => resolve(true)));
-      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace)));
-      const drained = await Promise.race([graceful, timedOut]);
-      if (!drained) {
-        logger.warn("grace period over: cutting the remaining calls");
-        grpcServer.forceShutdown();
-      }
-      httpServer.closeAllConnections();
-      await httpClosed;
-      clearTimeout(timer);
-      for (const r of resources.reverse()) {
-        try {
-          await r.close();
-        } catch (err) {
-          logger.warn({ err }, "closing a resource failed");
-        }
-      }
-      logger.info("shut down");
+      await shutDown({
+        logger,
+        notReady: () => health.set(healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING),
+        drainDelayMs: options.drainDelayMs,
+        beforeDrain: () => {
+          health.close();
+          options.shutdownController?.abort();
+        },
+        servers: [drainableGrpc(grpcServer), drainableHttp(httpServer)],
+        graceMs: options.shutdownGraceMs ?? 10_000,
+        resources,
+      });
     },
   };
 }
