@@ -5,7 +5,7 @@ import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./up
 import { startUpstreamBreakers } from "./upstream-breakers-client.js";
 import { createObjectRoutes } from "./object-routes.js";
 import { createGatewayMetrics } from "./gateway-metrics.js";
-import { sendError } from "./http-errors.js";
+import { gatewayErrors, rawErrorResponse, sendError } from "./http-errors.js";
 import { parseRequestTarget, type RequestTarget } from "./request-target.js";
 import { createNearCache, type NearCache } from "./near-cache.js";
 import { createInvalidationSubscriber, type InvalidationSubscriber } from "./invalidation-subscriber.js";
@@ -68,7 +68,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
 
   function requestFailed(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     logger.error({ err, url: req.url, method: req.method }, "request failed");
-    sendError(res, 500, "internal error", "internal");
+    sendError(res, gatewayErrors.internal);
   }
 
   /** Every route but /objects/, which the request handler calls itself (its hits answer without a promise). */
@@ -94,11 +94,10 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
         return;
       case "unknown":
-        if (url === undefined) sendError(res, 400, "the request-target has no path", "bad_request");
-        else sendError(res, 404, "no such route", "not_found");
+        sendError(res, url === undefined ? gatewayErrors.noPath : gatewayErrors.noRoute);
         return;
     }
-    sendError(res, 405, `method ${req.method} is not allowed here`, "method_not_allowed", { allow: name === "metrics" ? "GET" : "GET, HEAD" });
+    sendError(res, gatewayErrors.methodNotAllowed(req.method, "here"), { allow: name === "metrics" ? "GET" : "GET, HEAD" });
   }
 
   const server = http.createServer(
@@ -116,7 +115,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
       if (inFlight >= config.GATEWAY_MAX_CONCURRENT_REQUESTS) {
         metrics.rejected.inc();
         res.setHeader("connection", "close");
-        sendError(res, 503, "too many requests in flight", "unavailable", {}, 1);
+        sendError(res, gatewayErrors.overloaded);
         return;
       }
       inFlight++;
@@ -148,7 +147,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     const length = Number(req.headers["content-length"] ?? 0);
     if (length > config.MAX_PUT_BYTES) {
       res.setHeader("connection", "close");
-      sendError(res, 413, `the body is larger than the limit of ${config.MAX_PUT_BYTES} bytes`, "too_large");
+      sendError(res, gatewayErrors.tooLarge(config.MAX_PUT_BYTES));
       return;
     }
     res.writeContinue();
@@ -156,13 +155,17 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests, oversized headers, timeouts: answer if the socket still can, never crash.
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    metrics.clientError(err.code === "ECONNRESET" ? "reset" : String(status));
+    const failure =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? gatewayErrors.headersTooLarge
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? gatewayErrors.requestTimeout
+          : gatewayErrors.badRequest;
+    metrics.clientError(err.code === "ECONNRESET" ? "reset" : String(failure.status));
     // A response already under way (e.g. a request timeout mid-body) cannot take another status line.
     const answering = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage?.headersSent === true;
     if (socket.writable && !socket.destroyed && err.code !== "ECONNRESET" && !answering) {
-      const body = JSON.stringify({ error: status === 431 ? "request headers too large" : status === 408 ? "request timeout" : "bad request", code: "bad_request" });
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(rawErrorResponse(failure));
     } else socket.destroy();
   });
 
