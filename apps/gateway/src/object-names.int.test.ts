@@ -4,6 +4,7 @@ import { cacheV1 } from "@breakwater/proto";
 import { isCacheError } from "@breakwater/cache";
 import { createS3Storage, type S3Storage } from "@breakwater/cache/s3";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
+import { scrapeSample } from "@breakwater/testkit";
 import { httpRequest, startStack, type Stack } from "./__fixtures__/stack.js";
 
 /** A key of exactly 1024 UTF-8 bytes, in segments short enough for s3rver's file names. */
@@ -66,6 +67,13 @@ describe("one verdict on a bucket or key, wherever it enters", () => {
   });
 
   it.each(names)("%s: gateway, CacheService and S3 adapter agree", async (_what, bucket, key, taken) => {
+    // GetObject calls the cache-store refused: the gateway's own check must spare it the call.
+    const refusedGets = (): Promise<number | undefined> =>
+      scrapeSample(stack.cacheStore.httpUrl, "rpc_server_calls_total", {
+        method: "/breakwater.cache.v1.CacheService/GetObject",
+        code: "INVALID_ARGUMENT",
+      });
+    const refusedBefore = await refusedGets();
     // The gateway: the path percent-encoded, so it carries exactly these characters.
     const http = await httpRequest(stack.gateways[0]!.httpPort, "GET", `/objects/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}`);
     const grpc = await cache.headObject({ bucket, key }).then(
@@ -81,6 +89,7 @@ describe("one verdict on a bucket or key, wherever it enters", () => {
       expect(isCacheError(s3, "not-found")).toBe(true);
     } else {
       expect(http.status).toBe(400);
+      expect(await refusedGets()).toBe(refusedBefore);
       expect(JSON.parse(http.body.toString())).toMatchObject({ code: "invalid_argument" });
       expect(grpc instanceof ConnectError && grpc.code).toBe(Code.InvalidArgument);
       expect(isCacheError(s3, "invalid-argument")).toBe(true);
