@@ -1,10 +1,7 @@
 import { cacheV1 } from "@breakwater/proto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
-import { CacheError, type ObjectCache, type RangeRequest } from "@breakwater/cache";
-import { validateObjectName } from "./object-names.js";
-import { toServiceError } from "./service-errors.js";
+import { CacheError, checkObjectName, type ObjectCache, type RangeRequest } from "@breakwater/cache";
 import { cacheStatusOf, objectInfoOf } from "./object-info.js";
 import type { BreakerStatusSource } from "./breaker-status.js";
 
@@ -27,7 +24,11 @@ export interface CacheServiceDeps {
 
 const MAX_CHUNK = 64 * 1024;
 
-/** breakwater.cache.v1.CacheService over the object cache (design.md "CacheService"). */
+/**
+ * breakwater.cache.v1.CacheService over the object cache (design.md
+ * "CacheService"). Handlers throw CacheErrors; `toServiceError`, given when
+ * the service is mounted, turns them into gRPC statuses.
+ */
 export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
   const { cache } = deps;
   // Writes in flight, and the watch streams to wake when the last one ends:
@@ -44,88 +45,72 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
   }
   return service(cacheV1.CacheService, {
     async *getObject(req, ctx) {
-      try {
-        validateObjectName(req.bucket, req.key);
-        const range = rangeOf(req.range);
-        const got = await cache.get(req.bucket, req.key, {
-          range,
-          ifNoneMatch: req.ifNoneMatch || undefined,
-          ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
-          signal: ctx.signal,
-        });
-        const head = {
-          info: objectInfoOf(req.bucket, req.key, got.meta),
-          cacheStatus: cacheStatusOf(got.status),
-        };
-        if (got.notModified) {
-          yield { ...head, notModified: true };
-          return;
-        }
-        const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
-        let first = true;
-        for await (const chunk of got.body) {
-          // Chunks from the cache are at most 64 KiB; storage streams may be larger.
-          for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
-            const piece = chunk.subarray(at, at + MAX_CHUNK);
-            yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
-            first = false;
-          }
-        }
-        if (first) yield { ...head, contentRange }; // an empty object is still one message
-      } catch (err) {
-        throw toServiceError(err);
+      checkObjectName(req.bucket, req.key);
+      const range = rangeOf(req.range);
+      const got = await cache.get(req.bucket, req.key, {
+        range,
+        ifNoneMatch: req.ifNoneMatch || undefined,
+        ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
+        signal: ctx.signal,
+      });
+      const head = {
+        info: objectInfoOf(req.bucket, req.key, got.meta),
+        cacheStatus: cacheStatusOf(got.status),
+      };
+      if (got.notModified) {
+        yield { ...head, notModified: true };
+        return;
       }
+      const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
+      let first = true;
+      for await (const chunk of got.body) {
+        // Chunks from the cache are at most 64 KiB; storage streams may be larger.
+        for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
+          const piece = chunk.subarray(at, at + MAX_CHUNK);
+          yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
+          first = false;
+        }
+      }
+      if (first) yield { ...head, contentRange }; // an empty object is still one message
     },
 
     async headObject(req, ctx) {
-      try {
-        validateObjectName(req.bucket, req.key);
-        const got = await cache.head(req.bucket, req.key, { signal: ctx.signal });
-        return { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status) };
-      } catch (err) {
-        throw toServiceError(err);
-      }
+      checkObjectName(req.bucket, req.key);
+      const got = await cache.head(req.bucket, req.key, { signal: ctx.signal });
+      return { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status) };
     },
 
     async putObject(requests, ctx) {
-      try {
-        const iterator = requests[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        if (first.done || first.value.part.case !== "header") {
-          throw new ConnectError("the first PutObject message must be the header (bucket, key, ...)", Code.InvalidArgument);
-        }
-        const header = first.value.part.value;
-        validateObjectName(header.bucket, header.key);
-        const declared = header.contentLength === undefined ? undefined : Number(header.contentLength);
-        if (declared !== undefined && declared > deps.maxPutBytes) throw tooLarge(deps.maxPutBytes);
-        const put = await write(() =>
-          cache.put(header.bucket, header.key, bodyOf(iterator, deps.maxPutBytes, declared, ctx), {
-            contentType: header.contentType || "application/octet-stream",
-            metadata: header.metadata,
-            contentLength: declared,
-            ifMatch: header.ifMatch || undefined,
-            ifNoneMatch: header.ifNoneMatch || undefined,
-            signal: ctx.signal,
-          }),
-        );
-        return { etag: put.etag, size: BigInt(put.size) };
-      } catch (err) {
-        throw toServiceError(err);
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done || first.value.part.case !== "header") {
+        throw new CacheError("invalid-argument", "the first PutObject message must be the header (bucket, key, ...)");
       }
+      const header = first.value.part.value;
+      checkObjectName(header.bucket, header.key);
+      const declared = header.contentLength === undefined ? undefined : Number(header.contentLength);
+      if (declared !== undefined && declared > deps.maxPutBytes) throw tooLarge(deps.maxPutBytes);
+      const put = await write(() =>
+        cache.put(header.bucket, header.key, bodyOf(iterator, deps.maxPutBytes, declared, ctx), {
+          contentType: header.contentType || "application/octet-stream",
+          metadata: header.metadata,
+          contentLength: declared,
+          ifMatch: header.ifMatch || undefined,
+          ifNoneMatch: header.ifNoneMatch || undefined,
+          signal: ctx.signal,
+        }),
+      );
+      return { etag: put.etag, size: BigInt(put.size) };
     },
 
     async deleteObject(req, ctx) {
-      try {
-        validateObjectName(req.bucket, req.key);
-        await write(() => cache.delete(req.bucket, req.key, { signal: ctx.signal }));
-        return {};
-      } catch (err) {
-        throw toServiceError(err);
-      }
+      checkObjectName(req.bucket, req.key);
+      await write(() => cache.delete(req.bucket, req.key, { signal: ctx.signal }));
+      return {};
     },
 
     async invalidateCache(req) {
-      validateObjectName(req.bucket, req.key, req.prefix ? "prefix" : "key");
+      checkObjectName(req.bucket, req.key, { prefix: req.prefix });
       const count = cache.invalidate(req.bucket, req.key, { prefix: req.prefix, publish: !req.localOnly });
       return { invalidatedEntries: BigInt(count) };
     },

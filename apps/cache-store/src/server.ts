@@ -7,6 +7,7 @@ import { createObjectCache, systemClock, type ObjectCache, type ObjectStorage, t
 import { createS3Storage } from "@breakwater/cache/s3";
 import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
+import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
 import { breakerHookOf, breakerStatuses, startStorageBreaker } from "./storage-breaker.js";
@@ -63,6 +64,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const server = createServiceServer({
     name: "cache-store",
     shutdownController,
+    toServiceError,
     services: [
       cacheService({
         cache,

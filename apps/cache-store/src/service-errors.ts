@@ -2,9 +2,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { isCacheError } from "@breakwater/cache";
 
 /**
- * The one place where the cache's errors become gRPC statuses (design.md
- * "CacheService" errors). Messages stay short and free of internals; the
- * original error rides along as the cause for logs.
+ * The cache-store's error catalogue: the one place where the cache's errors
+ * become gRPC statuses (design.md "CacheService" errors), given to server-kit
+ * as the services' `toServiceError` when they are mounted. Messages stay short
+ * and free of internals; the original error rides along as the cause for
+ * logs. Anything else passes unchanged: ConnectErrors as they are, the rest
+ * becomes INTERNAL "internal error" in the kit.
  */
 export function toServiceError(err: unknown): unknown {
   if (!isCacheError(err)) return err; // ConnectErrors pass; anything else becomes INTERNAL in the kit

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BadObjectPathError, parseObjectPath } from "./object-path.js";
+import { isCacheError } from "@breakwater/cache";
+import { parseObjectPath } from "./object-path.js";
 
 describe("parseObjectPath", () => {
   it("splits bucket and key, keeping slashes and decoding once", () => {
@@ -34,8 +35,18 @@ describe("parseObjectPath", () => {
     ["/objects/Default/key", "bucket"],
     ["/objects/192.168.1.1/key", "bucket"],
     ["/objects/a..b/key", "bucket"],
+    ["/objects/default/a%C2%85b", "control"],
   ])("refuses %s", (path, why) => {
-    expect(() => parseObjectPath(path)).toThrow(BadObjectPathError);
     expect(() => parseObjectPath(path)).toThrow(why);
+    expect(refusal(path)).toSatisfy((err) => isCacheError(err, "invalid-argument"));
   });
 });
+
+function refusal(path: string): unknown {
+  try {
+    parseObjectPath(path);
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@ import { isCacheError, isNotModified, resolveRange, type ObjectMeta, type RangeR
 import type { ObjectPath } from "./object-path.js";
 import { parseRangeHeader, type RangeSpec } from "./range-header.js";
 import { cacheStatusHeader, objectHeaders, withGatewayMember, type NearCacheOutcome } from "./object-headers.js";
-import { sendError } from "./http-errors.js";
+import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
 import type { UpstreamPool } from "./upstreams.js";
 
@@ -93,7 +93,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
       const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(head.cacheStatus), outcome(false)));
       // RFC 9110 13.2.2: the preconditions are evaluated before Range.
       if (isNotModified(conditions, metaOf(info))) res.writeHead(304, notModifiedHeaders(headers)).end();
-      else sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${info.size}` });
+      else sendError(res, gatewayErrors.rangeNotSatisfiable, { "content-range": `bytes */${info.size}` });
       return;
     }
     const request: GetRequest = { bucket: path.bucket, key: path.key, ifNoneMatch: conditions.ifNoneMatch ?? "" };
@@ -188,7 +188,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
       resolved = resolveRange(rangeRequestOf(range), size);
     } catch (err) {
       if (!(err instanceof RangeError) && !isCacheError(err, "range-not-satisfiable")) throw err;
-      sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${size}` });
+      sendError(res, gatewayErrors.rangeNotSatisfiable, { "content-range": `bytes */${size}` });
       return;
     }
     headers["content-range"] = `bytes ${resolved.start}-${resolved.end}/${size}`;

@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { cacheV1 } from "@breakwater/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "@breakwater/server-kit";
-import { parseObjectPath, BadObjectPathError, type ObjectPath } from "./object-path.js";
+import { isCacheError } from "@breakwater/cache";
+import { parseObjectPath, type ObjectPath } from "./object-path.js";
 import { userMetadataOf } from "./object-headers.js";
 import { createObjectReads } from "./object-reads.js";
-import { sendError, sendUpstreamError } from "./http-errors.js";
+import { failureOf, gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache } from "./near-cache.js";
 import type { Upstream, UpstreamPool } from "./upstreams.js";
 
@@ -47,9 +48,9 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     try {
       path = parseObjectPath(pathname, { keyMayBeEmpty: prefix });
     } catch (err) {
-      if (!(err instanceof BadObjectPathError)) throw err;
+      if (!isCacheError(err, "invalid-argument")) throw err;
       if (req.method === "PUT") res.setHeader("connection", "close"); // do not read a body we refuse
-      sendError(res, 400, err.message, "invalid_argument");
+      sendError(res, failureOf(err));
       return true;
     }
     if (path === undefined) return false;
@@ -96,7 +97,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
           await purge(req, res, path, prefix);
           break;
         default:
-          sendError(res, 405, `method ${req.method} is not allowed on objects`, "method_not_allowed", { allow: ALLOW });
+          sendError(res, gatewayErrors.methodNotAllowed(req.method, "on objects"), { allow: ALLOW });
       }
     } catch (err) {
       if (signal.aborted && res.destroyed) return true; // the client left; nobody to answer
@@ -110,7 +111,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       }
       // A failed PUT leaves the body unread: do not keep the connection for it.
       if (req.method === "PUT" && !req.complete) res.setHeader("connection", "close");
-      sendUpstreamError(res, err, extra);
+      sendError(res, failureOf(err), extra);
     }
     return true;
   }
@@ -120,7 +121,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     const declared = rawLength === undefined ? undefined : Number(rawLength);
     if (declared !== undefined && declared > options.maxPutBytes) {
       res.setHeader("connection", "close"); // refuse before reading the body
-      sendError(res, 413, `the body is larger than the limit of ${options.maxPutBytes} bytes`, "too_large");
+      sendError(res, gatewayErrors.tooLarge(options.maxPutBytes));
       return;
     }
     const maxPutBytes = options.maxPutBytes;
@@ -187,7 +188,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       if (!tooLarge && !cutShort) await dropFromOtherUpstreams(writer, path);
       if (tooLarge) {
         res.setHeader("connection", "close");
-        sendError(res, 413, `the body is larger than the limit of ${maxPutBytes} bytes`, "too_large");
+        sendError(res, gatewayErrors.tooLarge(maxPutBytes));
         return;
       }
       if (cutShort) {
@@ -224,7 +225,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
 
   async function purge(req: IncomingMessage, res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {
     if (options.adminToken !== "" && req.headers.authorization !== `Bearer ${options.adminToken}`) {
-      sendError(res, 401, "PURGE needs Authorization: Bearer <admin token>", "unauthenticated", { "www-authenticate": "Bearer" });
+      sendError(res, gatewayErrors.purgeUnauthenticated, { "www-authenticate": "Bearer" });
       return;
     }
     // This gateway's copies first, then every upstream's: each holds its own.

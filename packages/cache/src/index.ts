@@ -42,23 +42,6 @@ export { MAX_CHUNK_BYTES } from "./object-body.js";
 /** A cached body: one buffer or a list of chunks. */
 export type { ObjectBody } from "./object-body.js";
 
-/** The byte-bounded LRU entry store under the object cache, for near-caches of their own. */
-export { createObjectStore, ENTRY_OVERHEAD_BYTES } from "./object-store.js";
-/** Types of the entry store. */
-export type {
-  CacheEntry,
-  Lookup,
-  NegativeEntry,
-  ObjectEntry,
-  ObjectStore,
-  ObjectStoreOptions,
-  ObjectStoreStats,
-} from "./object-store.js";
-/** Joins concurrent loads of one key. */
-export { createSingleFlight } from "./single-flight.js";
-/** Types of single-flight. */
-export type { Flight, SingleFlight, SingleFlightOptions } from "./single-flight.js";
-
 /** The storage port the cache reads and writes through (implemented by @breakwater/cache/s3). */
 export type {
   ObjectMeta,
@@ -70,6 +53,8 @@ export type {
   StoragePutOptions,
   StoragePutResult,
 } from "./storage.js";
+/** The one bucket and key check, run wherever a name enters (gateway, CacheService, S3 adapter). */
+export { checkObjectName } from "./object-names.js";
 /** The one error type of the cache and its adapters, with its kinds and guard. */
 export { CacheError, isCacheError } from "./errors.js";
 /** Why a cache or storage call failed. */

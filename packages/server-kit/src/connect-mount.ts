@@ -1,8 +1,8 @@
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "./call-context.js";
-import { toConnectError } from "./errors.js";
+import { toWireError } from "./errors.js";
+import type { MountOptions } from "./grpc-mount.js";
 import type { ServiceRegistration } from "./service-impl.js";
-import type { CallObserver } from "./call-observer.js";
 
 /** CallContext over connect's HandlerContext (the HTTP/1.1 port: Connect JSON, gRPC-Web). */
 function fromHandlerContext(hc: HandlerContext): CallContext {
@@ -21,8 +21,9 @@ function fromHandlerContext(hc: HandlerContext): CallContext {
  * Registers service code on a connect router: the same handlers as the grpc-js
  * mount, so curl (Connect JSON) and browsers (gRPC-Web) reach identical logic.
  */
-export function mountOnConnect(router: ConnectRouter, registration: ServiceRegistration, observer?: CallObserver): void {
+export function mountOnConnect(router: ConnectRouter, registration: ServiceRegistration, options: MountOptions = {}): void {
   const { desc, impl } = registration;
+  const { observer, toServiceError } = options;
   const wrapped: Record<string, unknown> = {};
   for (const method of desc.methods) {
     const fn = impl[method.localName] as unknown as (input: unknown, ctx: CallContext) => unknown;
@@ -35,7 +36,7 @@ export function mountOnConnect(router: ConnectRouter, registration: ServiceRegis
             yield* fn(input, ctx) as AsyncIterable<unknown>;
             observer?.(ctx.method, 0, started, ctx);
           } catch (err) {
-            const error = toConnectError(err, hc.signal.aborted ? hc.signal : undefined);
+            const error = toWireError(err, hc.signal.aborted ? hc.signal : undefined, toServiceError);
             observer?.(ctx.method, error.code, started, ctx, error);
             throw error;
           }
@@ -48,7 +49,7 @@ export function mountOnConnect(router: ConnectRouter, registration: ServiceRegis
             observer?.(ctx.method, 0, started, ctx);
             return out;
           } catch (err) {
-            const error = toConnectError(err, hc.signal.aborted ? hc.signal : undefined);
+            const error = toWireError(err, hc.signal.aborted ? hc.signal : undefined, toServiceError);
             observer?.(ctx.method, error.code, started, ctx, error);
             throw error;
           }

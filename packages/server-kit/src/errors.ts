@@ -12,13 +12,22 @@ export function unimplemented(what: string): ConnectError {
 }
 
 /**
- * Turns anything thrown by service code into a ConnectError fit for a client:
- * ConnectErrors pass; an abort becomes CANCELLED (or DEADLINE_EXCEEDED); any
- * other error becomes INTERNAL with a generic message, so internals never
- * leak (the cause stays on the error for logs).
+ * An app's one catalogue of its own errors (e.g. a library's branded errors)
+ * as ConnectErrors, given when a service is mounted: handlers just throw.
+ * Returns anything it does not know unchanged.
  */
-export function toConnectError(err: unknown, signal?: AbortSignal): ConnectError {
-  if (err instanceof ConnectError) return err;
+export type ToServiceError = (err: unknown) => unknown;
+
+/**
+ * Turns anything thrown by service code into the ConnectError a client gets:
+ * the app's `toServiceError` first; ConnectErrors pass; an abort becomes
+ * CANCELLED (or the abort's own ConnectError, e.g. DEADLINE_EXCEEDED); any
+ * other error becomes INTERNAL with a generic message, so internals (messages,
+ * stacks) never leak. The original error stays the cause, for logs.
+ */
+export function toWireError(err: unknown, signal?: AbortSignal, toServiceError?: ToServiceError): ConnectError {
+  const mapped = toServiceError === undefined ? err : toServiceError(err);
+  if (mapped instanceof ConnectError) return mapped;
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof ConnectError) return reason;

@@ -3,31 +3,40 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GrpcCallContext } from "./grpc-call-context.js";
 import { grpcServiceDefinition, MalformedMessage } from "./grpc-codec.js";
-import { toConnectError } from "./errors.js";
+import { toWireError, type ToServiceError } from "./errors.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
 
 type Handler = (...args: never[]) => unknown;
+
+/** Options of {@link mountOnGrpc} and `mountOnConnect`. */
+export interface MountOptions {
+  /** Told of every finished call (metrics, logs). */
+  readonly observer?: CallObserver | undefined;
+  /** The app's error catalogue, applied to whatever a handler throws before the kit's own mapping. */
+  readonly toServiceError?: ToServiceError | undefined;
+}
 
 /**
  * Mounts service code on a grpc-js server: the hot path of every service. Maps
  * the four method kinds, cancellation (the context's signal), metadata,
  * trailers and errors (ConnectError code → gRPC status, metadata → trailers).
  */
-export function mountOnGrpc(server: grpc.Server, registration: ServiceRegistration, observer?: CallObserver): void {
+export function mountOnGrpc(server: grpc.Server, registration: ServiceRegistration, options: MountOptions = {}): void {
   const { desc, impl } = registration;
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of desc.methods) {
     const fn = impl[method.localName];
     if (typeof fn !== "function") throw new TypeError(`${desc.typeName} lacks a handler for ${method.name}`);
     const path = `/${desc.typeName}/${method.name}`;
-    handlers[method.localName] = makeHandler(method, path, fn as Handler, observer);
+    handlers[method.localName] = makeHandler(method, path, fn as Handler, options);
   }
   server.addService(grpcServiceDefinition(desc, "server"), handlers);
 }
 
-function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: CallObserver): grpc.UntypedHandleCall {
+function makeHandler(method: DescMethod, path: string, fn: Handler, options: MountOptions): grpc.UntypedHandleCall {
   const call = fn as (...args: unknown[]) => unknown;
+  const { observer } = options;
   switch (method.methodKind) {
     case "unary":
       return (c: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
@@ -39,7 +48,7 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: C
             callback(null, response, ctx.trailer);
             observer?.(path, 0, started, ctx);
           },
-          (err: unknown) => fail(ctx, err, started, (status) => callback(status), observer),
+          (err: unknown) => fail(ctx, err, started, (status) => callback(status), options),
         );
       };
     case "client_streaming":
@@ -52,19 +61,19 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, observer?: C
             callback(null, response, ctx.trailer);
             observer?.(path, 0, started, ctx);
           },
-          (err: unknown) => fail(ctx, err, started, (status) => callback(status), observer),
+          (err: unknown) => fail(ctx, err, started, (status) => callback(status), options),
         );
       };
     case "server_streaming":
       return (c: grpc.ServerWritableStream<object, object>) => {
         const ctx = new GrpcCallContext(path, c);
         const messages = c.request instanceof MalformedMessage ? rejecting(malformed(c.request)) : (call(c.request, ctx) as AsyncIterable<object>);
-        void stream(c, ctx, messages, observer);
+        void stream(c, ctx, messages, options);
       };
     case "bidi_streaming":
       return (c: grpc.ServerDuplexStream<object, object>) => {
         const ctx = new GrpcCallContext(path, c);
-        void stream(c, ctx, call(requestsOf(c), ctx) as AsyncIterable<object>, observer);
+        void stream(c, ctx, call(requestsOf(c), ctx) as AsyncIterable<object>, options);
       };
   }
 }
@@ -109,8 +118,9 @@ async function stream(
   c: grpc.ServerWritableStream<object, object> | grpc.ServerDuplexStream<object, object>,
   ctx: GrpcCallContext,
   messages: AsyncIterable<object>,
-  observer?: CallObserver,
+  options: MountOptions,
 ): Promise<void> {
+  const { observer } = options;
   const started = observer === undefined ? 0 : performance.now();
   try {
     for await (const message of messages) {
@@ -126,7 +136,7 @@ async function stream(
     c.end(ctx.trailer);
     observer?.(ctx.method, 0, started, ctx);
   } catch (err) {
-    fail(ctx, err, started, (status) => c.emit("error", status), observer);
+    fail(ctx, err, started, (status) => c.emit("error", status), options);
   }
 }
 
@@ -148,10 +158,10 @@ function fail(
   err: unknown,
   started: number,
   send: (status: Partial<grpc.StatusObject>) => void,
-  observer?: CallObserver,
+  options: MountOptions,
 ): void {
-  const error = toConnectError(err, ctx.cancelled ? ctx.signal : undefined);
-  observer?.(ctx.method, error.code, started, ctx, error);
+  const error = toWireError(err, ctx.cancelled ? ctx.signal : undefined, options.toServiceError);
+  options.observer?.(ctx.method, error.code, started, ctx, error);
   if (ctx.cancelled) return; // the client is gone; grpc-js already ended the call
   const metadata = ctx.trailer ?? new grpc.Metadata();
   error.metadata.forEach((value, name) => metadata.add(name, value));

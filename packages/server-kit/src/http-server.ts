@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import { mountOnConnect } from "./connect-mount.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
+import type { ToServiceError } from "./errors.js";
 
 /** An extra route on the HTTP/1.1 port (the gateway's API, /readyz, ...). Return false to fall through. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
@@ -19,6 +20,8 @@ export interface HttpPortOptions {
   /** Tried in order before the RPC routes. */
   readonly routes?: readonly HttpRoute[];
   readonly observer?: CallObserver | undefined;
+  /** The app's error catalogue for the services' handlers (see `mountOnGrpc`). */
+  readonly toServiceError?: ToServiceError | undefined;
   /** Told of an error a route threw (the client got a 500). */
   readonly onError?: (err: unknown) => void;
 }
@@ -30,7 +33,7 @@ export interface HttpPortOptions {
  */
 export function createHttpPort(options: HttpPortOptions): http.Server {
   const rpc = connectNodeAdapter({
-    routes: (router) => options.services.forEach((s) => mountOnConnect(router, s, options.observer)),
+    routes: (router) => options.services.forEach((s) => mountOnConnect(router, s, options)),
     grpc: false, // gRPC needs HTTP/2: it is served by grpc-js on the gRPC port
     grpcWeb: true,
     connect: true,

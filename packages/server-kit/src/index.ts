@@ -5,9 +5,9 @@
  */
 export { createCallContext, type CallContext } from "./call-context.js";
 export { service, type ServiceImpl, type MethodImpl, type ServiceRegistration } from "./service-impl.js";
-export { unimplemented, toConnectError } from "./errors.js";
+export { unimplemented, toWireError, type ToServiceError } from "./errors.js";
 export { grpcServiceDefinition } from "./grpc-codec.js";
-export { mountOnGrpc } from "./grpc-mount.js";
+export { mountOnGrpc, type MountOptions } from "./grpc-mount.js";
 export { mountOnConnect } from "./connect-mount.js";
 export { addReflection } from "./reflection.js";
 export { HealthStatus, healthService } from "./health.js";
@@ -22,6 +22,7 @@ export {
   type ServiceAddresses,
 } from "./service-server.js";
 export { runService, type Runnable } from "./run-service.js";
+export { shutDown, drainableHttp, drainableGrpc, type Drainable, type ShutdownOptions } from "./shutdown.js";
 export { reconnectDelay, sleepUnlessAborted, type BackoffOptions } from "./reconnect-backoff.js";
 export { createLogThrottle, type LogThrottle } from "./log-throttle.js";
 export { loadConfig, env, commonConfig, parseBytes, parseDurationMs, ConfigError, type ConfigSchema, type ConfigOf, type ConfigField } from "./config.js";

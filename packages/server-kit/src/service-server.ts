@@ -9,6 +9,8 @@ import { HealthStatus, healthService } from "./health.js";
 import { createHttpPort, type HttpRoute } from "./http-server.js";
 import { createMetricsRegistry, rpcObserver } from "./metrics.js";
 import type { ServiceRegistration } from "./service-impl.js";
+import type { ToServiceError } from "./errors.js";
+import { drainableGrpc, drainableHttp, shutDown } from "./shutdown.js";
 
 /** Options of a breakwater service process's servers. */
 export interface ServiceServerOptions {
@@ -27,6 +29,8 @@ export interface ServiceServerOptions {
   readonly shutdownGraceMs?: number;
   /** Pause between NOT_SERVING and closing the ports (default 0). */
   readonly drainDelayMs?: number;
+  /** The app's error catalogue, applied to what its handlers throw (see `mountOnGrpc`). */
+  readonly toServiceError?: ToServiceError;
   /** Registry for /metrics; one is made when absent. */
   readonly registry?: Registry;
   /** Extra HTTP routes (tried before the RPC routes). */
@@ -55,7 +59,7 @@ export interface ServiceServer {
   readonly httpServer: http.Server;
   /** Binds both ports. A port in use rejects with a PortInUseError. */
   listen(): Promise<ServiceAddresses>;
-  /** NOT_SERVING, stop accepting, drain within the grace period, then force; close resources. */
+  /** NOT_SERVING, drain delay, stop accepting, drain within the grace period, then force; close resources. */
   shutdown(): Promise<void>;
   /** Adds a resource to close on shutdown (closed before those added earlier). */
   onClose(resource: { close(): unknown }): void;
@@ -91,7 +95,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_permit_without_calls": 1,
   });
-  for (const s of served) mountOnGrpc(grpcServer, s, observer);
+  const mount = { observer, toServiceError: options.toServiceError };
+  for (const s of served) mountOnGrpc(grpcServer, s, mount);
   addReflection(grpcServer, served.map((s) => s.desc).concat(healthV1.Health).filter(unique));
 
   const httpServer = createHttpPort({
@@ -100,6 +105,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     alive: () => !shuttingDown,
     routes: options.httpRoutes ?? [],
     observer,
+    toServiceError: options.toServiceError,
     onError: (err) => logger.error({ err }, "http route failed"),
   });
 
@@ -134,33 +140,18 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     async shutdown() {
       if (shuttingDown) return;
       shuttingDown = true;
-      const grace = options.shutdownGraceMs ?? 10_000;
-      logger.info({ graceMs: grace }, "shutting down: NOT_SERVING, draining in-flight calls");
-      health.set(healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING);
-      if ((options.drainDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, options.drainDelayMs));
-      health.close();
-      options.shutdownController?.abort();
-      const graceful = new Promise<boolean>((resolve) => grpcServer.tryShutdown(() => resolve(true)));
-      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace)));
-      const drained = await Promise.race([graceful, timedOut]);
-      if (!drained) {
-        logger.warn("grace period over: cutting the remaining calls");
-        grpcServer.forceShutdown();
-      }
-      httpServer.closeAllConnections();
-      await httpClosed;
-      clearTimeout(timer);
-      for (const r of resources.reverse()) {
-        try {
-          await r.close();
-        } catch (err) {
-          logger.warn({ err }, "closing a resource failed");
-        }
-      }
-      logger.info("shut down");
+      await shutDown({
+        logger,
+        notReady: () => health.set(healthV1.HealthCheckResponse_ServingStatus.NOT_SERVING),
+        drainDelayMs: options.drainDelayMs,
+        beforeDrain: () => {
+          health.close();
+          options.shutdownController?.abort();
+        },
+        servers: [drainableGrpc(grpcServer), drainableHttp(httpServer)],
+        graceMs: options.shutdownGraceMs ?? 10_000,
+        resources,
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { ResolvedS3Options } from "./s3-options.js";
-import { httpStatusOf } from "./s3-error.js";
+import { sdkHttpStatus } from "./s3-error.js";
 
 /**
  * Builds the S3 client every call of the adapter goes through: path-style,
@@ -44,7 +44,7 @@ export function createS3Client(options: ResolvedS3Options): S3Client {
         // answers AbortMultipartUpload with 405 (and an unknown upload is 404):
         // nothing was completed, so no object exists and there is nothing to
         // clean up. Real S3 and MinIO do abort.
-        const status = httpStatusOf(err);
+        const status = sdkHttpStatus(err);
         if (context.commandName === "AbortMultipartUploadCommand" && (status === 405 || status === 404 || status === 501)) {
           return { output: { $metadata: { httpStatusCode: status } } } as Awaited<ReturnType<typeof next>>;
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CacheError } from "../errors.js";
-import { isNotModified, toCacheError } from "./s3-error.js";
+import { storageSaidNotModified, toCacheError } from "./s3-error.js";
 
 /** An error shaped like the SDK's ServiceException. */
 function s3Error(name: string, status: number | undefined, extra: Record<string, unknown> = {}): Error {
@@ -51,11 +51,11 @@ describe("toCacheError", () => {
   });
 });
 
-describe("isNotModified", () => {
+describe("storageSaidNotModified", () => {
   it("recognises the SDK's 304 error, whatever its name", () => {
-    expect(isNotModified(s3Error("Unknown", 304))).toBe(true);
-    expect(isNotModified(s3Error("NotModified", 304))).toBe(true);
-    expect(isNotModified(s3Error("NoSuchKey", 404))).toBe(false);
-    expect(isNotModified(undefined)).toBe(false);
+    expect(storageSaidNotModified(s3Error("Unknown", 304))).toBe(true);
+    expect(storageSaidNotModified(s3Error("NotModified", 304))).toBe(true);
+    expect(storageSaidNotModified(s3Error("NoSuchKey", 404))).toBe(false);
+    expect(storageSaidNotModified(undefined)).toBe(false);
   });
 });

@@ -25,7 +25,7 @@ const networkCodes = new Set([
 ]);
 
 /** The HTTP status of an SDK error, when the store answered at all. */
-export function httpStatusOf(err: unknown): number | undefined {
+export function sdkHttpStatus(err: unknown): number | undefined {
   if (typeof err !== "object" || err === null) return undefined;
   return (err as S3ErrorShape).$metadata?.httpStatusCode;
 }
@@ -34,8 +34,8 @@ export function httpStatusOf(err: unknown): number | undefined {
  * A conditional GET that storage answered 304. The SDK has no type for it: it
  * throws an error whose name may be "Unknown" (design.md, Known traps).
  */
-export function isNotModified(err: unknown): boolean {
-  return httpStatusOf(err) === 304;
+export function storageSaidNotModified(err: unknown): boolean {
+  return sdkHttpStatus(err) === 304;
 }
 
 /**

@@ -4,7 +4,7 @@ import { CacheError } from "../errors.js";
 import type { ObjectMeta, StoragePutOptions, StoragePutResult } from "../storage.js";
 import { joinChunks, readHead, uploadStream, type BodyHead } from "./s3-body.js";
 import { toCacheError } from "./s3-error.js";
-import { checkMetadata } from "./s3-names.js";
+import { checkMetadata } from "./s3-metadata.js";
 import type { ResolvedS3Options } from "./s3-options.js";
 import { checkWriteCondition } from "./write-precondition.js";
 

@@ -5,8 +5,8 @@ import { expectedRange, parseContentRange, rangeHeader } from "./content-range.j
 import { toObjectMeta } from "./object-meta.js";
 import { objectBody } from "./s3-body.js";
 import { createS3Client } from "./s3-client.js";
-import { isNotModified, toCacheError } from "./s3-error.js";
-import { checkObjectName } from "./s3-names.js";
+import { storageSaidNotModified, toCacheError } from "./s3-error.js";
+import { checkObjectName } from "../object-names.js";
 import { resolveS3Options, type S3StorageOptions } from "./s3-options.js";
 import { putObject, type PutContext } from "./s3-put.js";
 
@@ -65,7 +65,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     try {
       return await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...input }), { abortSignal: signal });
     } catch (err) {
-      if (isNotModified(err)) return "not-modified";
+      if (storageSaidNotModified(err)) return "not-modified";
       const e = toCacheError(err, what, signal);
       if (e.kind === "range-not-satisfiable") return unsatisfiable(what, bucket, key, e.objectSize, signal, err);
       throw e;
