@@ -1,6 +1,7 @@
 /**
- * Three breaker clients (as three instances of a service would hold) on real
- * sessions with a real coordinator process: the fleet opens for all of them,
+ * Three breaker sessions (as three instances of a service would start them,
+ * gRPC transport included) with a real coordinator process: none dials
+ * before start(); the fleet opens for all of them,
  * half-open probes are one at a time fleet-wide, the coordinator is killed
  * (clients detach and protect themselves locally without added latency) and
  * restarted on the same port (clients reattach and agree again).
@@ -9,13 +10,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { breakerV1 } from "@breakwater/proto";
-import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
-import { freePort, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { Registry } from "prom-client";
+import { parseBreakerConfigFile } from "@breakwater/breaker";
+import type { BreakerClient, BreakerClientEvent, ProbeAdmission } from "@breakwater/breaker/session";
+import { createGrpcClient, createLogger, type GrpcClient } from "@breakwater/server-kit";
+import { freePort, promSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBreakerConfigFile } from "../index.js";
-import type { ProbeAdmission } from "./admission.js";
-import { type BreakerClient, createBreakerClient } from "./breaker-client.js";
-import type { BreakerClientEvent } from "./breaker-events.js";
+import { createBreakerSession } from "./breaker-session.js";
 
 const BREAKER = "s3:http://storage.int.test:9000";
 const YAML = [
@@ -62,6 +63,7 @@ describe("three breaker clients with a real coordinator", () => {
   let coordinator: ServiceProcess;
   let ops: GrpcClient<typeof breakerV1.BreakerCoordinator>;
   const clients: BreakerClient[] = [];
+  const registries: Registry[] = [];
   const events: BreakerClientEvent[][] = [[], [], []];
   const breakers = () => clients.map((c) => c.breaker(BREAKER));
 
@@ -74,18 +76,24 @@ describe("three breaker clients with a real coordinator", () => {
     ops = createGrpcClient(breakerV1.BreakerCoordinator, `127.0.0.1:${port}`);
     const config = parseBreakerConfigFile(readFileSync(join(dir, "breakers.yaml"), "utf8"));
     for (const i of [0, 1, 2]) {
+      registries.push(new Registry());
       clients.push(
-        createBreakerClient({
+        createBreakerSession({
           coordinatorUrl: `http://127.0.0.1:${port}`,
-          instanceId: `i${i + 1}`,
           service: "cache-store",
           address: `i${i + 1}:50051`,
           breakers: [BREAKER],
           config,
+          logger: createLogger({ service: "test", level: "silent" }),
+          registry: registries[i]!,
+          gauge: { name: "test_breaker_state", help: "Breaker state" },
           onEvent: (e) => events[i]!.push(e),
         }),
       );
     }
+    // Created is not started: no session yet (breaker-client.test.ts proves no stream opens before start()).
+    expect((await ops.listInstances({})).instances).toHaveLength(0);
+    for (const c of clients) c.start();
     await until(() => clients.every((c) => c.connected));
   });
 
@@ -111,6 +119,7 @@ describe("three breaker clients with a real coordinator", () => {
     expect(ms).toBeLessThan(100);
     expect(breakers().every((b) => !b.locallyOpen && b.fleetView?.state === "open")).toBe(true);
     expect(breakers().map((b) => b.admit())).toEqual(Array(3).fill(expect.objectContaining({ kind: "refused", state: "open" })));
+    for (const r of registries) expect(promSample(await r.metrics(), "test_breaker_state", { breaker: BREAKER })).toBe(2);
     console.info(`fleet open → all 3 clients refusing: ${(performance.now() - start).toFixed(1)} ms after the last failure`);
   });
 
@@ -191,7 +200,7 @@ describe("three breaker clients with a real coordinator", () => {
       .toBe(true);
     // Client 1 reported the failures it saw while detached, and its local breaker open.
     await expect
-      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.instanceId === "i1"))
+      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.address === "i1:50051"))
       .toMatchObject({ locallyOpen: [BREAKER], failures: 5n });
     console.info(`reattached ${ms.toFixed(0)} ms after the coordinator listened again`);
   });

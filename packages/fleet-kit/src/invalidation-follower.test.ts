@@ -1,0 +1,401 @@
+import { describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { cacheV1 } from "@breakwater/proto";
+import { createInvalidationFollower, sleepUnlessAborted, type InvalidatedKeys, type InvalidationFollowerOptions, type InvalidationSource } from "./invalidation-follower.js";
+
+type Msg = cacheV1.WatchInvalidationsResponse;
+const subscribedMsg = (replicaId = "r1"): Msg =>
+  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "subscribed", value: { replicaId } } });
+const invalidationMsg = (key: string, prefix = false): Msg =>
+  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "invalidation", value: { bucket: "b", key, prefix } } });
+
+/** A stream the test feeds by hand; `fail` breaks it. */
+function manualStream() {
+  const queue: (Msg | Error)[] = [];
+  let wake: (() => void) | undefined;
+  const push = (m: Msg | Error): void => {
+    queue.push(m);
+    wake?.();
+  };
+  async function* iterate(signal: AbortSignal): AsyncIterable<Msg> {
+    signal.addEventListener("abort", () => wake?.(), { once: true });
+    for (;;) {
+      if (signal.aborted) throw new Error("cancelled");
+      const next = queue.shift();
+      if (next instanceof Error) throw next;
+      if (next !== undefined) yield next;
+      else await new Promise<void>((r) => (wake = r));
+    }
+  }
+  return { push, fail: (why = "broken") => push(new Error(why)), iterate };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup(count: number) {
+  const streams: ReturnType<typeof manualStream>[][] = Array.from({ length: count }, () => []);
+  const sources: InvalidationSource[] = streams.map((opened, i) => ({
+    url: `u${i}`,
+    watch(signal) {
+      const s = manualStream();
+      opened.push(s);
+      return s.iterate(signal);
+    },
+  }));
+  const got: InvalidatedKeys[] = [];
+  const liveChanges: boolean[] = [];
+  const sleeps: number[] = [];
+  let releaseSleep: (() => void) | undefined;
+  const sub = createInvalidationFollower({
+    sources,
+    onInvalidation: (_url, k) => got.push(k),
+    onAllLiveChange: (l) => liveChanges.push(l),
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    random: () => 0.5,
+    // No real time passes: the test releases each backoff wait itself.
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        sleeps.push(ms);
+        releaseSleep = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      }),
+  });
+  const latest = (i: number) => streams[i]![streams[i]!.length - 1]!;
+  return { sub, streams, latest, got, liveChanges, sleeps, release: () => releaseSleep?.() };
+}
+
+describe("invalidation follower: every stream live", () => {
+  it("is live only once every source's stream said `subscribed`, and passes invalidations on", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).push(subscribedMsg());
+    await tick();
+    expect(t.sub.live).toBe(false);
+    expect(t.liveChanges).toEqual([]);
+    t.latest(1).push(subscribedMsg());
+    await tick();
+    expect(t.sub.live).toBe(true);
+    expect(t.liveChanges).toEqual([true]);
+    t.latest(1).push(invalidationMsg("k"));
+    t.latest(0).push(invalidationMsg("p/", true));
+    await tick();
+    expect(t.got).toEqual([
+      { bucket: "b", key: "k", prefix: false },
+      { bucket: "b", key: "p/", prefix: true },
+    ]);
+    expect(t.sub.streams()).toEqual([
+      { url: "u0", live: true, self: false },
+      { url: "u1", live: true, self: false },
+    ]);
+    await t.sub.stop();
+  });
+
+  it("goes off at once when one stream breaks, resubscribes with growing backoff, and is live again after `subscribed`", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).push(subscribedMsg());
+    t.latest(1).push(subscribedMsg());
+    await tick();
+    t.latest(1).fail();
+    await tick();
+    expect(t.liveChanges).toEqual([true, false]);
+    expect(t.sleeps).toEqual([75]); // attempt 0: 100 ms base, jitter 0.5
+    t.release();
+    await tick();
+    expect(t.streams[1]).toHaveLength(2); // resubscribed
+    t.latest(1).fail("refused");
+    await tick();
+    expect(t.sleeps).toEqual([75, 150]); // attempt 1 doubles
+    t.release();
+    await tick();
+    t.latest(1).push(subscribedMsg("r2"));
+    await tick();
+    expect(t.liveChanges).toEqual([true, false, true]);
+    // A clean subscription resets the backoff.
+    t.latest(1).fail();
+    await tick();
+    expect(t.sleeps).toEqual([75, 150, 75]);
+    await t.sub.stop();
+  });
+
+  it("a stream that ends without an error counts as broken too", async () => {
+    const sources: InvalidationSource[] = [
+      {
+        url: "u",
+        async *watch() {
+          yield subscribedMsg();
+        },
+      },
+    ];
+    const changes: boolean[] = [];
+    let sleeps = 0;
+    const sub = createInvalidationFollower({
+      sources,
+      onInvalidation: () => undefined,
+      onAllLiveChange: (l) => changes.push(l),
+      backoff: { initialMs: 10, maxMs: 10 },
+      sleep: async () => {
+        sleeps++;
+        if (sleeps > 2) await new Promise(() => undefined);
+      },
+    });
+    sub.start();
+    for (let i = 0; i < 10; i++) await tick();
+    expect(changes.slice(0, 4)).toEqual([true, false, true, false]);
+    void sub.stop();
+  });
+
+  it("stop ends every loop and opens nothing more", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).push(subscribedMsg());
+    await tick();
+    await t.sub.stop();
+    expect(t.streams.map((s) => s.length)).toEqual([1, 1]);
+    expect(t.sub.live).toBe(false);
+  });
+});
+
+type Message = cacheV1.WatchInvalidationsResponse;
+
+/** One call of a fake peer's WatchInvalidations: the test feeds it. */
+interface FakeCall {
+  send(message: Message): void;
+  fail(error: Error): void;
+  end(): void;
+  readonly cancelled: boolean;
+}
+
+/** A peer whose every watch() is a FakeCall the test drives. */
+function fakePeer(url: string): InvalidationSource & { readonly calls: FakeCall[] } {
+  const calls: FakeCall[] = [];
+  return {
+    url,
+    calls,
+    watch(signal) {
+      const queue: (Message | Error | "end")[] = [];
+      let wake: (() => void) | undefined;
+      let cancelled = false;
+      const push = (item: Message | Error | "end"): void => {
+        queue.push(item);
+        wake?.();
+      };
+      calls.push({
+        send: push,
+        fail: push,
+        end: () => push("end"),
+        get cancelled() {
+          return cancelled;
+        },
+      });
+      signal.addEventListener("abort", () => push(new Error("CANCELLED")));
+      return (async function* () {
+        // True when the peer ended the call (end or error), not the caller.
+        let endedByPeer = false;
+        try {
+          for (;;) {
+            const item = queue.shift();
+            if (item === undefined) await new Promise<void>((r) => (wake = r));
+            else if (item === "end") {
+              endedByPeer = true;
+              return;
+            } else if (item instanceof Error) {
+              endedByPeer = !signal.aborted;
+              throw item;
+            } else yield item;
+          }
+        } finally {
+          cancelled = !endedByPeer;
+        }
+      })();
+    },
+  };
+}
+
+const subscribed = (replicaId: string): Message =>
+  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "subscribed", value: { replicaId } } });
+const invalidation = (key: string, prefix = false): Message =>
+  create(cacheV1.WatchInvalidationsResponseSchema, {
+    event: { case: "invalidation", value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence: 1n } },
+  });
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !check(); i++) await tick();
+  if (!check()) throw new Error("condition not reached");
+}
+
+/** A replica following its peers, as the cache-store does: resync on each subscription, skip itself. */
+function peerSetup(peers: InvalidationSource[], overrides: Partial<InvalidationFollowerOptions> & { apply?: () => void } = {}) {
+  const applied: InvalidatedKeys[] = [];
+  const log: string[] = [];
+  const sleeps: number[] = [];
+  let resyncs = 0;
+  const apply = overrides.apply ?? ((i: InvalidatedKeys) => void applied.push(i));
+  const follower = createInvalidationFollower({
+    sources: peers,
+    selfReplicaId: "me",
+    onInvalidation: (url, i) => {
+      apply(i);
+      log.push(`applied ${url} ${i.key}`);
+    },
+    onLive: (url, id) => {
+      resyncs++;
+      log.push(`live ${url} ${id} 7`);
+    },
+    onDown: (url, err, ms, first) => log.push(`down ${url} ${(err as Error).message} ${ms} ${first}`),
+    onSelf: (url) => log.push(`self ${url}`),
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    random: () => 0.5,
+    // Time does not pass in these tests: a retry's wait is recorded and ends at once.
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      await tick();
+    },
+    ...overrides,
+  });
+  return { follower, applied, log, sleeps, resyncs: () => resyncs };
+}
+
+describe("invalidation follower: a replica following its peers", () => {
+  it("applies every peer's invalidations as they come, and resyncs on each subscription", async () => {
+    const a = fakePeer("http://a:1");
+    const b = fakePeer("http://b:2");
+    const { follower, applied, log, resyncs } = peerSetup([a, b]);
+    expect(a.calls).toHaveLength(0); // nothing opens before start()
+    follower.start();
+    follower.start(); // once
+    await until(() => a.calls.length === 1 && b.calls.length === 1);
+    a.calls[0]!.send(subscribed("replica-a"));
+    b.calls[0]!.send(subscribed("replica-b"));
+    await until(() => follower.streams().every((s) => s.live));
+    a.calls[0]!.send(invalidation("k1"));
+    b.calls[0]!.send(invalidation("dir/", true));
+    await until(() => applied.length === 2);
+    expect(applied).toEqual([
+      { bucket: "b", key: "k1", prefix: false },
+      { bucket: "b", key: "dir/", prefix: true },
+    ]);
+    expect(resyncs()).toBe(2);
+    expect(log).toEqual(["live http://a:1 replica-a 7", "live http://b:2 replica-b 7", "applied http://a:1 k1", "applied http://b:2 dir/"]);
+    await follower.stop();
+  });
+
+  it("resubscribes a broken stream with growing jittered delays, warns once per outage, and resyncs when back", async () => {
+    const a = fakePeer("http://a:1");
+    const { follower, log, sleeps, resyncs } = peerSetup([a]);
+    follower.start();
+    await until(() => a.calls.length === 1);
+    a.calls[0]!.send(subscribed("replica-a"));
+    await until(() => follower.streams()[0]!.live);
+    a.calls[0]!.fail(new Error("UNAVAILABLE"));
+    await until(() => a.calls.length === 2);
+    expect(follower.streams()[0]!.live).toBe(false);
+    expect(a.calls[0]!.cancelled).toBe(false);
+    a.calls[1]!.fail(new Error("refused"));
+    await until(() => a.calls.length === 3);
+    a.calls[2]!.end(); // a peer shutting down ends the stream normally: also a break
+    await until(() => a.calls.length === 4);
+    a.calls[3]!.send(subscribed("replica-a2"));
+    await until(() => follower.streams()[0]!.live);
+    a.calls[3]!.fail(new Error("again"));
+    await until(() => a.calls.length === 5);
+    // equal jitter at random 0.5: 3/4 of 100, 200, 400; then from the start again after being live.
+    expect(sleeps).toEqual([75, 150, 300, 75]);
+    expect(log).toEqual([
+      "live http://a:1 replica-a 7",
+      "down http://a:1 UNAVAILABLE 75 true",
+      "down http://a:1 refused 150 false",
+      "down http://a:1 the cache-store ended its invalidation stream 300 false",
+      "live http://a:1 replica-a2 7",
+      "down http://a:1 again 75 true",
+    ]);
+    expect(resyncs()).toBe(2);
+    await follower.stop();
+  });
+
+  it("counts every other stream live while one source is this replica itself", async () => {
+    const me = fakePeer("http://me:1");
+    const a = fakePeer("http://a:1");
+    const changes: boolean[] = [];
+    const { follower } = peerSetup([me, a], { onAllLiveChange: (l) => changes.push(l) });
+    follower.start();
+    await until(() => me.calls.length === 1 && a.calls.length === 1);
+    me.calls[0]!.send(subscribed("me"));
+    a.calls[0]!.send(subscribed("replica-a"));
+    await until(() => follower.live);
+    expect(changes).toEqual([true]);
+    await follower.stop();
+  });
+
+  it("does not follow this replica itself (a fleet-wide peer list), and leaves the call", async () => {
+    const me = fakePeer("http://me:1");
+    const { follower, log, resyncs } = peerSetup([me]);
+    follower.start();
+    await until(() => me.calls.length === 1);
+    me.calls[0]!.send(subscribed("me"));
+    await until(() => follower.streams()[0]!.self);
+    await tick();
+    expect(me.calls).toHaveLength(1);
+    expect(me.calls[0]!.cancelled).toBe(true);
+    expect(resyncs()).toBe(0);
+    expect(log).toEqual(["self http://me:1"]);
+    await follower.stop();
+  });
+
+  it("drops the stream when applying fails, so that the resubscription resyncs", async () => {
+    const a = fakePeer("http://a:1");
+    const { follower, log, resyncs } = peerSetup([a], {
+      apply: () => {
+        throw new Error("bad invalidation");
+      },
+    });
+    follower.start();
+    await until(() => a.calls.length === 1);
+    a.calls[0]!.send(subscribed("replica-a"));
+    a.calls[0]!.send(invalidation("k"));
+    await until(() => a.calls.length === 2);
+    expect(a.calls[0]!.cancelled).toBe(true);
+    a.calls[1]!.send(subscribed("replica-a"));
+    await until(() => resyncs() === 2);
+    expect(log.slice(0, 2)).toEqual(["live http://a:1 replica-a 7", "down http://a:1 bad invalidation 75 true"]);
+    await follower.stop();
+  });
+
+  it("stop() cancels open streams and pending retries, and nothing reopens", async () => {
+    const open = fakePeer("http://open:1");
+    const retrying = fakePeer("http://retrying:2");
+    let retryWait: AbortSignal | undefined;
+    const { follower } = peerSetup([open, retrying], {
+      // This retry would wait for ever unless aborted.
+      sleep: (_ms, signal) => {
+        retryWait = signal;
+        return new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));
+      },
+    });
+    follower.start();
+    await until(() => open.calls.length === 1 && retrying.calls.length === 1);
+    open.calls[0]!.send(subscribed("o"));
+    retrying.calls[0]!.fail(new Error("refused"));
+    await until(() => retryWait !== undefined);
+    await follower.stop();
+    expect(open.calls[0]!.cancelled).toBe(true);
+    expect(follower.streams().map((s) => s.live)).toEqual([false, false]);
+    await tick();
+    expect([open.calls.length, retrying.calls.length]).toEqual([1, 1]);
+  });
+});
+
+describe("sleepUnlessAborted", () => {
+  it("ends at once when the signal aborts, and at once when it already had", async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const sleeping = sleepUnlessAborted(60_000, controller.signal);
+    controller.abort();
+    await sleeping;
+    await sleepUnlessAborted(60_000, controller.signal);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
