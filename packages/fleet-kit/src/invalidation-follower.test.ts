@@ -3,162 +3,6 @@ import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
 import { createInvalidationFollower, sleepUnlessAborted, type InvalidatedKeys, type InvalidationFollowerOptions, type InvalidationSource } from "./invalidation-follower.js";
 
-type Msg = cacheV1.WatchInvalidationsResponse;
-const subscribedMsg = (replicaId = "r1"): Msg =>
-  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "subscribed", value: { replicaId } } });
-const invalidationMsg = (key: string, prefix = false): Msg =>
-  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "invalidation", value: { bucket: "b", key, prefix } } });
-
-/** A stream the test feeds by hand; `fail` breaks it. */
-function manualStream() {
-  const queue: (Msg | Error)[] = [];
-  let wake: (() => void) | undefined;
-  const push = (m: Msg | Error): void => {
-    queue.push(m);
-    wake?.();
-  };
-  async function* iterate(signal: AbortSignal): AsyncIterable<Msg> {
-    signal.addEventListener("abort", () => wake?.(), { once: true });
-    for (;;) {
-      if (signal.aborted) throw new Error("cancelled");
-      const next = queue.shift();
-      if (next instanceof Error) throw next;
-      if (next !== undefined) yield next;
-      else await new Promise<void>((r) => (wake = r));
-    }
-  }
-  return { push, fail: (why = "broken") => push(new Error(why)), iterate };
-}
-
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function setup(count: number) {
-  const streams: ReturnType<typeof manualStream>[][] = Array.from({ length: count }, () => []);
-  const sources: InvalidationSource[] = streams.map((opened, i) => ({
-    url: `u${i}`,
-    watch(signal) {
-      const s = manualStream();
-      opened.push(s);
-      return s.iterate(signal);
-    },
-  }));
-  const got: InvalidatedKeys[] = [];
-  const liveChanges: boolean[] = [];
-  const sleeps: number[] = [];
-  let releaseSleep: (() => void) | undefined;
-  const sub = createInvalidationFollower({
-    sources,
-    onInvalidation: (_url, k) => got.push(k),
-    onAllLiveChange: (l) => liveChanges.push(l),
-    backoff: { initialMs: 100, maxMs: 1_000 },
-    random: () => 0.5,
-    // No real time passes: the test releases each backoff wait itself.
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve) => {
-        sleeps.push(ms);
-        releaseSleep = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      }),
-  });
-  const latest = (i: number) => streams[i]![streams[i]!.length - 1]!;
-  return { sub, streams, latest, got, liveChanges, sleeps, release: () => releaseSleep?.() };
-}
-
-describe("invalidation follower: every stream live", () => {
-  it("is live only once every source's stream said `subscribed`, and passes invalidations on", async () => {
-    const t = setup(2);
-    t.sub.start();
-    await tick();
-    t.latest(0).push(subscribedMsg());
-    await tick();
-    expect(t.sub.live).toBe(false);
-    expect(t.liveChanges).toEqual([]);
-    t.latest(1).push(subscribedMsg());
-    await tick();
-    expect(t.sub.live).toBe(true);
-    expect(t.liveChanges).toEqual([true]);
-    t.latest(1).push(invalidationMsg("k"));
-    t.latest(0).push(invalidationMsg("p/", true));
-    await tick();
-    expect(t.got).toEqual([
-      { bucket: "b", key: "k", prefix: false },
-      { bucket: "b", key: "p/", prefix: true },
-    ]);
-    expect(t.sub.streams()).toEqual([
-      { url: "u0", live: true, self: false },
-      { url: "u1", live: true, self: false },
-    ]);
-    await t.sub.stop();
-  });
-
-  it("goes off at once when one stream breaks, resubscribes with growing backoff, and is live again after `subscribed`", async () => {
-    const t = setup(2);
-    t.sub.start();
-    await tick();
-    t.latest(0).push(subscribedMsg());
-    t.latest(1).push(subscribedMsg());
-    await tick();
-    t.latest(1).fail();
-    await tick();
-    expect(t.liveChanges).toEqual([true, false]);
-    expect(t.sleeps).toEqual([75]); // attempt 0: 100 ms base, jitter 0.5
-    t.release();
-    await tick();
-    expect(t.streams[1]).toHaveLength(2); // resubscribed
-    t.latest(1).fail("refused");
-    await tick();
-    expect(t.sleeps).toEqual([75, 150]); // attempt 1 doubles
-    t.release();
-    await tick();
-    t.latest(1).push(subscribedMsg("r2"));
-    await tick();
-    expect(t.liveChanges).toEqual([true, false, true]);
-    // A clean subscription resets the backoff.
-    t.latest(1).fail();
-    await tick();
-    expect(t.sleeps).toEqual([75, 150, 75]);
-    await t.sub.stop();
-  });
-
-  it("a stream that ends without an error counts as broken too", async () => {
-    const sources: InvalidationSource[] = [
-      {
-        url: "u",
-        async *watch() {
-          yield subscribedMsg();
-        },
-      },
-    ];
-    const changes: boolean[] = [];
-    let sleeps = 0;
-    const sub = createInvalidationFollower({
-      sources,
-      onInvalidation: () => undefined,
-      onAllLiveChange: (l) => changes.push(l),
-      backoff: { initialMs: 10, maxMs: 10 },
-      sleep: async () => {
-        sleeps++;
-        if (sleeps > 2) await new Promise(() => undefined);
-      },
-    });
-    sub.start();
-    for (let i = 0; i < 10; i++) await tick();
-    expect(changes.slice(0, 4)).toEqual([true, false, true, false]);
-    void sub.stop();
-  });
-
-  it("stop ends every loop and opens nothing more", async () => {
-    const t = setup(2);
-    t.sub.start();
-    await tick();
-    t.latest(0).push(subscribedMsg());
-    await tick();
-    await t.sub.stop();
-    expect(t.streams.map((s) => s.length)).toEqual([1, 1]);
-    expect(t.sub.live).toBe(false);
-  });
-});
-
 type Message = cacheV1.WatchInvalidationsResponse;
 
 /** One call of a fake peer's WatchInvalidations: the test feeds it. */
@@ -222,10 +66,131 @@ const invalidation = (key: string, prefix = false): Message =>
     event: { case: "invalidation", value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence: 1n } },
   });
 
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 1_000 && !check(); i++) await tick();
   if (!check()) throw new Error("condition not reached");
 }
+
+/** A gateway following its upstreams: the near-cache serves only while every stream is live. */
+function setup(count: number) {
+  const sources = Array.from({ length: count }, (_, i) => fakePeer(`u${i}`));
+  const got: InvalidatedKeys[] = [];
+  const liveChanges: boolean[] = [];
+  const sleeps: number[] = [];
+  let releaseSleep: (() => void) | undefined;
+  const sub = createInvalidationFollower({
+    sources,
+    onInvalidation: (_url, k) => got.push(k),
+    onAllLiveChange: (l) => liveChanges.push(l),
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    random: () => 0.5,
+    // No real time passes: the test releases each backoff wait itself.
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        sleeps.push(ms);
+        releaseSleep = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      }),
+  });
+  const latest = (i: number) => sources[i]!.calls.at(-1)!;
+  return { sub, sources, latest, got, liveChanges, sleeps, release: () => releaseSleep?.() };
+}
+
+describe("invalidation follower: every stream live", () => {
+  it("is live only once every source's stream said `subscribed`, and passes invalidations on", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await tick();
+    expect(t.sub.live).toBe(false);
+    expect(t.liveChanges).toEqual([]);
+    t.latest(1).send(subscribed("r1"));
+    await tick();
+    expect(t.sub.live).toBe(true);
+    expect(t.liveChanges).toEqual([true]);
+    t.latest(1).send(invalidation("k"));
+    t.latest(0).send(invalidation("p/", true));
+    await tick();
+    expect(t.got).toEqual([
+      { bucket: "b", key: "k", prefix: false },
+      { bucket: "b", key: "p/", prefix: true },
+    ]);
+    expect(t.sub.streams()).toEqual([
+      { url: "u0", live: true, self: false },
+      { url: "u1", live: true, self: false },
+    ]);
+    await t.sub.stop();
+  });
+
+  it("goes off at once when one stream breaks, resubscribes with growing backoff, and is live again after `subscribed`", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    t.latest(1).send(subscribed("r1"));
+    await tick();
+    t.latest(1).fail(new Error("broken"));
+    await tick();
+    expect(t.liveChanges).toEqual([true, false]);
+    expect(t.sleeps).toEqual([75]); // attempt 0: 100 ms base, jitter 0.5
+    t.release();
+    await tick();
+    expect(t.sources[1]!.calls).toHaveLength(2); // resubscribed
+    t.latest(1).fail(new Error("refused"));
+    await tick();
+    expect(t.sleeps).toEqual([75, 150]); // attempt 1 doubles
+    t.release();
+    await tick();
+    t.latest(1).send(subscribed("r2"));
+    await tick();
+    expect(t.liveChanges).toEqual([true, false, true]);
+    // A clean subscription resets the backoff.
+    t.latest(1).fail(new Error("broken"));
+    await tick();
+    expect(t.sleeps).toEqual([75, 150, 75]);
+    await t.sub.stop();
+  });
+
+  it("a stream that ends without an error counts as broken too", async () => {
+    const sources: InvalidationSource[] = [
+      {
+        url: "u",
+        async *watch() {
+          yield subscribed("r1");
+        },
+      },
+    ];
+    const changes: boolean[] = [];
+    let sleeps = 0;
+    const sub = createInvalidationFollower({
+      sources,
+      onInvalidation: () => undefined,
+      onAllLiveChange: (l) => changes.push(l),
+      backoff: { initialMs: 10, maxMs: 10 },
+      sleep: async () => {
+        sleeps++;
+        if (sleeps > 2) await new Promise(() => undefined);
+      },
+    });
+    sub.start();
+    await until(() => changes.length >= 4);
+    expect(changes.slice(0, 4)).toEqual([true, false, true, false]);
+    void sub.stop();
+  });
+
+  it("stop ends every loop and opens nothing more", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await tick();
+    await t.sub.stop();
+    expect(t.sources.map((s) => s.calls.length)).toEqual([1, 1]);
+    expect(t.sub.live).toBe(false);
+  });
+});
 
 /** A replica following its peers, as the cache-store does: resync on each subscription, skip itself. */
 function peerSetup(peers: InvalidationSource[], overrides: Partial<InvalidationFollowerOptions> & { apply?: () => void } = {}) {
