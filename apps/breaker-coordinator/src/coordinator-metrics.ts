@@ -1,21 +1,11 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { BreakerTransition } from "@breakwater/breaker";
+import { registerBreakerStateGauge } from "@breakwater/fleet-kit";
 import type { Coordinator } from "./coordinator.js";
-
-const stateValue = { closed: 0, "half-open": 1, open: 2 } as const;
 
 /** The coordinator's metrics: state per breaker, transitions, sessions, reports, probes. */
 export function createCoordinatorMetrics(registry: Registry, coordinator: () => Coordinator) {
-  new Gauge({
-    name: "breaker_state",
-    help: "Breaker state: 0 closed, 1 half-open, 2 open",
-    labelNames: ["breaker"] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const b of coordinator().list()) this.set({ breaker: b.name }, stateValue[b.state]);
-    },
-  });
+  registerBreakerStateGauge(registry, { name: "breaker_state", help: "Breaker state", breakers: () => coordinator().list() });
   new Gauge({
     name: "coordinator_sessions",
     help: "Open instance sessions",

@@ -1,6 +1,6 @@
 import { commonConfig, ConfigError, env, loadConfig, type ConfigField, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
-import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/breaker/session";
+import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
 
 /** The cache-store's environment (design.md "Configuration and ports", "Cache rules"). */
 export const cacheStoreConfigSchema = {

@@ -1,5 +1,16 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { PeerInvalidationEvents } from "./peer-invalidations.js";
+
+/** What the peers' follower reports, by peer URL. */
+export interface PeerMetrics {
+  /** The stream is live (and this replica resynced). */
+  onLive(peer: string): void;
+  /** The stream broke or could not be opened. */
+  onDown(peer: string): void;
+  /** An invalidation from the peer was applied. */
+  onApplied(peer: string): void;
+  /** The peer is this replica itself. */
+  onSelf(peer: string): void;
+}
 
 /**
  * The peers' invalidation streams in /metrics: whether each is live, what
@@ -7,7 +18,7 @@ import type { PeerInvalidationEvents } from "./peer-invalidations.js";
  * because of it. Every peer's series exist from the start, so a peer that was
  * never reachable shows as 0, not as missing.
  */
-export function createPeerMetrics(registry: Registry, urls: readonly string[]): Required<Pick<PeerInvalidationEvents, "onLive" | "onDown" | "onApplied" | "onSelf">> {
+export function createPeerMetrics(registry: Registry, urls: readonly string[]): PeerMetrics {
   const live = new Gauge({
     name: "cache_peer_invalidation_stream_live",
     help: "1 while the WatchInvalidations stream from this peer is live, else 0",

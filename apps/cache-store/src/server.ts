@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
-import { cacheV1 } from "@breakwater/proto";
-import { createGrpcClient, createLogThrottle, createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import { createLogThrottle, createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
 import { createObjectCache, systemClock, type ObjectCache, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
@@ -10,8 +9,8 @@ import { cacheService } from "./cache-service.js";
 import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
-import { breakerHookOf, breakerStatuses, startStorageBreaker } from "./storage-breaker.js";
-import { createPeerInvalidations, type PeerInvalidations } from "./peer-invalidations.js";
+import { createBreakerSession, createCacheServiceClient, createInvalidationFollower } from "@breakwater/fleet-kit";
+import { breakerHookOf, breakerStatuses } from "./storage-breaker.js";
 import { createPeerMetrics } from "./peer-metrics.js";
 
 /** What `build` needs besides config. */
@@ -23,8 +22,9 @@ export interface CacheStoreDeps {
 
 /**
  * Builds the cache-store: CacheService over a byte-bounded object cache in
- * front of S3. Nothing listens until `listen()`; the peers' invalidation
- * streams (CACHE_STORE_PEERS) open then too.
+ * front of S3. Nothing listens until `listen()`; the breaker session with
+ * the coordinator and the peers' invalidation streams (CACHE_STORE_PEERS)
+ * open then too: building dials nothing.
  */
 export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceServer {
   const logger = deps.logger;
@@ -41,16 +41,19 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const registry = createMetricsRegistry("cache-store");
   const storage = createTimedStorage(deps.storage ?? s3!, registry);
   // Every storage call goes through the fleet's breaker for this backend (design.md "Breakers").
-  const breakers = startStorageBreaker({
+  const breakers = createBreakerSession({
     coordinatorUrl: config.COORDINATOR_URL,
-    backend: storage.backend,
+    service: "cache-store",
     address: `${hostname()}:${config.CACHE_STORE_PORT}`,
+    breakers: [storage.backend],
     config: config.breakerConfig,
     logger,
+    registry,
+    gauge: { name: "cache_storage_breaker_state", help: "Storage breaker state as this replica applies it" },
   });
   const cache = createObjectCache({
     storage,
-    breaker: breakerHookOf(breakers.breaker),
+    breaker: breakerHookOf(breakers.breaker(storage.backend)),
     clock: systemClock,
     ttlMs: config.CACHE_TTL,
     maxStaleMs: config.CACHE_MAX_STALE,
@@ -70,7 +73,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
         cache,
         maxPutBytes: config.MAX_PUT_BYTES,
         replicaId,
-        breakers: () => breakerStatuses(breakers.client),
+        breakers: () => breakerStatuses(breakers),
         shutdown: shutdownController.signal,
       }),
     ],
@@ -90,7 +93,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   sweep.unref();
   server.onClose({ close: () => clearInterval(sweep) });
   if (s3) server.onClose(s3);
-  server.onClose(breakers.client);
+  server.onClose(breakers);
   // Closed first (resources close in reverse): after the drain, so that calls
   // still finishing are served with the peers' invalidations applied.
   const peers = followPeers(config, cache, replicaId, server.registry, logger);
@@ -100,6 +103,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     ...server,
     async listen() {
       const addresses = await server.listen();
+      breakers.start();
       peers.start();
       return addresses;
     },
@@ -118,44 +122,36 @@ function followPeers(
   replicaId: string,
   registry: Registry,
   logger: Logger,
-): Pick<PeerInvalidations, "start"> & { close(): Promise<void> } {
+): { start(): void; close(): Promise<void> } {
   const backoff = { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF };
-  const clients = config.CACHE_STORE_PEERS.map((url) => ({
-    url,
-    client: createGrpcClient(cacheV1.CacheService, url, {
-      // HTTP/2 pings while the stream is open: a peer that vanished without
-      // closing its connection still breaks the stream (in ~15 s).
-      "grpc.keepalive_time_ms": 10_000,
-      "grpc.keepalive_timeout_ms": 5_000,
-      // grpc-js's own reconnect backoff grows to 120 s by default: it would
-      // hold the stream down long after the peer is back.
-      "grpc.initial_reconnect_backoff_ms": backoff.initialMs,
-      "grpc.max_reconnect_backoff_ms": backoff.maxMs,
-    }),
-  }));
+  const clients = config.CACHE_STORE_PEERS.map((url) => ({ url, client: createCacheServiceClient(url, { reconnect: backoff }) }));
   const metrics = createPeerMetrics(registry, config.CACHE_STORE_PEERS);
-  const peers = createPeerInvalidations({
-    peers: clients.map(({ url, client }) => ({ url, watch: (signal) => client.watchInvalidations({ bucket: "" }, { signal }) })),
-    replicaId,
-    apply: ({ bucket, key, prefix }) => void cache.invalidate(bucket, key, { prefix, publish: false }),
-    resync: () => cache.expireAll(),
-    backoff,
-    events: {
-      onLive: (peer, peerReplicaId, expiredEntries) => {
-        metrics.onLive(peer, peerReplicaId, expiredEntries);
-        logger.info({ peer, peerReplicaId, expiredEntries }, "peer invalidation stream live; entries cached meanwhile will be revalidated");
-      },
-      onDown: (peer, err, retryInMs, firstFailure) => {
-        metrics.onDown(peer, err, retryInMs, firstFailure);
-        // One warning per outage; the retries that follow are debug.
-        logger[firstFailure ? "warn" : "debug"]({ peer, err, retryInMs }, "peer invalidation stream down");
-      },
-      onApplied: metrics.onApplied,
-      onSelf: (peer) => {
-        metrics.onSelf(peer);
-        logger.info({ peer }, "CACHE_STORE_PEERS lists this replica itself: not following it");
-      },
+  const peers = createInvalidationFollower({
+    sources: clients.map(({ url, client }) => ({ url, watch: (signal) => client.watchInvalidations({ bucket: "" }, { signal }) })),
+    selfReplicaId: replicaId,
+    // Dropped here without publishing: a republished invalidation would echo between peers for ever.
+    // Should this throw, the stream is dropped: resubscribing resyncs, which covers it.
+    onInvalidation: (peer, { bucket, key, prefix }) => {
+      void cache.invalidate(bucket, key, { prefix, publish: false });
+      metrics.onApplied(peer);
     },
+    // Also on the first subscription: this replica may have cached entries
+    // (served reads) before it; on a fresh start none are held.
+    onLive: (peer, peerReplicaId) => {
+      const expiredEntries = cache.expireAll();
+      metrics.onLive(peer);
+      logger.info({ peer, peerReplicaId, expiredEntries }, "peer invalidation stream live; entries cached meanwhile will be revalidated");
+    },
+    onDown: (peer, err, retryInMs, firstFailure) => {
+      metrics.onDown(peer);
+      // One warning per outage; the retries that follow are debug.
+      logger[firstFailure ? "warn" : "debug"]({ peer, err, retryInMs }, "peer invalidation stream down");
+    },
+    onSelf: (peer) => {
+      metrics.onSelf(peer);
+      logger.info({ peer }, "CACHE_STORE_PEERS lists this replica itself: not following it");
+    },
+    backoff,
   });
   return {
     start: () => peers.start(),

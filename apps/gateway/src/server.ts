@@ -1,15 +1,14 @@
 import type * as http from "node:http";
 import { createMetricsRegistry, drainableHttp, PortInUseError, shutDown, type Logger } from "@breakwater/server-kit";
 import type { GatewayConfig } from "./config.js";
+import { createBreakerSession, createInvalidationFollower, type InvalidationFollower } from "@breakwater/fleet-kit";
 import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./upstreams.js";
-import { startUpstreamBreakers } from "./upstream-breakers-client.js";
 import { createObjectRoutes } from "./object-routes.js";
 import { createGatewayMetrics } from "./gateway-metrics.js";
 import { createRouter } from "./router.js";
 import { createAdmission } from "./admission.js";
 import { createHardenedServer } from "./http-hardening.js";
 import { createNearCache, type NearCache } from "./near-cache.js";
-import { createInvalidationSubscriber, type InvalidationSubscriber } from "./invalidation-subscriber.js";
 
 /** What `build` needs besides config. */
 export interface GatewayDeps {
@@ -25,7 +24,7 @@ export interface Gateway {
   readonly server: http.Server;
   /** The near-cache, when GATEWAY_CACHE_MAX_BYTES is above 0. */
   readonly nearCache: NearCache | undefined;
-  /** Starts the invalidation streams, then listens. */
+  /** Starts the breaker session and the invalidation streams, then listens. */
   listen(): Promise<{ port: number }>;
   shutdown(): Promise<void>;
 }
@@ -42,13 +41,15 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   // Each cache-store upstream sits behind its own coordinated breaker (design.md "Gateway").
   const breakers =
     deps.upstreams === undefined
-      ? startUpstreamBreakers({
+      ? createBreakerSession({
           coordinatorUrl: config.COORDINATOR_URL,
-          names: config.CACHE_STORE_URLS.map(upstreamBreakerName),
+          service: "gateway",
           address: `${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`,
+          breakers: config.CACHE_STORE_URLS.map(upstreamBreakerName),
           config: config.breakerConfig,
           logger,
           registry,
+          gauge: { name: "gateway_upstream_breaker_state", help: "Upstream breaker state as this gateway applies it" },
         })
       : undefined;
   const upstreams = deps.upstreams ?? createUpstreamPool(config.CACHE_STORE_URLS, breakers);
@@ -76,6 +77,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     nearCache,
     listen: () =>
       new Promise((resolve, reject) => {
+        breakers?.start();
         subscriber?.start();
         const onError = (err: NodeJS.ErrnoException): void =>
           reject(err.code === "EADDRINUSE" ? new PortInUseError(config.GATEWAY_PORT, "HTTP") : err);
@@ -108,7 +110,7 @@ function buildNearCache(
   config: GatewayConfig,
   deps: GatewayDeps,
   upstreams: UpstreamPool,
-): { nearCache?: NearCache; subscriber?: InvalidationSubscriber } {
+): { nearCache?: NearCache; subscriber?: InvalidationFollower } {
   if (config.GATEWAY_CACHE_MAX_BYTES === 0) return {};
   const logger = deps.logger;
   const nearCache = createNearCache({
@@ -117,22 +119,20 @@ function buildNearCache(
     ttlMs: config.GATEWAY_CACHE_TTL,
     clock: deps.clock ?? (() => performance.now()),
   });
-  const subscriber = createInvalidationSubscriber({
+  const subscriber = createInvalidationFollower({
     sources: upstreams.all.map((u) => ({
       url: u.url,
       watch: (signal) => u.cache.watchInvalidations({ bucket: "" }, { signal }),
     })),
-    onInvalidation: ({ bucket, key, prefix }) => nearCache.invalidate(bucket, key, prefix),
-    onLiveChange: (live) => {
+    onInvalidation: (_url, { bucket, key, prefix }) => nearCache.invalidate(bucket, key, prefix),
+    onAllLiveChange: (live) => {
       if (live) nearCache.enable();
       else nearCache.disable(); // invalidations may be missed from now on: nothing old may be served
       logger.info({ live }, live ? "near-cache on: every invalidation stream is live" : "near-cache off and emptied: an invalidation stream broke");
     },
     backoff: { initialMs: config.GATEWAY_INVALIDATION_BACKOFF, maxMs: config.GATEWAY_INVALIDATION_MAX_BACKOFF },
-    events: {
-      onStreamLive: (url, replicaId) => logger.debug({ upstream: url, replicaId }, "invalidation stream live"),
-      onStreamBroken: (url, err, retryInMs) => logger.warn({ upstream: url, err, retryInMs }, "invalidation stream broke"),
-    },
+    onLive: (url, replicaId) => logger.debug({ upstream: url, replicaId }, "invalidation stream live"),
+    onDown: (url, err, retryInMs) => logger.warn({ upstream: url, err, retryInMs }, "invalidation stream broke"),
   });
   return { nearCache, subscriber };
 }

@@ -1,16 +1,11 @@
 import { cacheV1 } from "@breakwater/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { GrpcClient } from "@breakwater/server-kit";
-import type { Admission, CoordinatedBreaker } from "@breakwater/breaker/session";
-
-type CacheClient = GrpcClient<typeof cacheV1.CacheService>;
-
-// design.md "Breakers": transport errors, timeouts and these codes are failures; the
-// rest (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, ...) mean the cache-store answered.
-const failureCodes = new Set<Code>([Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded, Code.DataLoss]);
+import { type Admission, type CoordinatedBreaker, isGrpcFailure } from "@breakwater/breaker/session";
+import type { CacheServiceClient as CacheClient } from "@breakwater/fleet-kit";
 
 /**
- * True when an upstream error counts against the upstream's breaker. A
+ * True when an upstream error counts against the upstream's breaker: a gRPC
+ * failure (isGrpcFailure, design.md "Breakers"), with one exception. A
  * cache-store's own "storage is unavailable" answer (UNAVAILABLE with a
  * `retry-after-ms` trailer, design.md "CacheService") is the cache-store
  * answering, not failing: its storage breaker already guards S3, and counting
@@ -18,9 +13,8 @@ const failureCodes = new Set<Code>([Code.Unavailable, Code.Internal, Code.Unknow
  * hold stale would get 503 too (docs/decisions.md).
  */
 export function isUpstreamFailure(err: unknown): boolean {
-  if (!(err instanceof ConnectError)) return true;
-  if (err.code === Code.Unavailable && err.metadata.has("retry-after-ms")) return false;
-  return failureCodes.has(err.code);
+  if (err instanceof ConnectError && err.code === Code.Unavailable && err.metadata.has("retry-after-ms")) return false;
+  return isGrpcFailure(err);
 }
 
 /**

@@ -1,5 +1,6 @@
-import { cacheV1, healthV1 } from "@breakwater/proto";
+import { healthV1 } from "@breakwater/proto";
 import { createGrpcClient, grpcTarget, type GrpcClient } from "@breakwater/server-kit";
+import { createCacheServiceClient, type CacheServiceClient } from "@breakwater/fleet-kit";
 import type { BreakerClient, CoordinatedBreaker } from "@breakwater/breaker/session";
 import { admittedClient, noUpstreamError } from "./upstream-breaker.js";
 
@@ -8,7 +9,7 @@ export interface Upstream {
   readonly url: string;
   /** Its breaker (`cache-store:<address>`), when breakers are in use. */
   readonly breaker?: CoordinatedBreaker | undefined;
-  readonly cache: GrpcClient<typeof cacheV1.CacheService>;
+  readonly cache: CacheServiceClient;
   readonly health: GrpcClient<typeof healthV1.Health>;
 }
 
@@ -34,18 +35,8 @@ export function upstreamBreakerName(url: string): string {
 /** Opens a grpc-js channel to each cache-store; with `breakers`, each behind its coordinated breaker. */
 export function createUpstreamPool(urls: readonly string[], breakers?: BreakerClient): UpstreamPool {
   const all = urls.map((url) => {
-    // One channel serves both clients: grpc-js shares subchannels per target.
-    const cache = createGrpcClient(cacheV1.CacheService, url, {
-      "grpc.max_receive_message_length": 8 * 1024 * 1024,
-      // HTTP/2 pings while calls are open: a cache-store that vanished without
-      // closing the connection still breaks the invalidation stream (in ~15 s).
-      "grpc.keepalive_time_ms": 10_000,
-      "grpc.keepalive_timeout_ms": 5_000,
-      // grpc-js backs off up to 120 s by default: a cache-store back after a long
-      // outage would wait that long for its traffic and the near-cache with it.
-      "grpc.initial_reconnect_backoff_ms": 100,
-      "grpc.max_reconnect_backoff_ms": 5_000,
-    });
+    // A cache-store back after an outage gets its traffic (and the near-cache its stream) within 5 s.
+    const cache = createCacheServiceClient(url, { reconnect: { initialMs: 100, maxMs: 5_000 } });
     const health = createGrpcClient(healthV1.Health, url);
     return { url, cache, health, breaker: breakers?.breaker(upstreamBreakerName(url)) };
   });

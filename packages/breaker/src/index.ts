@@ -33,8 +33,10 @@ export type { FleetOutcomes, OutcomeCounts } from "./fleet-window.js";
 export { tripReason, trips } from "./trip.js";
 /** The quorum rules: how many failing instances open the fleet breaker, and who counts as failing. */
 export { hasQuorum, isInstanceFailing, requiredQuorum } from "./quorum.js";
-/** The doubling, capped, jittered open time. */
-export { openTimeout } from "./backoff.js";
+/** The doubling, capped, jittered open time; the reconnect delay of long-lived streams. */
+export { openTimeout, reconnectDelay } from "./backoff.js";
+/** Options of reconnectDelay. */
+export type { ReconnectBackoff } from "./backoff.js";
 
 /** States, the view instances admit calls from, and transition events. */
 export type { AutoState, BreakerStateKind, BreakerTransition, BreakerView, TransitionListener } from "./breaker-state.js";

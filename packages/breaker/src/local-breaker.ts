@@ -65,7 +65,7 @@ export class LocalBreaker {
   }
 
   /** The instance's own machine, for its view and details. */
-  get local(): BreakerMachine {
+  get ownMachine(): BreakerMachine {
     return this.machine;
   }
 

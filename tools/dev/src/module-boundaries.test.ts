@@ -47,6 +47,19 @@ describe("module boundaries", () => {
     expect(found).toEqual([expect.stringMatching(/^no-restricted-imports: '@aws-sdk\/client-s3'/)]);
   });
 
+  it("forbids breaker (its session edge included) to import server-kit", async () => {
+    const found = await errors(
+      'import { createGrpcClient } from "@breakwater/server-kit";\nexport const c = createGrpcClient;\n',
+      "packages/breaker/src/session/__fixture__.ts",
+    );
+    expect(found).toEqual([expect.stringMatching(/^@nx\/enforce-module-boundaries: /)]);
+  });
+
+  it("lets breaker's session edge import the generated protobuf code", async () => {
+    const found = await errors('import { breakerV1 } from "@breakwater/proto";\nexport const b = breakerV1;\n', "packages/breaker/src/session/__fixture__.ts");
+    expect(found).toEqual([]);
+  });
+
   it("lets the S3 edge of cache import the AWS SDK", async () => {
     expect(await errors(awsImport, "packages/cache/src/s3/__fixture__.ts")).toEqual([]);
   });

@@ -108,7 +108,6 @@ describe("breaker client: wiring", () => {
     transport.failOpen = true;
     const set = parseBreakerConfigFile('backends:\n  "s3:a":\n    detach_after: 700ms\n    heartbeat_interval: 100ms\n');
     const client = createBreakerClient({
-      coordinatorUrl: "x:1",
       instanceId: "i",
       service: "s",
       address: "a",
@@ -119,6 +118,7 @@ describe("breaker client: wiring", () => {
       random: () => 0.5,
       transport,
     });
+    client.start();
     time.advance(699);
     expect(client.detached).toBe(false);
     time.advance(1);
@@ -144,13 +144,34 @@ describe("breaker client: wiring", () => {
     expect(h.breaker.admit().allowed).toBe(true);
   });
 
+  it("opens no session before start(), then one; a transport factory gets the session's timing", () => {
+    const transport = new FakeTransport();
+    const timings: unknown[] = [];
+    const client = createBreakerClient({
+      instanceId: "i",
+      service: "s",
+      address: "a",
+      breakers: ["s3:a"],
+      config: () => createBreakerConfig({ detachAfterMs: 1_800 }),
+      timers: new DrivenTime(),
+      transport: (timing) => {
+        timings.push(timing);
+        return transport;
+      },
+    });
+    expect(transport.streams).toHaveLength(0);
+    client.start();
+    expect(transport.streams).toHaveLength(1);
+    expect(timings).toEqual([{ detachAfterMs: 1_800, reconnectMaxMs: 5_000 }]);
+    client.close();
+  });
+
   it("rejects unknown names and bad options with a RangeError naming the value", () => {
     const h = clientHarness();
     expect(() => h.client.breaker("s3:nope")).toThrow(/no breaker named "s3:nope"/);
-    const base = { coordinatorUrl: "x:1", instanceId: "i", service: "s", address: "a", config: () => createBreakerConfig(), transport: new FakeTransport() };
+    const base = { instanceId: "i", service: "s", address: "a", config: () => createBreakerConfig(), transport: new FakeTransport() };
     expect(() => createBreakerClient({ ...base, breakers: [] })).toThrow(/at least one breaker/);
     expect(() => createBreakerClient({ ...base, breakers: ["a", "a"] })).toThrow(/"a" is named twice/);
     expect(() => createBreakerClient({ ...base, breakers: [""] })).toThrow(/non-empty/);
-    expect(() => createBreakerClient({ ...base, breakers: ["a"], coordinatorUrl: "" })).toThrow(/coordinatorUrl .* got ""/);
   });
 });

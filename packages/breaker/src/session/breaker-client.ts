@@ -9,16 +9,13 @@ import { type BreakerConfig, type BreakerConfigSet, type Clock, type Random, sys
 import type { BreakerClientEvent, BreakerEventListener } from "./breaker-events.js";
 import { CoarseClock } from "./coarse-clock.js";
 import { CoordinatedBreaker } from "./coordinated-breaker.js";
-import { grpcSessionTransport } from "./grpc-session-transport.js";
 import { OutcomeBatcher } from "./outcome-batcher.js";
-import { SessionLink } from "./session-link.js";
+import { CoordinatorLink } from "./coordinator-link.js";
 import type { SessionTransport } from "./session-messages.js";
 import { type SessionTimers, systemTimers } from "./timers.js";
 
 /** What a breaker client is built from. */
 export interface BreakerClientOptions {
-  /** The coordinator's gRPC address (COORDINATOR_URL), `http://host:port` or `host:port`. */
-  readonly coordinatorUrl: string;
   /** Unique per process, e.g. `cache-store-<hostname>-<pid>`. */
   readonly instanceId: string;
   /** The service this process is ("cache-store", "gateway"), for operators. */
@@ -47,8 +44,19 @@ export interface BreakerClientOptions {
   readonly recordClockResolutionMs?: number | undefined;
   /** Wait before asking again after a refused probe, ± half (default 500 ms). */
   readonly probeRetryMs?: number | undefined;
-  /** The session transport (default: gRPC to coordinatorUrl); tests pass a fake. */
-  readonly transport?: SessionTransport | undefined;
+  /**
+   * The Session stream to the coordinator: a transport, or a function of the
+   * session's timing that makes one (gRPC: keepalive pings from detach_after).
+   */
+  readonly transport: SessionTransport | ((timing: SessionTiming) => SessionTransport);
+}
+
+/** The session timing a transport may tune its channel to. */
+export interface SessionTiming {
+  /** Without a session this long, the client detaches. */
+  readonly detachAfterMs: number;
+  /** Cap of the client's reconnect backoff. */
+  readonly reconnectMaxMs: number;
 }
 
 /** The breakers of one process and its session with the coordinator. */
@@ -61,19 +69,19 @@ export interface BreakerClient {
   readonly connected: boolean;
   /** True once the session has been gone for detach_after, until the next snapshot. */
   readonly detached: boolean;
+  /** Opens the session (once); until then the breakers answer from local state alone. */
+  start(): void;
   /** Ends the session and its timers; the breakers keep answering from local state. */
   close(): void;
 }
 
 /**
- * Creates the client and opens its session at once. Bad options throw a
+ * Creates the client and its breakers; the session opens on `start()`, so a
+ * service can be built without dialing anything. Bad options throw a
  * RangeError naming the value.
  */
 export function createBreakerClient(options: BreakerClientOptions): BreakerClient {
   const names = checkNames(options.breakers);
-  if (typeof options.coordinatorUrl !== "string" || options.coordinatorUrl === "") {
-    throw new RangeError(`coordinatorUrl must be the coordinator's address, got ${JSON.stringify(options.coordinatorUrl)}`);
-  }
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const timers = options.timers ?? systemTimers;
@@ -92,10 +100,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     }
   };
 
-  const transport =
-    options.transport ??
-    // Keepalive pings find a black-holed coordinator within ~detach_after / 2; the detach timer then runs.
-    grpcSessionTransport({ url: options.coordinatorUrl, keepaliveMs: Math.max(100, Math.round(detachAfterMs / 4)), maxReconnectMs: reconnectMaxMs });
+  const transport = typeof options.transport === "function" ? options.transport({ detachAfterMs, reconnectMaxMs }) : options.transport;
   // The link and the batcher need each other: reports go out on the link, the link (re)starts reports.
   const batcher = new OutcomeBatcher({
     clock,
@@ -105,7 +110,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
   });
   const breakers = new Map<string, CoordinatedBreaker>();
   const recordClock = new CoarseClock(clock, timers, options.recordClockResolutionMs ?? 10);
-  const link: SessionLink = new SessionLink({
+  const link: CoordinatorLink = new CoordinatorLink({
     transport,
     hello: { instanceId: options.instanceId, service: options.service, address: options.address, breakers: names },
     clock,
@@ -152,8 +157,6 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     });
     breakers.set(name, b);
   });
-  link.start();
-
   return {
     breaker(name) {
       const b = breakers.get(name);
@@ -166,6 +169,9 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     },
     get detached() {
       return link.detached;
+    },
+    start() {
+      link.start();
     },
     close() {
       link.close();

@@ -111,7 +111,7 @@ export class CoordinatedBreaker {
    * of the cost of a call here (design.md "Stack").
    */
   admit(): Admission {
-    if (this.fleetQuiet && this.local.local.state === "closed") return allowedAdmission;
+    if (this.fleetQuiet && this.local.ownMachine.state === "closed") return allowedAdmission;
     const now = this.clock.now();
     if (this.detachedValue && !this.fleetQuiet) this.settleFleet(now);
     if (this.local.admit(now)) return allowedAdmission;
@@ -186,8 +186,8 @@ export class CoordinatedBreaker {
     this.detachedValue = false;
     this.settleFleet(this.clock.now());
     this.probes.forget();
-    if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.local.state === "closed") {
-      this.local.local.reset(this.clock.now(), "the fleet closed after successful probes");
+    if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.ownMachine.state === "closed") {
+      this.local.ownMachine.reset(this.clock.now(), "the fleet closed after successful probes");
     }
     this.emit({ type: "transition", breaker: this.name, from: t.from, to: t.to, source: "fleet", reason: t.reason, at: t.at });
   }
@@ -213,7 +213,7 @@ export class CoordinatedBreaker {
 
   private refuse(now: number): Admission {
     // Half-open by the fleet and not open locally: the fleet's probes decide.
-    if (fleetStateAt(this.view, now, this.detachedValue) === "half-open" && this.local.local.state !== "open") {
+    if (fleetStateAt(this.view, now, this.detachedValue) === "half-open" && this.local.ownMachine.state !== "open") {
       return this.probes.admit(now);
     }
     if (this.local.state(now) === "half-open") return this.halfOpenRefusal; // local probes all out

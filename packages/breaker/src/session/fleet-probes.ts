@@ -79,7 +79,7 @@ export class FleetProbes {
    */
   record(admission: ProbeAdmission, success: boolean, now: number): void {
     if (admission.permitId === this.permit) {
-      if (this.localPermit !== undefined) this.options.local.local.completeProbe(this.localPermit, success, now);
+      if (this.localPermit !== undefined) this.options.local.ownMachine.completeProbe(this.localPermit, success, now);
       this.permit = undefined;
       this.localPermit = undefined;
     }
@@ -97,7 +97,7 @@ export class FleetProbes {
     this.permit = grant.permitId;
     this.permitExpiresAt = grant.leaseExpiresAt;
     this.localPermit = undefined;
-    const machine = this.options.local.local;
+    const machine = this.options.local.ownMachine;
     if (machine.state === "half-open") {
       const local = machine.acquireProbe("fleet-probe", now);
       if (local.granted) this.localPermit = local.id;

@@ -5,8 +5,11 @@
  * ConnectError and grpc-js ServiceError alike.
  */
 
-/** UNKNOWN (2), DEADLINE_EXCEEDED (4), INTERNAL (13), UNAVAILABLE (14): the backend failed or could not be reached. */
-const failureCodes = new Set([2, 4, 13, 14]);
+/**
+ * UNKNOWN (2), DEADLINE_EXCEEDED (4), INTERNAL (13), UNAVAILABLE (14),
+ * DATA_LOSS (15): the backend failed or could not be reached.
+ */
+const failureCodes = new Set([2, 4, 13, 14, 15]);
 
 /**
  * True when `error` means the backend failed: one of the codes above, or an

@@ -22,8 +22,13 @@ export const breakerAdmissionSuite: Suite = {
   name: "breaker-admission",
   title: "coordinated breaker admit+record vs cockatiel circuitBreaker vs a bare call (async no-op)",
   async run(settings) {
+    // Never started: no session, the breaker answers from its local state (the request path measured).
     const client = createBreakerClient({
-      coordinatorUrl: "http://127.0.0.1:1",
+      transport: {
+        open() {
+          throw new Error("no coordinator in this benchmark");
+        },
+      },
       instanceId: "bench",
       service: "bench",
       address: "bench",

@@ -38,7 +38,6 @@ export function clientHarness(
   const events: BreakerClientEvent[] = [];
   const config = createBreakerConfig({ openJitter: 0, ...overrides });
   const client = createBreakerClient({
-    coordinatorUrl: "http://coordinator.test:50052",
     instanceId: "i1",
     service: "cache-store",
     address: "i1:50051",
@@ -51,6 +50,7 @@ export function clientHarness(
     transport,
     ...options,
   });
+  client.start();
   const breaker = client.breaker(NAME);
   const h: ClientHarness = {
     time,

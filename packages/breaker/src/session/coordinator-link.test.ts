@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DrivenTime } from "./__fixtures__/driven-time.js";
 import { FakeTransport, view } from "./__fixtures__/fake-transport.js";
-import { reconnectDelay, SessionLink, type SessionLinkHandlers } from "./session-link.js";
+import { CoordinatorLink, type CoordinatorLinkHandlers } from "./coordinator-link.js";
 
 const hello = { instanceId: "i1", service: "gateway", address: "i1:8080", breakers: ["cache-store:a:1", "cache-store:b:1"] };
 
@@ -10,7 +10,7 @@ function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
   const transport = new FakeTransport();
   const seen: string[] = [];
   const delays: number[] = [];
-  const handlers: SessionLinkHandlers = {
+  const handlers: CoordinatorLinkHandlers = {
     onSnapshot: (views) => seen.push(`snapshot ${views.length}`),
     onTransition: (t) => seen.push(`transition ${t.name}`),
     onProbeGrant: (g) => seen.push(`grant ${g.breaker}`),
@@ -21,7 +21,7 @@ function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
     onDetached: () => seen.push(`detached at +${time.now() - start}`),
   };
   const start = time.now();
-  const l = new SessionLink({
+  const l = new CoordinatorLink({
     transport,
     hello,
     clock: time,
@@ -33,16 +33,7 @@ function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
   return { time, transport, seen, delays, link: l };
 }
 
-describe("reconnectDelay", () => {
-  it("doubles from the first delay up to the cap, with full jitter (never below 10%)", () => {
-    const top = (attempt: number): number => reconnectDelay(attempt, 100, 5_000, () => 1 - Number.EPSILON);
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 40].map(top)).toEqual([100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000]);
-    expect(reconnectDelay(3, 100, 5_000, () => 0)).toBe(40);
-    expect(reconnectDelay(3, 100, 5_000, () => 0.5)).toBe(220);
-  });
-});
-
-describe("SessionLink", () => {
+describe("CoordinatorLink", () => {
   it("says hello first and counts as connected once the snapshot arrives", () => {
     const t = link();
     t.link.start();
@@ -61,13 +52,13 @@ describe("SessionLink", () => {
     t.transport.failOpen = true;
     t.link.start();
     t.time.advance(20_000);
-    expect(t.delays.slice(0, 9)).toEqual([55, 110, 220, 440, 880, 1_760, 2_750, 2_750, 2_750]);
+    expect(t.delays.slice(0, 9)).toEqual([75, 150, 300, 600, 1_200, 2_400, 3_750, 3_750, 3_750]);
     t.transport.failOpen = false;
-    t.time.advance(2_750);
+    t.time.advance(3_750);
     t.transport.last.snapshot([]);
     // Back to the first delay after a session came up.
     t.transport.last.fail();
-    expect(t.delays.at(-1)).toBe(55);
+    expect(t.delays.at(-1)).toBe(75);
   });
 
   it("detaches after detach_after without a session, and not before", () => {
@@ -83,7 +74,7 @@ describe("SessionLink", () => {
     expect(t.link.detached).toBe(true);
     expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual(["detached at +12000"]);
     t.transport.failOpen = false;
-    t.time.advance(1_500); // the 6th reconnect (1760 ms after the 5th) dials at +13465
+    t.time.advance(1_500); // the 5th reconnect (1200 ms after the 4th) dials at +12325
     expect(t.transport.last.ended).toBe(false);
     t.transport.last.snapshot([]);
     expect(t.link.detached).toBe(false);
@@ -104,7 +95,7 @@ describe("SessionLink", () => {
     t.time.advance(1_000);
     expect(t.transport.streams[0]!.closedByClient).toBe(true);
     expect(t.seen).toEqual(["detached at +1000", "disconnected"]);
-    t.time.advance(55);
+    t.time.advance(75);
     expect(t.transport.streams).toHaveLength(2);
   });
 
@@ -116,7 +107,7 @@ describe("SessionLink", () => {
     expect(t.seen).toEqual([]);
     first.snapshot([]);
     first.fail();
-    t.time.advance(55);
+    t.time.advance(75);
     expect(t.transport.streams).toHaveLength(2);
     expect(t.link.connected).toBe(false);
   });
@@ -138,12 +129,12 @@ describe("SessionLink", () => {
   });
 });
 
-describe("SessionLink with a transport that throws", () => {
+describe("CoordinatorLink with a transport that throws", () => {
   it("treats a throwing open as a failed attempt: told, and retried with backoff", () => {
     const time = new DrivenTime();
     const errors: unknown[] = [];
     let opens = 0;
-    const l = new SessionLink({
+    const l = new CoordinatorLink({
       transport: {
         open() {
           opens++;
@@ -158,8 +149,8 @@ describe("SessionLink with a transport that throws", () => {
       handlers: { onSnapshot() {}, onTransition() {}, onProbeGrant() {}, onDisconnected: (e) => errors.push(e), onDetached() {} },
     });
     l.start();
-    time.advance(200);
-    expect(opens).toBe(3); // at 0, +55, +165
+    time.advance(225);
+    expect(opens).toBe(3); // at 0, +75, +225
     expect(errors[0]).toMatchObject({ message: "bad target" });
     l.close();
   });

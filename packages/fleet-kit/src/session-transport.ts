@@ -3,13 +3,21 @@
  * by protobuf-es). Each stream gets a channel of its own with a private
  * subchannel: a reconnect then dials at once instead of inheriting grpc-js's
  * own reconnect backoff (up to 2 min by default) from a shared subchannel;
- * the session link applies its own capped backoff with jitter. Keepalive
+ * the coordinator link applies its own capped backoff with jitter. Keepalive
  * pings notice a coordinator that vanished without closing its socket.
  */
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient } from "@breakwater/server-kit";
-import type { SessionRequestMessage, SessionStream, SessionStreamHandlers, SessionTransport } from "./session-messages.js";
-import { fromSessionResponse, type SessionRequestInit, toSessionRequest } from "./session-proto.js";
+import {
+  fromSessionResponse,
+  type SessionRequestInit,
+  type SessionRequestMessage,
+  type SessionStream,
+  type SessionStreamHandlers,
+  type SessionTransport,
+  toSessionRequest,
+} from "@breakwater/breaker/session";
+import { streamChannelOptions } from "./channel-presets.js";
 
 /** Options of the gRPC session transport. */
 export interface GrpcSessionTransportOptions {
@@ -23,13 +31,12 @@ export interface GrpcSessionTransportOptions {
 
 /** Opens Session streams to the coordinator with grpc-js. */
 export function grpcSessionTransport(options: GrpcSessionTransportOptions): SessionTransport {
-  const channelOptions = {
-    "grpc.use_local_subchannel_pool": 1,
-    "grpc.keepalive_time_ms": options.keepaliveMs,
-    "grpc.keepalive_timeout_ms": options.keepaliveMs,
-    "grpc.initial_reconnect_backoff_ms": 100,
-    "grpc.max_reconnect_backoff_ms": options.maxReconnectMs,
-  };
+  const channelOptions = streamChannelOptions({
+    keepaliveMs: options.keepaliveMs,
+    keepaliveTimeoutMs: options.keepaliveMs,
+    reconnect: { initialMs: 100, maxMs: options.maxReconnectMs },
+    privateSubchannel: true,
+  });
   return {
     open(handlers: SessionStreamHandlers): SessionStream {
       const client = createGrpcClient(breakerV1.BreakerCoordinator, options.url, channelOptions);

@@ -2,12 +2,12 @@
  * The session of one process with the coordinator (design.md
  * "BreakerCoordinator"): opens the stream and says hello, counts as
  * connected once the snapshot arrives, and when the stream ends reconnects
- * with capped exponential backoff and full jitter. Without a session for
+ * with capped exponential backoff and jitter (reconnectDelay). Without a session for
  * `detachAfterMs` (the stream broke or never came up) the process is
  * detached; the next snapshot attaches it again. Nothing here ever blocks a
  * caller: sends while not connected are refused at once.
  */
-import type { BreakerTransition, BreakerView, Clock, Random } from "../index.js";
+import { type BreakerTransition, type BreakerView, type Clock, type Random, reconnectDelay } from "../index.js";
 import type {
   HelloMessage,
   ProbeGrantMessage,
@@ -19,7 +19,7 @@ import type {
 import type { SessionTimers, TimerHandle } from "./timers.js";
 
 /** What the link tells its owner. */
-export interface SessionLinkHandlers {
+export interface CoordinatorLinkHandlers {
   /** A snapshot arrived: the session is up (again); the coordinator's view replaces the held one. */
   onSnapshot(views: readonly BreakerView[], heartbeatMs: number | undefined): void;
   onTransition(transition: BreakerTransition): void;
@@ -31,7 +31,7 @@ export interface SessionLinkHandlers {
 }
 
 /** What a session link is built from. */
-export interface SessionLinkOptions {
+export interface CoordinatorLinkOptions {
   readonly transport: SessionTransport;
   readonly hello: HelloMessage;
   readonly clock: Clock;
@@ -43,22 +43,12 @@ export interface SessionLinkOptions {
   readonly reconnectInitialMs?: number | undefined;
   /** Cap of the reconnect delay (default 5 s). */
   readonly reconnectMaxMs?: number | undefined;
-  readonly handlers: SessionLinkHandlers;
-}
-
-/**
- * The delay before reconnect attempt `attempt` (1-based): initial × 2^(attempt−1)
- * capped at max, with full jitter (uniform in [0, that]) so that a fleet cut off
- * together does not reconnect together; never below 10% of it.
- */
-export function reconnectDelay(attempt: number, initialMs: number, maxMs: number, random: Random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(ceiling * (0.1 + 0.9 * random()));
+  readonly handlers: CoordinatorLinkHandlers;
 }
 
 /** One process's link to the coordinator: stream, hello, reconnects, detaching. */
-export class SessionLink {
-  private readonly options: SessionLinkOptions;
+export class CoordinatorLink {
+  private readonly options: CoordinatorLinkOptions;
   private readonly initialMs: number;
   private readonly maxMs: number;
   private stream: SessionStream | undefined;
@@ -71,7 +61,7 @@ export class SessionLink {
   private detachTimer: TimerHandle | undefined;
   private handshakeTimer: TimerHandle | undefined;
 
-  constructor(options: SessionLinkOptions) {
+  constructor(options: CoordinatorLinkOptions) {
     if (!(options.detachAfterMs > 0)) throw new RangeError(`detachAfterMs must be greater than 0, got ${options.detachAfterMs}`);
     this.options = options;
     this.initialMs = options.reconnectInitialMs ?? 100;
@@ -171,7 +161,7 @@ export class SessionLink {
     this.connectedValue = false;
     this.clear("handshakeTimer");
     this.armDetach();
-    const delay = reconnectDelay(++this.attempts, this.initialMs, this.maxMs, this.options.random);
+    const delay = reconnectDelay(this.attempts++, { initialMs: this.initialMs, maxMs: this.maxMs }, this.options.random);
     this.reconnectTimer = this.options.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closed) this.open();

@@ -1,6 +1,7 @@
 /**
- * Three breaker clients (as three instances of a service would hold) on real
- * sessions with a real coordinator process: the fleet opens for all of them,
+ * Three breaker sessions (as three instances of a service would start them,
+ * gRPC transport included) with a real coordinator process: none dials
+ * before start(); the fleet opens for all of them,
  * half-open probes are one at a time fleet-wide, the coordinator is killed
  * (clients detach and protect themselves locally without added latency) and
  * restarted on the same port (clients reattach and agree again).
@@ -9,13 +10,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { breakerV1 } from "@breakwater/proto";
-import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
-import { freePort, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { Registry } from "prom-client";
+import { parseBreakerConfigFile } from "@breakwater/breaker";
+import type { BreakerClient, BreakerClientEvent, ProbeAdmission } from "@breakwater/breaker/session";
+import { createGrpcClient, createLogger, type GrpcClient } from "@breakwater/server-kit";
+import { eventually, freePort, promSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseBreakerConfigFile } from "../index.js";
-import type { ProbeAdmission } from "./admission.js";
-import { type BreakerClient, createBreakerClient } from "./breaker-client.js";
-import type { BreakerClientEvent } from "./breaker-events.js";
+import { createBreakerSession } from "./breaker-session.js";
 
 const BREAKER = "s3:http://storage.int.test:9000";
 const YAML = [
@@ -28,16 +29,6 @@ const YAML = [
   "  detach_after: 500ms",
   "",
 ].join("\n");
-
-/** Yields to the event loop until `cond` holds; answers the ms it took. */
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<number> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return performance.now() - start;
-}
 
 /**
  * ns per admit() over 1e5 calls, after a warm-up: the best of 10 runs, as one
@@ -62,6 +53,7 @@ describe("three breaker clients with a real coordinator", () => {
   let coordinator: ServiceProcess;
   let ops: GrpcClient<typeof breakerV1.BreakerCoordinator>;
   const clients: BreakerClient[] = [];
+  const registries: Registry[] = [];
   const events: BreakerClientEvent[][] = [[], [], []];
   const breakers = () => clients.map((c) => c.breaker(BREAKER));
 
@@ -74,19 +66,25 @@ describe("three breaker clients with a real coordinator", () => {
     ops = createGrpcClient(breakerV1.BreakerCoordinator, `127.0.0.1:${port}`);
     const config = parseBreakerConfigFile(readFileSync(join(dir, "breakers.yaml"), "utf8"));
     for (const i of [0, 1, 2]) {
+      registries.push(new Registry());
       clients.push(
-        createBreakerClient({
+        createBreakerSession({
           coordinatorUrl: `http://127.0.0.1:${port}`,
-          instanceId: `i${i + 1}`,
           service: "cache-store",
           address: `i${i + 1}:50051`,
           breakers: [BREAKER],
           config,
+          logger: createLogger({ service: "test", level: "silent" }),
+          registry: registries[i]!,
+          gauge: { name: "test_breaker_state", help: "Breaker state" },
           onEvent: (e) => events[i]!.push(e),
         }),
       );
     }
-    await until(() => clients.every((c) => c.connected));
+    // Created is not started: no session yet (breaker-client.test.ts proves no stream opens before start()).
+    expect((await ops.listInstances({})).instances).toHaveLength(0);
+    for (const c of clients) c.start();
+    await eventually(() => clients.every((c) => c.connected), { everyMs: 1, what: "every session attached" });
   });
 
   afterAll(async () => {
@@ -107,23 +105,24 @@ describe("three breaker clients with a real coordinator", () => {
     const start = performance.now();
     // 5 failures per instance (a burst) but no run of 5 and < minimum_requests: no local breaker opens.
     for (const b of breakers()) for (const ok of [false, false, false, false, true, false]) b.record(ok, 3);
-    const ms = await until(() => breakers().every((b) => !b.admit().allowed), 2_000);
+    const ms = await eventually(() => breakers().every((b) => !b.admit().allowed), { timeoutMs: 2_000, everyMs: 1, what: "every client refusing" });
     expect(ms).toBeLessThan(100);
     expect(breakers().every((b) => !b.locallyOpen && b.fleetView?.state === "open")).toBe(true);
     expect(breakers().map((b) => b.admit())).toEqual(Array(3).fill(expect.objectContaining({ kind: "refused", state: "open" })));
+    for (const r of registries) expect(promSample(await r.metrics(), "test_breaker_state", { breaker: BREAKER })).toBe(2);
     console.info(`fleet open → all 3 clients refusing: ${(performance.now() - start).toFixed(1)} ms after the last failure`);
   });
 
   it("in half-open, admits exactly one probe at a time across the 3 clients, and closes everywhere after the successes", async () => {
     const open = (await ops.getBreaker({ name: BREAKER })).breaker!;
     const openUntil = Number(open.openUntil!.seconds) * 1000 + Math.floor(open.openUntil!.nanos / 1e6);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, openUntil - Date.now())));
+    await eventually(() => Date.now() >= openUntil, { everyMs: 5, what: "open_until passed" });
     let inFlight = 0;
     let maxInFlight = 0;
     let probes = 0;
     const holders = new Set<number>();
     // Traffic on every client, one admit per client per turn of the loop; a probe takes 20 ms.
-    await until(() => {
+    await eventually(() => {
       breakers().forEach((b, i) => {
         const a = b.admit();
         if (a.kind !== "probe") return;
@@ -136,7 +135,7 @@ describe("three breaker clients with a real coordinator", () => {
         }, 20);
       });
       return breakers().every((b) => b.state() === "closed");
-    }, 15_000).catch((err: unknown) => {
+    }, { timeoutMs: 15_000, everyMs: 1, what: "closed everywhere after probes" }).catch((err: unknown) => {
       console.log(JSON.stringify({ probes, maxInFlight, events: events.map((l) => l.filter((e) => e.type !== "disconnected")), views: breakers().map((b) => [b.fleetView, b.state(), b.locallyOpen]) }, null, 1));
       throw err;
     });
@@ -152,18 +151,18 @@ describe("three breaker clients with a real coordinator", () => {
     const attachedNs = clients.map((c) => nsPerAdmit(c));
     // Open the fleet again, then kill the coordinator while it is open.
     for (const b of breakers()) for (const ok of [false, false, false, false, true, false]) b.record(ok, 3);
-    await until(() => breakers().every((b) => b.fleetView?.state === "open"), 2_000);
+    await eventually(() => breakers().every((b) => b.fleetView?.state === "open"), { timeoutMs: 2_000, everyMs: 1, what: "fleet open everywhere" });
     const openUntil = breakers()[0]!.fleetView!.openUntil!;
     const killedAt = performance.now();
     expect(await coordinator.stop("SIGKILL")).toBe("SIGKILL");
-    await until(() => clients.every((c) => c.detached), 3_000);
+    await eventually(() => clients.every((c) => c.detached), { timeoutMs: 3_000, everyMs: 1, what: "every client detached" });
     const ms = performance.now() - killedAt;
     expect(ms).toBeGreaterThanOrEqual(490); // detach_after 500ms, counted from when the stream broke
     expect(ms).toBeLessThan(1_500);
     expect(events.every((list) => list.some((e) => e.type === "detached"))).toBe(true);
     // The open state known from the coordinator holds until it expires...
     if (Date.now() < openUntil - 50) expect(breakers().every((b) => b.admit().kind === "refused")).toBe(true);
-    await until(() => Date.now() >= openUntil);
+    await eventually(() => Date.now() >= openUntil, { everyMs: 1, what: "open_until passed" });
     // ...then the local breakers decide alone: closed for all, until client 1's own calls fail.
     expect(breakers().every((b) => b.admit().kind === "allowed")).toBe(true);
     const first = breakers()[0]!;
@@ -180,7 +179,7 @@ describe("three breaker clients with a real coordinator", () => {
   it("reattaches when the coordinator is back on the same port, reports what it saw, and agrees again", async () => {
     coordinator = await startServiceProcess("breaker-coordinator", { env });
     expect(coordinator.grpcPort).toBe(port);
-    const ms = await until(() => clients.every((c) => c.connected && !c.detached), 10_000);
+    const ms = await eventually(() => clients.every((c) => c.connected && !c.detached), { everyMs: 1, what: "every client reattached" });
     expect(events.every((list) => list.some((e) => e.type === "attached" && e.afterDetach))).toBe(true);
     // Every client holds the coordinator's view: same state and version.
     await expect
@@ -191,7 +190,7 @@ describe("three breaker clients with a real coordinator", () => {
       .toBe(true);
     // Client 1 reported the failures it saw while detached, and its local breaker open.
     await expect
-      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.instanceId === "i1"))
+      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.address === "i1:50051"))
       .toMatchObject({ locallyOpen: [BREAKER], failures: 5n });
     console.info(`reattached ${ms.toFixed(0)} ms after the coordinator listened again`);
   });

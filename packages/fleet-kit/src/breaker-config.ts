@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
+/**
+ * BREAKER_CONFIG in a service's config: the variable, and the file read at
+ * start with every problem listed as a ConfigError (the process exits 2).
+ */
 import { ConfigError, env } from "@breakwater/server-kit";
-import { BreakerConfigError, isBreakerConfigError, parseBreakerConfigFile, type BreakerConfigSet } from "../index.js";
+import { BreakerConfigError, isBreakerConfigError, parseBreakerConfigFile, type BreakerConfigSet } from "@breakwater/breaker";
 
 /**
  * Reads BREAKER_CONFIG, the YAML of per-backend breaker settings that the

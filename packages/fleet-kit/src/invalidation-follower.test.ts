@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
-import { createPeerInvalidations, type PeerInvalidation, type PeerInvalidationsOptions, type PeerSource } from "./peer-invalidations.js";
+import { createInvalidationFollower, sleepUnlessAborted, type InvalidatedKeys, type InvalidationFollowerOptions, type InvalidationSource } from "./invalidation-follower.js";
 
 type Message = cacheV1.WatchInvalidationsResponse;
 
@@ -14,7 +14,7 @@ interface FakeCall {
 }
 
 /** A peer whose every watch() is a FakeCall the test drives. */
-function fakePeer(url: string): PeerSource & { readonly calls: FakeCall[] } {
+function fakePeer(url: string): InvalidationSource & { readonly calls: FakeCall[] } {
   const calls: FakeCall[] = [];
   return {
     url,
@@ -72,19 +72,146 @@ async function until(check: () => boolean): Promise<void> {
   if (!check()) throw new Error("condition not reached");
 }
 
-function setup(peers: PeerSource[], overrides: Partial<PeerInvalidationsOptions> = {}) {
-  const applied: PeerInvalidation[] = [];
+/** A gateway following its upstreams: the near-cache serves only while every stream is live. */
+function setup(count: number) {
+  const sources = Array.from({ length: count }, (_, i) => fakePeer(`u${i}`));
+  const got: InvalidatedKeys[] = [];
+  const liveChanges: boolean[] = [];
+  const sleeps: number[] = [];
+  let releaseSleep: (() => void) | undefined;
+  const sub = createInvalidationFollower({
+    sources,
+    onInvalidation: (_url, k) => got.push(k),
+    onAllLiveChange: (l) => liveChanges.push(l),
+    backoff: { initialMs: 100, maxMs: 1_000 },
+    random: () => 0.5,
+    // No real time passes: the test releases each backoff wait itself.
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        sleeps.push(ms);
+        releaseSleep = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      }),
+  });
+  const latest = (i: number) => sources[i]!.calls.at(-1)!;
+  return { sub, sources, latest, got, liveChanges, sleeps, release: () => releaseSleep?.() };
+}
+
+describe("invalidation follower: every stream live", () => {
+  it("is live only once every source's stream said `subscribed`, and passes invalidations on", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await tick();
+    expect(t.sub.live).toBe(false);
+    expect(t.liveChanges).toEqual([]);
+    t.latest(1).send(subscribed("r1"));
+    await tick();
+    expect(t.sub.live).toBe(true);
+    expect(t.liveChanges).toEqual([true]);
+    t.latest(1).send(invalidation("k"));
+    t.latest(0).send(invalidation("p/", true));
+    await tick();
+    expect(t.got).toEqual([
+      { bucket: "b", key: "k", prefix: false },
+      { bucket: "b", key: "p/", prefix: true },
+    ]);
+    expect(t.sub.streams()).toEqual([
+      { url: "u0", live: true, self: false },
+      { url: "u1", live: true, self: false },
+    ]);
+    await t.sub.stop();
+  });
+
+  it("goes off at once when one stream breaks, resubscribes with growing backoff, and is live again after `subscribed`", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    t.latest(1).send(subscribed("r1"));
+    await tick();
+    t.latest(1).fail(new Error("broken"));
+    await tick();
+    expect(t.liveChanges).toEqual([true, false]);
+    expect(t.sleeps).toEqual([75]); // attempt 0: 100 ms base, jitter 0.5
+    t.release();
+    await tick();
+    expect(t.sources[1]!.calls).toHaveLength(2); // resubscribed
+    t.latest(1).fail(new Error("refused"));
+    await tick();
+    expect(t.sleeps).toEqual([75, 150]); // attempt 1 doubles
+    t.release();
+    await tick();
+    t.latest(1).send(subscribed("r2"));
+    await tick();
+    expect(t.liveChanges).toEqual([true, false, true]);
+    // A clean subscription resets the backoff.
+    t.latest(1).fail(new Error("broken"));
+    await tick();
+    expect(t.sleeps).toEqual([75, 150, 75]);
+    await t.sub.stop();
+  });
+
+  it("a stream that ends without an error counts as broken too", async () => {
+    const sources: InvalidationSource[] = [
+      {
+        url: "u",
+        async *watch() {
+          yield subscribed("r1");
+        },
+      },
+    ];
+    const changes: boolean[] = [];
+    let sleeps = 0;
+    const sub = createInvalidationFollower({
+      sources,
+      onInvalidation: () => undefined,
+      onAllLiveChange: (l) => changes.push(l),
+      backoff: { initialMs: 10, maxMs: 10 },
+      sleep: async () => {
+        sleeps++;
+        if (sleeps > 2) await new Promise(() => undefined);
+      },
+    });
+    sub.start();
+    await until(() => changes.length >= 4);
+    expect(changes.slice(0, 4)).toEqual([true, false, true, false]);
+    void sub.stop();
+  });
+
+  it("stop ends every loop and opens nothing more", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await tick();
+    await t.sub.stop();
+    expect(t.sources.map((s) => s.calls.length)).toEqual([1, 1]);
+    expect(t.sub.live).toBe(false);
+  });
+});
+
+/** A replica following its peers, as the cache-store does: resync on each subscription, skip itself. */
+function peerSetup(peers: InvalidationSource[], overrides: Partial<InvalidationFollowerOptions> & { apply?: () => void } = {}) {
+  const applied: InvalidatedKeys[] = [];
   const log: string[] = [];
   const sleeps: number[] = [];
   let resyncs = 0;
-  const follower = createPeerInvalidations({
-    peers,
-    replicaId: "me",
-    apply: (i) => applied.push(i),
-    resync: () => {
-      resyncs++;
-      return 7;
+  const apply = overrides.apply ?? ((i: InvalidatedKeys) => void applied.push(i));
+  const follower = createInvalidationFollower({
+    sources: peers,
+    selfReplicaId: "me",
+    onInvalidation: (url, i) => {
+      apply(i);
+      log.push(`applied ${url} ${i.key}`);
     },
+    onLive: (url, id) => {
+      resyncs++;
+      log.push(`live ${url} ${id} 7`);
+    },
+    onDown: (url, err, ms, first) => log.push(`down ${url} ${(err as Error).message} ${ms} ${first}`),
+    onSelf: (url) => log.push(`self ${url}`),
     backoff: { initialMs: 100, maxMs: 1_000 },
     random: () => 0.5,
     // Time does not pass in these tests: a retry's wait is recorded and ends at once.
@@ -92,22 +219,16 @@ function setup(peers: PeerSource[], overrides: Partial<PeerInvalidationsOptions>
       sleeps.push(ms);
       await tick();
     },
-    events: {
-      onLive: (url, id, expired) => log.push(`live ${url} ${id} ${expired}`),
-      onDown: (url, err, ms, first) => log.push(`down ${url} ${(err as Error).message} ${ms} ${first}`),
-      onApplied: (url, i) => log.push(`applied ${url} ${i.key}`),
-      onSelf: (url) => log.push(`self ${url}`),
-    },
     ...overrides,
   });
   return { follower, applied, log, sleeps, resyncs: () => resyncs };
 }
 
-describe("peer invalidations", () => {
+describe("invalidation follower: a replica following its peers", () => {
   it("applies every peer's invalidations as they come, and resyncs on each subscription", async () => {
     const a = fakePeer("http://a:1");
     const b = fakePeer("http://b:2");
-    const { follower, applied, log, resyncs } = setup([a, b]);
+    const { follower, applied, log, resyncs } = peerSetup([a, b]);
     expect(a.calls).toHaveLength(0); // nothing opens before start()
     follower.start();
     follower.start(); // once
@@ -129,7 +250,7 @@ describe("peer invalidations", () => {
 
   it("resubscribes a broken stream with growing jittered delays, warns once per outage, and resyncs when back", async () => {
     const a = fakePeer("http://a:1");
-    const { follower, log, sleeps, resyncs } = setup([a]);
+    const { follower, log, sleeps, resyncs } = peerSetup([a]);
     follower.start();
     await until(() => a.calls.length === 1);
     a.calls[0]!.send(subscribed("replica-a"));
@@ -152,7 +273,7 @@ describe("peer invalidations", () => {
       "live http://a:1 replica-a 7",
       "down http://a:1 UNAVAILABLE 75 true",
       "down http://a:1 refused 150 false",
-      "down http://a:1 the peer ended its invalidation stream 300 false",
+      "down http://a:1 the cache-store ended its invalidation stream 300 false",
       "live http://a:1 replica-a2 7",
       "down http://a:1 again 75 true",
     ]);
@@ -160,9 +281,23 @@ describe("peer invalidations", () => {
     await follower.stop();
   });
 
+  it("counts every other stream live while one source is this replica itself", async () => {
+    const me = fakePeer("http://me:1");
+    const a = fakePeer("http://a:1");
+    const changes: boolean[] = [];
+    const { follower } = peerSetup([me, a], { onAllLiveChange: (l) => changes.push(l) });
+    follower.start();
+    await until(() => me.calls.length === 1 && a.calls.length === 1);
+    me.calls[0]!.send(subscribed("me"));
+    a.calls[0]!.send(subscribed("replica-a"));
+    await until(() => follower.live);
+    expect(changes).toEqual([true]);
+    await follower.stop();
+  });
+
   it("does not follow this replica itself (a fleet-wide peer list), and leaves the call", async () => {
     const me = fakePeer("http://me:1");
-    const { follower, log, resyncs } = setup([me]);
+    const { follower, log, resyncs } = peerSetup([me]);
     follower.start();
     await until(() => me.calls.length === 1);
     me.calls[0]!.send(subscribed("me"));
@@ -177,7 +312,7 @@ describe("peer invalidations", () => {
 
   it("drops the stream when applying fails, so that the resubscription resyncs", async () => {
     const a = fakePeer("http://a:1");
-    const { follower, log, resyncs } = setup([a], {
+    const { follower, log, resyncs } = peerSetup([a], {
       apply: () => {
         throw new Error("bad invalidation");
       },
@@ -198,7 +333,7 @@ describe("peer invalidations", () => {
     const open = fakePeer("http://open:1");
     const retrying = fakePeer("http://retrying:2");
     let retryWait: AbortSignal | undefined;
-    const { follower } = setup([open, retrying], {
+    const { follower } = peerSetup([open, retrying], {
       // This retry would wait for ever unless aborted.
       sleep: (_ms, signal) => {
         retryWait = signal;
@@ -215,5 +350,17 @@ describe("peer invalidations", () => {
     expect(follower.streams().map((s) => s.live)).toEqual([false, false]);
     await tick();
     expect([open.calls.length, retrying.calls.length]).toEqual([1, 1]);
+  });
+});
+
+describe("sleepUnlessAborted", () => {
+  it("ends at once when the signal aborts, and at once when it already had", async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const sleeping = sleepUnlessAborted(60_000, controller.signal);
+    controller.abort();
+    await sleeping;
+    await sleepUnlessAborted(60_000, controller.signal);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
