@@ -12,7 +12,7 @@ import type { BreakerConfigSet } from "@breakwater/breaker";
 import { type BreakerClient, type BreakerEventListener, createBreakerClient } from "@breakwater/breaker/session";
 import type { Logger } from "@breakwater/server-kit";
 import { registerBreakerStateGauge } from "./breaker-state-gauge.js";
-import { grpcSessionTransport } from "./session-transport.js";
+import { coordinatorTransport } from "./session-transport.js";
 
 /** Options of {@link createBreakerSession}. */
 export interface BreakerSessionOptions {
@@ -52,9 +52,7 @@ export function createBreakerSession(options: BreakerSessionOptions): BreakerCli
       log(event);
       options.onEvent?.(event);
     },
-    // Keepalive pings find a black-holed coordinator within ~detach_after / 2; the detach timer then runs.
-    transport: ({ detachAfterMs, reconnectMaxMs }) =>
-      grpcSessionTransport({ url: options.coordinatorUrl, keepaliveMs: Math.max(100, Math.round(detachAfterMs / 4)), maxReconnectMs: reconnectMaxMs }),
+    transport: coordinatorTransport(options.coordinatorUrl),
   });
   registerBreakerStateGauge(options.registry, {
     ...options.gauge,

@@ -21,8 +21,8 @@ export {
 } from "./invalidation-follower.js";
 /** The breaker client of a service over gRPC, its events logged and its states exported. */
 export { createBreakerSession, logBreakerEvents, type BreakerSessionOptions } from "./breaker-session.js";
-/** The Session stream to the coordinator over grpc-js. */
-export { grpcSessionTransport, type GrpcSessionTransportOptions } from "./session-transport.js";
+/** The Session stream to the coordinator over grpc-js, for breaker clients. */
+export { coordinatorTransport } from "./session-transport.js";
 /** The breaker-state gauge every service exports (0 closed, 1 half-open, 2 open). */
 export { registerBreakerStateGauge, type BreakerStateGaugeOptions, type BreakerStateSample } from "./breaker-state-gauge.js";
 /** BREAKER_CONFIG: the variable for a config schema, and the file read at start. */

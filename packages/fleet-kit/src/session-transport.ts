@@ -14,6 +14,7 @@ import {
   type SessionRequestMessage,
   type SessionStream,
   type SessionStreamHandlers,
+  type SessionTiming,
   type SessionTransport,
   toSessionRequest,
 } from "@breakwater/breaker/session";
@@ -27,6 +28,21 @@ export interface GrpcSessionTransportOptions {
   readonly keepaliveMs: number;
   /** Cap of grpc-js's own reconnect backoff within one channel. */
   readonly maxReconnectMs: number;
+}
+
+/**
+ * The Session transport to `url`, tuned to the session's timing: keepalive
+ * pings find a black-holed coordinator within ~detach_after / 2, so the
+ * detach timer then runs. What every breaker client over gRPC passes as its
+ * `transport`.
+ */
+export function coordinatorTransport(url: string): (timing: SessionTiming) => SessionTransport {
+  return ({ detachAfterMs, reconnectMaxMs }) =>
+    grpcSessionTransport({
+      url,
+      keepaliveMs: Math.max(100, Math.round(detachAfterMs / 4)),
+      maxReconnectMs: reconnectMaxMs,
+    });
 }
 
 /** Opens Session streams to the coordinator with grpc-js. */

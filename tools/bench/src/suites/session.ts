@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseBreakerConfigFile } from "@breakwater/breaker";
 import { createBreakerClient, type BreakerClient } from "@breakwater/breaker/session";
+import { coordinatorTransport } from "@breakwater/fleet-kit";
 import { eventually, freePort } from "@breakwater/testkit";
 import { startCacheStoreFleet } from "../cache-store-fleet.js";
 import { formatLatencyReport, statOf, type LatencyScenario } from "../latency-report.js";
@@ -101,7 +102,7 @@ async function clientsDetaching(
     for (const i of [1, 2, 3]) {
       clients.push(
         createBreakerClient({
-          coordinatorUrl: `http://127.0.0.1:${port}`,
+          transport: coordinatorTransport(`http://127.0.0.1:${port}`),
           instanceId: `i${i}`,
           service: "bench",
           address: `i${i}:50051`,
