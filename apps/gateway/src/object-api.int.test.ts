@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { S3Client, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
-import { httpRequest, metricValue, rawExchange, startStack, statusOf, type Stack } from "./__fixtures__/stack.js";
+import { eventually, scrapeSample } from "@breakwater/testkit";
+import { httpRequest, rawExchange, startStack, statusOf, type Stack } from "./__fixtures__/stack.js";
 
 const MAX_PUT = 1024 * 1024;
 const TOKEN = "s3cret-admin";
@@ -29,6 +30,19 @@ describe("object API over the real stack", () => {
 
   const put = (key: string, body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${base}/${key}`, { method: "PUT", body, headers });
+
+  /**
+   * PutObject calls the cache-store has finished, whatever their outcome. The
+   * gateway counts a request when its client's connection closes, which for a
+   * client that leaves mid-body is before the upload's upstream call has
+   * ended: what became of such an upload shows only once this has moved on.
+   */
+  const putsFinished = async (): Promise<number> =>
+    (await scrapeSample(stack.cacheStore.httpUrl, "rpc_server_duration_seconds_count", {
+      method: "/breakwater.cache.v1.CacheService/PutObject",
+    })) ?? 0;
+  const putsFinishedReach = (n: number): Promise<number> =>
+    eventually(async () => (await putsFinished()) >= n, { what: `${n} PutObject calls finished at the cache-store` });
 
   describe("headers", () => {
     it("GET answers Content-Type, Content-Length, ETag, Last-Modified, Accept-Ranges, x-amz-meta-*; Cache-Status hit after a write-through, fwd=miss after a purge", async () => {
@@ -71,7 +85,8 @@ describe("object API over the real stack", () => {
       expect(head.headers["x-amz-meta-a"]).toBe("b");
       expect(head.headers["accept-ranges"]).toBe("bytes");
       expect(head.headers.etag).toMatch(/^"/);
-      expect(head.headers["last-modified"]).toBeDefined();
+      const lastModified = head.headers["last-modified"]!;
+      expect(new Date(lastModified).toUTCString()).toBe(lastModified); // an IMF-fixdate
       expect(head.body.length).toBe(0);
     });
 
@@ -215,6 +230,7 @@ describe("object API over the real stack", () => {
     });
 
     it("a chunked upload is cut off at the limit with 413, and no object is left", async () => {
+      const finishedBefore = await putsFinished();
       const chunk = Buffer.alloc(64 * 1024, 7);
       const { text } = await rawExchange(
         port,
@@ -234,7 +250,7 @@ describe("object API over the real stack", () => {
         { headOnly: true },
       );
       expect(statusOf(text)).toBe(413);
-      await new Promise((r) => setTimeout(r, 200));
+      await putsFinishedReach(finishedBefore + 1);
       expect((await fetch(`${base}/big/chunked`)).status).toBe(404);
     });
 
@@ -275,13 +291,13 @@ describe("object API over the real stack", () => {
     it("leaves the old object whole", async () => {
       const old = randomBytes(200_000);
       await put("abort/existing", old);
+      const finishedBefore = await putsFinished();
       await abortedPut("abort/existing", 400_000);
       await abortedChunkedPut("abort/existing");
-      for (let i = 0; i < 5; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const got = await fetch(`${base}/abort/existing`);
-        expect(Buffer.from(await got.arrayBuffer()).equals(old)).toBe(true);
-      }
+      // Both uploads' calls are over: nothing of them can still land.
+      await putsFinishedReach(finishedBefore + 2);
+      const got = await fetch(`${base}/abort/existing`);
+      expect(Buffer.from(await got.arrayBuffer()).equals(old)).toBe(true);
       // …in storage too, not just in the cache.
       const s3 = new S3Client({
         endpoint: stack.s3.endpoint,
@@ -295,11 +311,12 @@ describe("object API over the real stack", () => {
     });
 
     it("leaves no object when there was none (declared length or chunked, several times over)", async () => {
+      const finishedBefore = await putsFinished();
       for (let i = 0; i < 5; i++) {
         await abortedPut(`abort/new-${i}`, 400_000);
         await abortedChunkedPut(`abort/new-chunked-${i}`);
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await putsFinishedReach(finishedBefore + 10);
       for (let i = 0; i < 5; i++) {
         expect((await fetch(`${base}/abort/new-${i}`)).status).toBe(404);
         expect((await fetch(`${base}/abort/new-chunked-${i}`)).status).toBe(404);
@@ -409,11 +426,11 @@ describe("object API over the real stack", () => {
 
     it("/metrics counts requests by route, method and status", async () => {
       const url = stack.gateways[0]!.httpUrl;
-      const series = 'gateway_http_requests_total{route="objects",method="GET",status="404",service="gateway"}';
-      const before = (await metricValue(url, series)) ?? 0;
+      const labels = { route: "objects", method: "GET", status: "404", service: "gateway" };
+      const before = (await scrapeSample(url, "gateway_http_requests_total", labels)) ?? 0;
       await fetch(`${base}/metrics/not-there`);
       await fetch(`${base}/metrics/not-there`);
-      expect(await metricValue(url, series)).toBe(before + 2);
+      expect(await scrapeSample(url, "gateway_http_requests_total", labels)).toBe(before + 2);
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).toMatch(/gateway_http_requests_total\{route="objects",method="PUT",status="200",service="gateway"\} \d+/);
       expect(text).toMatch(/gateway_http_requests_total\{route="objects",method="GET",status="400",service="gateway"\} \d+/);

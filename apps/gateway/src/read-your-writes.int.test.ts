@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
+import { eventually, promSample } from "@breakwater/testkit";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
 /**
@@ -45,18 +46,22 @@ describe("… and with the replicas following each other's invalidations (CACHE_
   let stack: Stack;
   let clients: GrpcClient<typeof cacheV1.CacheService>[] = [];
 
+  /** One sample per replica and peer (the peer's URL as in CACHE_STORE_PEERS), over every replica. */
+  const perPeer = async (name: string): Promise<number[]> => {
+    const peerUrl = (i: number): string => `http://127.0.0.1:${stack.cacheStores[i]!.grpcPort}`;
+    const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
+    return texts.flatMap((text, i) =>
+      stack.cacheStores.flatMap((_, j) => (j === i ? [] : [promSample(text, name, { peer: peerUrl(j) }) ?? Number.NaN])),
+    );
+  };
+
   beforeAll(async () => {
     stack = await startStack({ cacheStores: 3, peers: true, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
     clients = stack.cacheStores.map((c) => createGrpcClient(cacheV1.CacheService, c.grpcAddress));
     // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.
-    const liveStreams = async (): Promise<number> => {
-      const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
-      return texts.join("\n").split("\n").filter((l) => l.startsWith("cache_peer_invalidation_stream_live{") && l.endsWith(" 1")).length;
-    };
-    for (const deadline = performance.now() + 10_000; (await liveStreams()) < 6; ) {
-      if (performance.now() > deadline) throw new Error("the replicas' peer streams did not all come up within 10 s");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(async () => (await perPeer("cache_peer_invalidation_stream_live")).every((v) => v === 1), {
+      what: "all 6 peer streams live",
+    });
   });
   afterAll(async () => {
     for (const c of clients) c.close();
@@ -64,14 +69,8 @@ describe("… and with the replicas following each other's invalidations (CACHE_
   });
 
   /** Invalidations the replicas applied from their peers, all added up. */
-  const peerInvalidationsApplied = async (): Promise<number> => {
-    const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
-    return texts
-      .join("\n")
-      .split("\n")
-      .filter((l) => l.startsWith("cache_peer_invalidations_applied_total{"))
-      .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
-  };
+  const peerInvalidationsApplied = async (): Promise<number> =>
+    (await perPeer("cache_peer_invalidations_applied_total")).reduce((a, b) => a + b, 0);
 
   it("the gateway's drops elsewhere are local: the writer keeps the copy it wrote through (one hit in the three reads after each write)", async () => {
     const key = "ryw/peers.txt";
@@ -85,10 +84,10 @@ describe("… and with the replicas following each other's invalidations (CACHE_
       // Applied by then: the write's invalidation (by the 2 other replicas) and the 6 markers, and
       // nothing else — the gateway's drops on the other replicas are local, not published.
       await Promise.all(clients.map((c) => c.invalidateCache({ bucket: "default", key: `ryw/marker-${i}` })));
-      for (const deadline = performance.now() + 5_000; (await peerInvalidationsApplied()) < appliedBefore + 8; ) {
-        if (performance.now() > deadline) throw new Error("the marker invalidations did not reach every replica within 5 s");
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await eventually(async () => (await peerInvalidationsApplied()) >= appliedBefore + 8, {
+        what: "the marker invalidations applied by every replica",
+        everyMs: 5,
+      });
       expect(await peerInvalidationsApplied()).toBe(appliedBefore + 8);
       const statuses: string[] = [];
       for (let r = 0; r < 3; r++) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, s3Unavailable, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { eventually, freePort, s3Unavailable, scrapeSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
 import { connect, type Socket } from "node:net";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
@@ -63,21 +63,51 @@ describe("too many requests in flight", () => {
   });
 
   it("answers 503 + Retry-After over GATEWAY_MAX_CONCURRENT_REQUESTS, and serves again once they are done", async () => {
-    const port = stack.gateways[0]!.httpPort;
+    const gateway = stack.gateways[0]!;
+    const port = gateway.httpPort;
+    const rejected = async (): Promise<number> => (await scrapeSample(gateway.httpUrl, "gateway_http_rejected_total")) ?? 0;
+    // PUTs the gateway has finished with (counted when their connection closes, as a slot is freed).
+    const putsEnded = async (): Promise<number> =>
+      (await scrapeSample(gateway.httpUrl, "gateway_http_request_duration_seconds_count", { route: "objects", method: "PUT" })) ?? 0;
+    // Their upstream calls, ended at the cache-store: what the cut uploads left shows only after.
+    const putObjectsEnded = async (): Promise<number> =>
+      (await scrapeSample(stack.cacheStore.httpUrl, "rpc_server_duration_seconds_count", {
+        method: "/breakwater.cache.v1.CacheService/PutObject",
+      })) ?? 0;
+    // No request to this gateway before the uploads: a slot is freed a moment after its answer has
+    // gone out, so one just answered could still hold it. The counts start at 0 on this fresh stack.
+    const putObjectsBefore = await putObjectsEnded();
     // Two uploads that never finish hold both slots.
     const held: Socket[] = [];
+    const answered: string[] = [];
     for (let i = 0; i < 2; i++) {
       const s = connect(port, "127.0.0.1");
       await new Promise<void>((r) => s.once("connect", () => r()));
       s.write(`PUT /objects/default/slow-${i} HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n\r\nten bytes.`);
       held.push(s);
+      s.on("data", (d: Buffer) => answered.push(`upload ${i}: ${d.toString("latin1").split("\r\n")[0]}`));
     }
-    await new Promise((r) => setTimeout(r, 200));
-    await expectUnavailable(await fetch(`${stack.base}/anything`));
+    // Until the gateway holds both (a request before that is simply answered: 404).
+    let over: Response | undefined;
+    await eventually(
+      async () => {
+        const res = await fetch(`${stack.base}/anything`);
+        if (res.status === 503) return Boolean((over = res));
+        await res.arrayBuffer();
+        return false;
+      },
+      { what: "both slots held" },
+    );
+    await expectUnavailable(over!);
+    expect(answered).toEqual([]); // the slots are the uploads'
     for (const s of held) s.destroy();
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(async () => (await putsEnded()) === 2, { what: "both held uploads ended" });
+    // The refusal was the concurrency limit's (a scrape of /metrics takes a slot too: only now can it answer).
+    expect(await rejected()).toBe(1);
     expect((await fetch(`${stack.base}/anything`)).status).toBe(404);
+    await eventually(async () => (await putObjectsEnded()) >= putObjectsBefore + 2, { what: "their PutObject calls ended" });
     expect((await fetch(`${stack.base}/slow-0`)).status).toBe(404); // the cut uploads left nothing
+    expect((await fetch(`${stack.base}/slow-1`)).status).toBe(404);
   });
 });
 

@@ -8,7 +8,7 @@ import { request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { freePort, rssBytes, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
+import { freePort, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
 
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
@@ -160,27 +160,6 @@ export function statusOf(raw: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Samples a process's RSS every `everyMs`; `stop()` answers the samples' max. */
-export function sampleRss(pid: number, everyMs = 20): { stop(): { max: number; samples: number } } {
-  let max = rssBytes(pid);
-  let samples = 1;
-  const timer = setInterval(() => {
-    try {
-      max = Math.max(max, rssBytes(pid));
-      samples++;
-    } catch {
-      // the process is gone; the test will say so
-    }
-  }, everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      max = Math.max(max, rssBytes(pid));
-      return { max, samples: samples + 1 };
-    },
-  };
-}
-
 /** Runs `tasks` with at most `limit` in flight. */
 export async function withConcurrency<T>(limit: number, count: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(count);
@@ -193,13 +172,4 @@ export async function withConcurrency<T>(limit: number, count: number, task: (i:
   }
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return out;
-}
-
-/** Reads one Prometheus sample (exact name and labels as printed), or undefined. */
-export async function metricValue(httpUrl: string, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return undefined;
 }
