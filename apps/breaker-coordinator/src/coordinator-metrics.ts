@@ -4,7 +4,7 @@ import type { Coordinator } from "./coordinator.js";
 
 const stateValue = { closed: 0, "half-open": 1, open: 2 } as const;
 
-/** The coordinator's metrics: state per breaker, transitions, sessions, reports, probes. */
+/** The coordinator's metrics: state per breaker, transitions, sessions, reports, probes, failed saves, cut-off sessions. */
 export function createCoordinatorMetrics(registry: Registry, coordinator: () => Coordinator) {
   new Gauge({
     name: "breaker_state",
@@ -37,7 +37,19 @@ export function createCoordinatorMetrics(registry: Registry, coordinator: () => 
     labelNames: ["granted"] as const,
     registers: [registry],
   });
+  const stateWriteFailures = new Counter({
+    name: "coordinator_state_write_failures_total",
+    help: "Saves of the state file that failed (the coordinator serves on; the file is behind until a save works)",
+    registers: [registry],
+  });
+  const sessionsCutOff = new Counter({
+    name: "coordinator_sessions_cut_off_total",
+    help: "Sessions cut off because they fell too many messages behind",
+    registers: [registry],
+  });
   return {
+    onStateWriteFailure: () => stateWriteFailures.inc(),
+    onSessionCutOff: () => sessionsCutOff.inc(),
     onTransition: (t: BreakerTransition) => transitions.inc({ breaker: t.name, to: t.to }),
     onReport: () => reports.inc(),
     onProbe: (_breaker: string, granted: boolean) => probes.inc({ granted: String(granted) }),

@@ -9,8 +9,19 @@ import { detailsToProto, forceModeFromProto, instanceToProto, transitionToProto,
 
 type SessionResponse = breakerV1.SessionResponse["message"];
 
+/** Most messages a session may fall behind by before it is cut off (it reconnects for a fresh snapshot). */
+export const SESSION_QUEUE_LIMIT = 10_000;
+
+/** The longest override an operator may set: anything longer is a typo, and past year 9999 not even a Timestamp. */
+const MAX_TTL_MS = 365 * 24 * 3600 * 1000;
+
 /** breakwater.breaker.v1.BreakerCoordinator over the coordinator's domain. */
-export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx: CallContext) => void): ServiceRegistration {
+export function coordinatorService(
+  coordinator: Coordinator,
+  requireAdmin: (ctx: CallContext) => void,
+  /** A session fell `limit` messages behind and was cut off (for logs and metrics). */
+  onSessionCutOff: (instanceId: string, limit: number) => void = () => undefined,
+): ServiceRegistration {
   return service(breakerV1.BreakerCoordinator, {
     async *session(requests, ctx) {
       const iterator = requests[Symbol.asyncIterator]();
@@ -21,7 +32,16 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
       const hello = first.value.message.value;
       if (hello.instanceId === "") throw new ConnectError("hello.instance_id is empty", Code.InvalidArgument);
       hello.breakers.forEach((name) => checkBreakerName(name, "hello.breakers"));
-      const queue = new MessageQueue<SessionResponse>();
+      const queue = new MessageQueue<SessionResponse>({
+        limit: SESSION_QUEUE_LIMIT,
+        overflowError: (limit) =>
+          new ConnectError(`the session fell more than ${limit} messages behind: reconnect for a fresh snapshot`, Code.ResourceExhausted),
+        // The coordinator stops sending to it and lists the instance as stale at once.
+        onOverflow: () => {
+          link.close();
+          onSessionCutOff(hello.instanceId, SESSION_QUEUE_LIMIT);
+        },
+      });
       const { link, views } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
       try {
         yield {
@@ -65,10 +85,10 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
     async forceBreaker(req, ctx) {
       requireAdmin(ctx);
       if (req.name === "") throw new ConnectError("name is empty", Code.InvalidArgument);
+      checkBreakerName(req.name, "name");
       const mode = forceModeFromProto(req.mode);
       if (mode === undefined) throw new ConnectError("mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO", Code.InvalidArgument);
-      const ttlMs = req.ttl === undefined ? undefined : Number(req.ttl.seconds) * 1000 + Math.round(req.ttl.nanos / 1e6);
-      if (ttlMs !== undefined && ttlMs < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
+      const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
       return { breaker: detailsToProto(await coordinator.force(req.name, mode, req.reason, ttlMs || undefined)) };
     },
 
@@ -106,6 +126,18 @@ function checkBreakerName(name: string, where: string): void {
   if (name === "" || name.length > 512) {
     throw new ConnectError(`${where}: a breaker name must be 1-512 characters, got ${JSON.stringify(name.slice(0, 40))}`, Code.InvalidArgument);
   }
+}
+
+/** An override's ttl in ms (a positive ttl under 1 ms counts as 1 ms, never as "until lifted"). */
+function ttlToMs(ttl: { seconds: bigint; nanos: number }): number {
+  if (ttl.nanos <= -1e9 || ttl.nanos >= 1e9) {
+    throw new ConnectError(`ttl.nanos must be within ±999999999, got ${ttl.nanos}`, Code.InvalidArgument);
+  }
+  if (ttl.seconds < 0n || ttl.nanos < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
+  if (ttl.seconds > BigInt(MAX_TTL_MS / 1000)) {
+    throw new ConnectError(`ttl must be at most ${MAX_TTL_MS / 3_600_000}h (a year), got ${ttl.seconds}s`, Code.InvalidArgument);
+  }
+  return Number(ttl.seconds) * 1000 + Math.ceil(ttl.nanos / 1e6);
 }
 
 function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefined {
