@@ -74,7 +74,9 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
   );
   const server = createServiceServer({
     name: "breaker-coordinator",
-    services: [coordinatorService(coordinator, requireAdmin, onSessionCutOff)],
+    services: [
+      coordinatorService(coordinator, requireAdmin, { sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT, onSessionCutOff }),
+    ],
     logger,
     registry,
     grpcPort: config.COORDINATOR_PORT,
