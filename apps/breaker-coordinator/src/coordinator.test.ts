@@ -51,6 +51,9 @@ describe("Coordinator instance sweep (injected clock)", () => {
     const b = coordinator.describe(BREAKER)!;
     expect(b.contributingInstances).toEqual([]);
     expect(b.window.failures).toBe(2);
+    // Its session was open all along: heard from again, it is listed again.
+    quiet.handle({ kind: "report", counts: [] });
+    expect(status()).toEqual({ chatty: "live", quiet: "live" });
   });
 
   it("lists an instance whose session ended as stale at once, and live again after a new hello", () => {

@@ -84,6 +84,8 @@ export class Coordinator {
 
   #handle(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void): void {
     const now = this.clock.now();
+    // Dropped for silence but its session is open: heard from again, it is listed again.
+    if (this.registry.get(instance.instanceId) === undefined) this.registry.hello(instance, now);
     switch (input.kind) {
       case "report": {
         this.registry.report(instance.instanceId, input.counts, now);
