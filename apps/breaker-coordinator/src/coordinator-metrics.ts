@@ -4,7 +4,10 @@ import type { Coordinator } from "./coordinator.js";
 
 const stateValue = { closed: 0, "half-open": 1, open: 2 } as const;
 
-/** The coordinator's metrics: state per breaker, transitions, sessions, reports, probes, failed saves, cut-off sessions. */
+/**
+ * The coordinator's metrics: state per breaker, transitions, sessions, reports, probes, failed saves,
+ * cut-off sessions.
+ */
 export function createCoordinatorMetrics(registry: Registry, coordinator: () => Coordinator) {
   new Gauge({
     name: "breaker_state",

@@ -14,7 +14,7 @@ const MAX_TTL_MS = 365 * 24 * 3600 * 1000;
 
 /** Options of `coordinatorService`. */
 export interface CoordinatorServiceOptions {
-  /** Most messages a session may fall behind by before it is cut off (default 10 000; it reconnects for a fresh snapshot). */
+  /** Most messages a session may fall behind by before it is cut off (default 10 000; it reconnects afresh). */
   readonly sessionQueueLimit?: number;
   /** A session fell `limit` messages behind and was cut off (for logs and metrics). */
   readonly onSessionCutOff?: (instanceId: string, limit: number) => void;
@@ -40,7 +40,10 @@ export function coordinatorService(
       const queue = new MessageQueue<SessionResponse>({
         limit: sessionQueueLimit,
         overflowError: (limit) =>
-          new ConnectError(`the session fell more than ${limit} messages behind: reconnect for a fresh snapshot`, Code.ResourceExhausted),
+          new ConnectError(
+            `the session fell more than ${limit} messages behind: reconnect for a fresh snapshot`,
+            Code.ResourceExhausted,
+          ),
         // The coordinator stops sending to it and lists the instance as stale at once.
         onOverflow: () => {
           link.close();
@@ -94,7 +97,8 @@ export function coordinatorService(
       const mode = forceModeFromProto(req.mode);
       if (mode === undefined) throw new ConnectError("mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO", Code.InvalidArgument);
       const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
-      return { breaker: detailsToProto(await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(notSaved)) };
+      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(notSaved);
+      return { breaker: detailsToProto(forced) };
     },
 
     async resetBreaker(req, ctx) {
@@ -137,7 +141,8 @@ function checkBreakerName(name: string, where: string): void {
 function notSaved(err: unknown): never {
   if (err instanceof StateNotSavedError) {
     throw new ConnectError(
-      "the change is in effect, but saving the state failed (see the coordinator's log): it may not survive a restart until a save works",
+      "the change is in effect, but saving the state failed (see the coordinator's log): " +
+        "it may not survive a restart until a save works",
       Code.Unavailable,
       undefined,
       undefined,
@@ -154,7 +159,8 @@ function ttlToMs(ttl: { seconds: bigint; nanos: number }): number {
   }
   if (ttl.seconds < 0n || ttl.nanos < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
   if (ttl.seconds > BigInt(MAX_TTL_MS / 1000)) {
-    throw new ConnectError(`ttl must be at most ${MAX_TTL_MS / 3_600_000}h (a year), got ${ttl.seconds}s`, Code.InvalidArgument);
+    const most = `${MAX_TTL_MS / 3_600_000}h (a year)`;
+    throw new ConnectError(`ttl must be at most ${most}, got ${ttl.seconds}s`, Code.InvalidArgument);
   }
   return Number(ttl.seconds) * 1000 + Math.ceil(ttl.nanos / 1e6);
 }

@@ -11,8 +11,12 @@ function harness() {
   const breakers = new BreakerSet({ resolveConfig: () => createBreakerConfig(), random: () => 0.5 });
   const coordinator = new Coordinator(breakers, clock, HEARTBEAT_MS);
   const attach = (id: string) =>
-    coordinator.attach({ instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [BREAKER] }, () => undefined).link;
-  const status = () => Object.fromEntries(coordinator.instances().map((i) => [i.record.instanceId, i.live ? "live" : "stale"]));
+    coordinator.attach(
+      { instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [BREAKER] },
+      () => undefined,
+    ).link;
+  const status = () =>
+    Object.fromEntries(coordinator.instances().map((i) => [i.record.instanceId, i.live ? "live" : "stale"]));
   return { clock, coordinator, attach, status };
 }
 
@@ -21,7 +25,10 @@ describe("Coordinator instance sweep (injected clock)", () => {
     const { clock, coordinator, attach, status } = harness();
     const quiet = attach("quiet");
     const chatty = attach("chatty");
-    quiet.handle({ kind: "report", counts: [{ breaker: BREAKER, successes: 0, failures: 2, slowCalls: 0, locallyOpen: false }] });
+    quiet.handle({
+      kind: "report",
+      counts: [{ breaker: BREAKER, successes: 0, failures: 2, slowCalls: 0, locallyOpen: false }],
+    });
     expect(coordinator.describe(BREAKER)?.contributingInstances).toEqual(["quiet"]);
     const heartbeat = () => chatty.handle({ kind: "report", counts: [] });
 

@@ -35,7 +35,9 @@ describe("coordinator with 5 instances on real sessions", () => {
   });
 
   it("sends every instance a snapshot first", async () => {
-    await eventually(() => fleet.every((i) => i.state() === BreakerState.CLOSED), { what: "a closed snapshot on every instance" });
+    await eventually(() => fleet.every((i) => i.state() === BreakerState.CLOSED), {
+      what: "a closed snapshot on every instance",
+    });
     expect(fleet.every((i) => i.received[0]?.message.case === "snapshot")).toBe(true);
   });
   afterAll(async () => {
@@ -64,7 +66,8 @@ describe("coordinator with 5 instances on real sessions", () => {
   });
 
   it("grants at most one probe fleet-wide in half-open, and closes after the successes", async () => {
-    await eventually(async () => (await ops.getBreaker({ name: BREAKER })).breaker?.state === BreakerState.HALF_OPEN, { what: "half-open" });
+    const state = async () => (await ops.getBreaker({ name: BREAKER })).breaker?.state;
+    await eventually(async () => (await state()) === BreakerState.HALF_OPEN, { what: "half-open" });
     for (const i of fleet) i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
     await eventually(() => fleet.reduce((n, i) => n + i.grants().length, 0) === 5, { what: "5 probe answers" });
     const granted = fleet.flatMap((i) => i.grants().filter((g) => g.granted).map((g) => ({ i, g })));

@@ -19,9 +19,14 @@ const BREAKER = "s3:http://storage.test:9000";
 const YAML = "defaults:\n  open_timeout: 60s\n  max_open_timeout: 120s\n  open_jitter: 0\n  heartbeat_interval: 1s\n";
 
 /** What the state file holds for one breaker, if anything. */
-function saved(file: string, name: string): { version: number; auto: { kind: string; openUntil?: number } } | undefined {
+function saved(
+  file: string,
+  name: string,
+): { version: number; auto: { kind: string; openUntil?: number } } | undefined {
   if (!existsSync(file)) return undefined;
-  const state = JSON.parse(readFileSync(file, "utf8")) as { breakers: { name: string; version: number; auto: { kind: string } }[] };
+  const state = JSON.parse(readFileSync(file, "utf8")) as {
+    breakers: { name: string; version: number; auto: { kind: string } }[];
+  };
   return state.breakers.find((b) => b.name === name);
 }
 
@@ -37,7 +42,8 @@ function logged(p: ServiceProcess, msg: string): { level: number; msg: string }[
   });
 }
 
-const ms = (t: { seconds: bigint; nanos: number } | undefined) => (t === undefined ? undefined : Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6));
+const ms = (t: { seconds: bigint; nanos: number } | undefined) =>
+  t === undefined ? undefined : Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6);
 
 describe("coordinator state file", () => {
   const cleanup: (() => unknown)[] = [];
@@ -48,7 +54,10 @@ describe("coordinator state file", () => {
   async function start(env: Record<string, string>) {
     const p = await startServiceProcess("breaker-coordinator", { env });
     const ops = createGrpcClient(breakerV1.BreakerCoordinator, p.grpcAddress);
-    cleanup.push(() => p.stop("SIGKILL"), () => ops.close());
+    cleanup.push(
+      () => p.stop("SIGKILL"),
+      () => ops.close(),
+    );
     return { p, ops };
   }
 
@@ -90,7 +99,7 @@ describe("coordinator state file", () => {
     expect(after.reason).toBe(before.reason);
   });
 
-  it("serves on when the state cannot be written, says so (error log, metric, health unchanged), and writes again once it can", async () => {
+  it("serves on while the state cannot be written, says so, and writes it again once it can", async () => {
     const dir = tempDir();
     // A path under a regular file fails with ENOTDIR even for root (chmod would not stop root).
     const stateDir = join(dir, "state");
@@ -114,11 +123,14 @@ describe("coordinator state file", () => {
     cleanup.push(() => health.close());
     expect((await health.check({ service: "" })).status).toBe(healthV1.HealthCheckResponse_ServingStatus.SERVING);
     // An operator's force takes effect but is not acknowledged as saved.
-    const err = await ops.forceBreaker({ name: "s3:other", mode: ForceMode.OPEN, reason: "while the disk is full" }).catch((e: unknown) => e);
+    const err = await ops
+      .forceBreaker({ name: "s3:other", mode: ForceMode.OPEN, reason: "while the disk is full" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Unavailable);
     expect((err as ConnectError).rawMessage).toBe(
-      "the change is in effect, but saving the state failed (see the coordinator's log): it may not survive a restart until a save works",
+      "the change is in effect, but saving the state failed (see the coordinator's log): " +
+        "it may not survive a restart until a save works",
     );
     expect((await ops.getBreaker({ name: "s3:other" })).breaker?.state).toBe(BreakerState.OPEN);
     // It retries on its own (no new transition needed), quietly.
@@ -137,8 +149,13 @@ describe("coordinator state file", () => {
     expect(await p.stop("SIGKILL")).toBe("SIGKILL");
 
     const second = await start(env);
-    expect((await second.ops.getBreaker({ name: BREAKER })).breaker).toMatchObject({ state: BreakerState.OPEN, version });
-    expect((await second.ops.getBreaker({ name: "s3:other" })).breaker?.override?.reason).toBe("while the disk is full");
+    expect((await second.ops.getBreaker({ name: BREAKER })).breaker).toMatchObject({
+      state: BreakerState.OPEN,
+      version,
+    });
+    expect((await second.ops.getBreaker({ name: "s3:other" })).breaker?.override?.reason).toBe(
+      "while the disk is full",
+    );
     expect(await scrapeSample(second.p.httpUrl, "coordinator_state_write_failures_total")).toBe(0);
     expect(stopped).toBeGreaterThanOrEqual(2);
   });

@@ -39,7 +39,7 @@ describe("createPersister", () => {
     expect(file.saves).toHaveLength(2);
   });
 
-  it("reports a failed write, rejects its callers, counts failures in a row, and recovers on the next good write", async () => {
+  it("reports a failed write, rejects its callers, counts failures in a row, recovers on a good write", async () => {
     const file = manualFile();
     const errors: [string, number][] = [];
     const recovered: number[] = [];

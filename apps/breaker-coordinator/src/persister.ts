@@ -21,7 +21,11 @@ export interface Persister {
  * next one, which starts when it ends and takes the state as of then. Every
  * caller's promise settles once a write that began after its call is done.
  */
-export function createPersister(file: Pick<StateFile, "save">, snapshot: () => unknown, events: PersisterEvents): Persister {
+export function createPersister(
+  file: Pick<StateFile, "save">,
+  snapshot: () => unknown,
+  events: PersisterEvents,
+): Persister {
   let running: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   let inARow = 0;

@@ -67,7 +67,10 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
   });
   const onSessionCutOff = (instanceId: string, limit: number): void => {
     metrics.onSessionCutOff();
-    logger.warn({ instanceId, limit }, "cut off a session that fell too far behind (it reconnects for a fresh snapshot)");
+    logger.warn(
+      { instanceId, limit },
+      "cut off a session that fell too far behind (it reconnects for a fresh snapshot)",
+    );
   };
   const requireAdmin = createAdminGuard(config.BW_ADMIN_TOKEN, (method, why) =>
     logger.warn({ method, why }, "refused a mutating RPC without the admin token"),
@@ -75,7 +78,10 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
   const server = createServiceServer({
     name: "breaker-coordinator",
     services: [
-      coordinatorService(coordinator, requireAdmin, { sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT, onSessionCutOff }),
+      coordinatorService(coordinator, requireAdmin, {
+        sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT,
+        onSessionCutOff,
+      }),
     ],
     logger,
     registry,

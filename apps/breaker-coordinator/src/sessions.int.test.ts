@@ -12,7 +12,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient } from "@breakwater/server-kit";
-import { eventually, heapAfterGc, heapProbeEnv, MiB, scrapeSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import {
+  eventually,
+  heapAfterGc,
+  heapProbeEnv,
+  MiB,
+  scrapeSample,
+  startServiceProcess,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 import { SimInstance } from "./__fixtures__/sim-instance.js";
 
 const { ForceMode, InstanceStatus } = breakerV1;
@@ -33,7 +41,9 @@ function stuckSession(grpcAddress: string, instanceId: string): { h2: ClientHttp
   });
   const hello = toBinary(
     breakerV1.SessionRequestSchema,
-    create(breakerV1.SessionRequestSchema, { message: { case: "hello", value: { instanceId, service: "cache-store", breakers: [BREAKER] } } }),
+    create(breakerV1.SessionRequestSchema, {
+      message: { case: "hello", value: { instanceId, service: "cache-store", breakers: [BREAKER] } },
+    }),
   );
   const frame = Buffer.alloc(5 + hello.length);
   frame.writeUInt32BE(hello.length, 1);
@@ -65,8 +75,11 @@ describe("coordinator sessions", () => {
     return p;
   }
 
-  it("cuts off a session that stops reading at its queue cap: memory stays bounded, the others get every transition", async () => {
-    const p = await start("defaults:\n  heartbeat_interval: 1s\n", { ...heapProbeEnv, COORDINATOR_SESSION_QUEUE_LIMIT: String(LIMIT) });
+  it("cuts off a session that stops reading at its cap; memory bounded, others get every transition", async () => {
+    const p = await start("defaults:\n  heartbeat_interval: 1s\n", {
+      ...heapProbeEnv,
+      COORDINATOR_SESSION_QUEUE_LIMIT: String(LIMIT),
+    });
     const ops = createGrpcClient(breakerV1.BreakerCoordinator, p.grpcAddress);
     cleanup.push(() => ops.close());
     const reader = new SimInstance(ops, "reader", { breakers: [BREAKER] });
@@ -83,38 +96,54 @@ describe("coordinator sessions", () => {
         Array.from({ length: 16 }, async () => {
           while (n-- > 0) {
             forces++;
-            await ops.forceBreaker({ name: BREAKER, mode: forces % 2 ? ForceMode.OPEN : ForceMode.AUTO, reason: "flood" });
+            await ops.forceBreaker({
+              name: BREAKER,
+              mode: forces % 2 ? ForceMode.OPEN : ForceMode.AUTO,
+              reason: "flood",
+            });
           }
         }),
       );
     };
     const cutOff = async () => (await scrapeSample(p.httpUrl, "coordinator_sessions_cut_off_total")) === 1;
-    await eventually(async () => (await cutOff()) || (await flood(LIMIT), false), { timeoutMs: 60_000, everyMs: 1, what: "the stuck session cut off" });
+    await eventually(async () => (await cutOff()) || (await flood(LIMIT), false), {
+      timeoutMs: 60_000,
+      everyMs: 1,
+      what: "the stuck session cut off",
+    });
     await flood(5 * LIMIT);
 
     // Cut off: gone from the sessions, listed stale, logged; the reader is served on.
     expect(await scrapeSample(p.httpUrl, "coordinator_sessions")).toBe(1);
-    expect(p.output.filter((l) => l.includes('"cut off a session that fell too far behind')).map((l) => JSON.parse(l) as object)).toEqual([
-      expect.objectContaining({ level: 40, instanceId: "stuck", limit: LIMIT }),
-    ]);
-    reader.send({ case: "report", value: create(breakerV1.OutcomeReportSchema, {}) }); // a heartbeat, however long the flood took
-    const statuses = async () => Object.fromEntries((await ops.listInstances({})).instances.map((i) => [i.instanceId, i.status]));
+    expect(
+      p.output
+        .filter((l) => l.includes('"cut off a session that fell too far behind'))
+        .map((l) => JSON.parse(l) as object),
+    ).toEqual([expect.objectContaining({ level: 40, instanceId: "stuck", limit: LIMIT })]);
+    // A heartbeat, however long the flood took.
+    reader.send({ case: "report", value: create(breakerV1.OutcomeReportSchema, {}) });
+    const statuses = async () =>
+      Object.fromEntries((await ops.listInstances({})).instances.map((i) => [i.instanceId, i.status]));
     await eventually(async () => (await statuses()).reader === InstanceStatus.LIVE, { what: "reader live" });
     expect(await statuses()).toEqual({ reader: InstanceStatus.LIVE, stuck: InstanceStatus.STALE });
 
     // The reader got every transition, in order, none missing.
     const last = Number((await ops.getBreaker({ name: BREAKER })).breaker!.version);
-    await eventually(() => Number(reader.transitions().at(-1)?.breaker?.version) === last, { what: "the reader up to date" });
+    await eventually(() => Number(reader.transitions().at(-1)?.breaker?.version) === last, {
+      what: "the reader up to date",
+    });
     const versions = reader.transitions().map((t) => Number(t.breaker!.version));
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => versions[0]! + i));
     expect(versions.length).toBeGreaterThanOrEqual(forces);
     expect(reader.closed).toBe(false);
 
-    // Nothing kept for the stuck session: the heap is back near where it was (a loose bound; the queue alone held LIMIT messages).
+    // Nothing kept for the stuck session: the heap is back near where it was
+    // (a loose bound: the queue alone held LIMIT messages; message-queue.test.ts checks it is emptied).
     const after = await heapAfterGc(p.pid);
     expect((after.heapUsed + after.external - baseline.heapUsed - baseline.external) / MiB).toBeLessThan(16);
 
-    // When it reads again it gets what was already on the wire, then RESOURCE_EXHAUSTED: reconnect for a fresh snapshot.
+    // When it reads again it gets what was already on the wire, then RESOURCE_EXHAUSTED:
+    // reconnect for a fresh snapshot.
     const trailers = new Promise<Record<string, unknown>>((resolve) => stuck.stream.on("trailers", (t) => resolve(t)));
     stuck.stream.on("data", () => undefined);
     stuck.stream.resume();
@@ -139,6 +168,8 @@ describe("coordinator sessions", () => {
     // Heard from again on the same session, it is listed live again.
     expect(silent.closed).toBe(false);
     silent.send({ case: "report", value: create(breakerV1.OutcomeReportSchema, {}) });
-    await eventually(async () => (await status()) === InstanceStatus.LIVE, { what: "silent live again after a heartbeat" });
+    await eventually(async () => (await status()) === InstanceStatus.LIVE, {
+      what: "silent live again after a heartbeat",
+    });
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
@@ -45,7 +45,11 @@ describe("the coordinator refuses malformed input and serves on", () => {
   });
 
   /** Opens a session that sends `messages` (after its hello unless `first` replaces it); answers how it ended. */
-  async function refusedSession(id: string, options: { first?: breakerV1.SessionRequest["message"] | null; hello?: string[] }, then: breakerV1.SessionRequest["message"][] = []) {
+  async function refusedSession(
+    id: string,
+    options: { first?: breakerV1.SessionRequest["message"] | null; hello?: string[] },
+    then: breakerV1.SessionRequest["message"][] = [],
+  ) {
     const sim = new SimInstance(ops, id, { breakers: options.hello ?? [BREAKER], first: options.first });
     for (const m of then) sim.send(m);
     if (options.first === null) sim.end();
@@ -54,7 +58,9 @@ describe("the coordinator refuses malformed input and serves on", () => {
     return sim;
   }
 
-  const report = (count: Partial<breakerV1.OutcomeCount>): breakerV1.SessionRequest["message"] => ({
+  const report = (
+    count: MessageInitShape<typeof breakerV1.OutcomeCountSchema>,
+  ): breakerV1.SessionRequest["message"] => ({
     case: "report",
     value: create(breakerV1.OutcomeReportSchema, { counts: [create(breakerV1.OutcomeCountSchema, count)] }),
   });
@@ -64,21 +70,48 @@ describe("the coordinator refuses malformed input and serves on", () => {
   });
 
   const cases: [string, () => Promise<SimInstance>, string][] = [
-    ["a session that sends nothing", () => refusedSession("silent", { first: null }), "the first Session message must be hello"],
-    ["a report before the hello", () => refusedSession("early", { first: report({ breaker: BREAKER, failures: 1 }) }), "the first Session message must be hello"],
+    [
+      "a session that sends nothing",
+      () => refusedSession("silent", { first: null }),
+      "the first Session message must be hello",
+    ],
+    [
+      "a report before the hello",
+      () => refusedSession("early", { first: report({ breaker: BREAKER, failures: 1 }) }),
+      "the first Session message must be hello",
+    ],
     ["a hello without an instance id", () => refusedSession("", {}), "hello.instance_id is empty"],
-    ["an empty breaker name in the hello", () => refusedSession("empty-name", { hello: [BREAKER, ""] }), "hello.breakers: a breaker name must be 1-512 characters, got \"\""],
-    ["an overlong breaker name in the hello", () => refusedSession("long-name", { hello: [long] }), "hello.breakers: a breaker name must be 1-512 characters"],
+    [
+      "an empty breaker name in the hello",
+      () => refusedSession("empty-name", { hello: [BREAKER, ""] }),
+      'hello.breakers: a breaker name must be 1-512 characters, got ""',
+    ],
+    [
+      "an overlong breaker name in the hello",
+      () => refusedSession("long-name", { hello: [long] }),
+      "hello.breakers: a breaker name must be 1-512 characters",
+    ],
     [
       "slow_calls above the calls",
       () => refusedSession("slow", {}, [report({ breaker: BREAKER, successes: 1, failures: 1, slowCalls: 3 })]),
       `report for ${BREAKER}: slow_calls (3) exceeds successes + failures`,
     ],
-    ["an empty breaker name in a report", () => refusedSession("report-empty", {}, [report({ breaker: "", failures: 1 })]), "report.counts.breaker: a breaker name must be 1-512 characters, got \"\""],
-    ["an overlong breaker name in a report", () => refusedSession("report-long", {}, [report({ breaker: long, failures: 1 })]), "report.counts.breaker: a breaker name must be 1-512 characters"],
+    [
+      "an empty breaker name in a report",
+      () => refusedSession("report-empty", {}, [report({ breaker: "", failures: 1 })]),
+      'report.counts.breaker: a breaker name must be 1-512 characters, got ""',
+    ],
+    [
+      "an overlong breaker name in a report",
+      () => refusedSession("report-long", {}, [report({ breaker: long, failures: 1 })]),
+      "report.counts.breaker: a breaker name must be 1-512 characters",
+    ],
     [
       "a probe request for no breaker",
-      () => refusedSession("probe-empty", {}, [{ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: "" }) }]),
+      () =>
+        refusedSession("probe-empty", {}, [
+          { case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: "" }) },
+        ]),
       'probe_request.breaker: a breaker name must be 1-512 characters, got ""',
     ],
     ["a second hello", () => refusedSession("twice", {}, [hello("twice")]), "hello may only be sent once, first"],
@@ -92,7 +125,7 @@ describe("the coordinator refuses malformed input and serves on", () => {
     });
   }
 
-  it("kept serving the well-behaved session meanwhile, and lists the refused ones that said hello as stale", async () => {
+  it("kept serving the well-behaved session, and lists refused ones that said hello as stale", async () => {
     expect(steady.closed).toBe(false);
     await ops.forceBreaker({ name: BREAKER, mode: ForceMode.OPEN, reason: "after the refusals" }, admin);
     await eventually(() => steady.state() === BreakerState.OPEN, { what: "steady hears the forced open" });
@@ -100,15 +133,26 @@ describe("the coordinator refuses malformed input and serves on", () => {
     await eventually(() => steady.state() === BreakerState.CLOSED, { what: "steady hears the release" });
     // A heartbeat (an empty report) keeps steady live however long the refusals took.
     steady.send({ case: "report", value: create(breakerV1.OutcomeReportSchema, {}) });
-    const statuses = async () => Object.fromEntries((await ops.listInstances({})).instances.map((i) => [i.instanceId, i.status]));
+    const statuses = async () =>
+      Object.fromEntries((await ops.listInstances({})).instances.map((i) => [i.instanceId, i.status]));
     await eventually(async () => (await statuses()).steady === breakerV1.InstanceStatus.LIVE, { what: "steady live" });
-    expect(await statuses()).toEqual({ steady: breakerV1.InstanceStatus.LIVE, slow: breakerV1.InstanceStatus.STALE, "report-empty": breakerV1.InstanceStatus.STALE, "report-long": breakerV1.InstanceStatus.STALE, "probe-empty": breakerV1.InstanceStatus.STALE, twice: breakerV1.InstanceStatus.STALE });
+    expect(await statuses()).toEqual({
+      steady: breakerV1.InstanceStatus.LIVE,
+      slow: breakerV1.InstanceStatus.STALE,
+      "report-empty": breakerV1.InstanceStatus.STALE,
+      "report-long": breakerV1.InstanceStatus.STALE,
+      "probe-empty": breakerV1.InstanceStatus.STALE,
+      twice: breakerV1.InstanceStatus.STALE,
+    });
     // The refused sessions left no breaker behind (a malformed name is never registered).
     expect((await ops.listBreakers({})).breakers.map((b) => b.name)).toEqual([BREAKER]);
   });
 
   describe("ForceBreaker", () => {
-    async function refusal(req: Partial<breakerV1.ForceBreakerRequest>, options = admin): Promise<ConnectError> {
+    async function refusal(
+      req: MessageInitShape<typeof breakerV1.ForceBreakerRequestSchema>,
+      options: { headers: Record<string, string> } = admin,
+    ): Promise<ConnectError> {
       const err: unknown = await ops.forceBreaker(create(breakerV1.ForceBreakerRequestSchema, req), options).then(
         () => "answered",
         (e: unknown) => e,
@@ -119,20 +163,53 @@ describe("the coordinator refuses malformed input and serves on", () => {
 
     it("refuses a caller without the admin token (UNAUTHENTICATED), saying what is needed", async () => {
       const none = await refusal({ name: BREAKER, mode: ForceMode.OPEN }, { headers: {} });
-      expect([none.code, none.rawMessage]).toEqual([Code.Unauthenticated, "ForceBreaker needs authorization: Bearer <BW_ADMIN_TOKEN> (no authorization header)"]);
-      const wrong = await refusal({ name: BREAKER, mode: ForceMode.OPEN }, { headers: { authorization: "Bearer nope" } });
-      expect([wrong.code, wrong.rawMessage]).toEqual([Code.Unauthenticated, "ForceBreaker needs authorization: Bearer <BW_ADMIN_TOKEN> (wrong token)"]);
+      expect([none.code, none.rawMessage]).toEqual([
+        Code.Unauthenticated,
+        "ForceBreaker needs authorization: Bearer <BW_ADMIN_TOKEN> (no authorization header)",
+      ]);
+      const wrong = await refusal(
+        { name: BREAKER, mode: ForceMode.OPEN },
+        { headers: { authorization: "Bearer nope" } },
+      );
+      expect([wrong.code, wrong.rawMessage]).toEqual([
+        Code.Unauthenticated,
+        "ForceBreaker needs authorization: Bearer <BW_ADMIN_TOKEN> (wrong token)",
+      ]);
     });
 
-    const bad: [string, Partial<breakerV1.ForceBreakerRequest>, string][] = [
+    const bad: [string, MessageInitShape<typeof breakerV1.ForceBreakerRequestSchema>, string][] = [
       ["no mode", { name: BREAKER }, "mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO"],
-      ["an unknown mode", { name: BREAKER, mode: 42 as breakerV1.ForceMode }, "mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO"],
+      [
+        "an unknown mode",
+        { name: BREAKER, mode: 42 as breakerV1.ForceMode },
+        "mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO",
+      ],
       ["an empty name", { name: "", mode: ForceMode.OPEN }, "name is empty"],
-      ["an overlong name", { name: long, mode: ForceMode.OPEN }, `name: a breaker name must be 1-512 characters, got ${JSON.stringify(long.slice(0, 40))}`],
-      ["a negative ttl", { name: BREAKER, mode: ForceMode.OPEN, ttl: { $typeName: "google.protobuf.Duration", seconds: -60n, nanos: 0 } }, "ttl must not be negative"],
-      ["a ttl of negative nanos", { name: BREAKER, mode: ForceMode.OPEN, ttl: { $typeName: "google.protobuf.Duration", seconds: 0n, nanos: -5 } }, "ttl must not be negative"],
-      ["a ttl past a year", { name: BREAKER, mode: ForceMode.OPEN, ttl: { $typeName: "google.protobuf.Duration", seconds: 10n ** 12n, nanos: 0 } }, "ttl must be at most 8760h (a year), got 1000000000000s"],
-      ["a ttl with nanos out of range", { name: BREAKER, mode: ForceMode.OPEN, ttl: { $typeName: "google.protobuf.Duration", seconds: 1n, nanos: 2e9 } }, "ttl.nanos must be within ±999999999, got 2000000000"],
+      [
+        "an overlong name",
+        { name: long, mode: ForceMode.OPEN },
+        `name: a breaker name must be 1-512 characters, got ${JSON.stringify(long.slice(0, 40))}`,
+      ],
+      [
+        "a negative ttl",
+        { name: BREAKER, mode: ForceMode.OPEN, ttl: { seconds: -60n, nanos: 0 } },
+        "ttl must not be negative",
+      ],
+      [
+        "a ttl of negative nanos",
+        { name: BREAKER, mode: ForceMode.OPEN, ttl: { seconds: 0n, nanos: -5 } },
+        "ttl must not be negative",
+      ],
+      [
+        "a ttl past a year",
+        { name: BREAKER, mode: ForceMode.OPEN, ttl: { seconds: 10n ** 12n, nanos: 0 } },
+        "ttl must be at most 8760h (a year), got 1000000000000s",
+      ],
+      [
+        "a ttl with nanos out of range",
+        { name: BREAKER, mode: ForceMode.OPEN, ttl: { seconds: 1n, nanos: 2e9 } },
+        "ttl.nanos must be within ±999999999, got 2000000000",
+      ],
     ];
     for (const [what, req, message] of bad) {
       it(`refuses ${what} with INVALID_ARGUMENT`, async () => {
@@ -145,8 +222,9 @@ describe("the coordinator refuses malformed input and serves on", () => {
       });
     }
 
-    it("takes a force without a reason (the reason is optional: a default names the mode), and lifts it with AUTO", async () => {
-      const forced = (await ops.forceBreaker({ name: BREAKER, mode: ForceMode.CLOSED, ttl: { seconds: 60n } }, admin)).breaker!;
+    it("takes a force without a reason (a default names the mode) and lifts it with AUTO", async () => {
+      const forced = (await ops.forceBreaker({ name: BREAKER, mode: ForceMode.CLOSED, ttl: { seconds: 60n } }, admin))
+        .breaker!;
       expect(forced.override).toMatchObject({ mode: ForceMode.CLOSED, reason: "forced closed by an operator" });
       const lifted = (await ops.forceBreaker({ name: BREAKER, mode: ForceMode.AUTO }, admin)).breaker!;
       expect(lifted.override).toBeUndefined();

@@ -30,7 +30,12 @@ export class SimInstance {
     options: SimInstanceOptions,
   ) {
     this.#breakers = options.breakers;
-    const hello = create(breakerV1.HelloSchema, { instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [...options.breakers] });
+    const hello = create(breakerV1.HelloSchema, {
+      instanceId: id,
+      service: "cache-store",
+      address: `${id}:50051`,
+      breakers: [...options.breakers],
+    });
     const first = options.first === undefined ? { case: "hello" as const, value: hello } : options.first;
     if (first !== null) this.send(first);
     this.done = (async () => {
@@ -59,7 +64,10 @@ export class SimInstance {
   }
 
   report(successes: number, failures: number, breaker = this.#breakers[0]!): void {
-    this.send({ case: "report", value: create(breakerV1.OutcomeReportSchema, { counts: [{ breaker, successes, failures }] }) });
+    this.send({
+      case: "report",
+      value: create(breakerV1.OutcomeReportSchema, { counts: [{ breaker, successes, failures }] }),
+    });
   }
 
   /** The breaker's state after the snapshot and every transition so far. */
@@ -67,7 +75,8 @@ export class SimInstance {
     let s: breakerV1.BreakerState | undefined;
     for (const m of this.received) {
       if (m.message.case === "snapshot") s = m.message.value.breakers.find((b) => b.name === breaker)?.state;
-      if (m.message.case === "transition" && m.message.value.breaker?.name === breaker) s = m.message.value.breaker.state;
+      if (m.message.case === "transition" && m.message.value.breaker?.name === breaker)
+        s = m.message.value.breaker.state;
     }
     return s;
   }
