@@ -11,6 +11,11 @@ export const coordinatorConfigSchema = {
   ...breakerConfigEnv,
   BW_ADMIN_TOKEN: env.string("", "bearer token that mutating RPCs require; empty: no token needed"),
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
+  COORDINATOR_SESSION_QUEUE_LIMIT: env.int(
+    10_000,
+    "messages a session may fall behind by before it is cut off (it reconnects for a fresh snapshot)",
+    1,
+  ),
 };
 
 export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {

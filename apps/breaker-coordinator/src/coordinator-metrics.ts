@@ -3,7 +3,10 @@ import type { BreakerTransition } from "@breakwater/breaker";
 import { registerBreakerStateGauge } from "@breakwater/fleet-kit";
 import type { Coordinator } from "./coordinator.js";
 
-/** The coordinator's metrics: state per breaker, transitions, sessions, reports, probes. */
+/**
+ * The coordinator's metrics: state per breaker, transitions, sessions, reports, probes, failed saves,
+ * cut-off sessions.
+ */
 export function createCoordinatorMetrics(registry: Registry, coordinator: () => Coordinator) {
   registerBreakerStateGauge(registry, { name: "breaker_state", help: "Breaker state", breakers: () => coordinator().list() });
   new Gauge({
@@ -27,7 +30,19 @@ export function createCoordinatorMetrics(registry: Registry, coordinator: () => 
     labelNames: ["granted"] as const,
     registers: [registry],
   });
+  const stateWriteFailures = new Counter({
+    name: "coordinator_state_write_failures_total",
+    help: "Saves of the state file that failed (the coordinator serves on; the file is behind until a save works)",
+    registers: [registry],
+  });
+  const sessionsCutOff = new Counter({
+    name: "coordinator_sessions_cut_off_total",
+    help: "Sessions cut off because they fell too many messages behind",
+    registers: [registry],
+  });
   return {
+    onStateWriteFailure: () => stateWriteFailures.inc(),
+    onSessionCutOff: () => sessionsCutOff.inc(),
     onTransition: (t: BreakerTransition) => transitions.inc({ breaker: t.name, to: t.to }),
     onReport: () => reports.inc(),
     onProbe: (_breaker: string, granted: boolean) => probes.inc({ granted: String(granted) }),

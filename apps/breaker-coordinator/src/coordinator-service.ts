@@ -3,14 +3,30 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
-import type { Coordinator, SessionInput, SessionOutput } from "./coordinator.js";
+import { StateNotSavedError, type Coordinator, type SessionInput, type SessionOutput } from "./coordinator.js";
 import { MessageQueue } from "./message-queue.js";
 import { detailsToProto, forceModeFromProto, instanceToProto, transitionToProto, viewToProto } from "./breaker-proto.js";
 
 type SessionResponse = breakerV1.SessionResponse["message"];
 
+/** The longest override an operator may set: anything longer is a typo, and past year 9999 not even a Timestamp. */
+const MAX_TTL_MS = 365 * 24 * 3600 * 1000;
+
+/** Options of `coordinatorService`. */
+export interface CoordinatorServiceOptions {
+  /** Most messages a session may fall behind by before it is cut off (default 10 000; it reconnects afresh). */
+  readonly sessionQueueLimit?: number;
+  /** A session fell `limit` messages behind and was cut off (for logs and metrics). */
+  readonly onSessionCutOff?: (instanceId: string, limit: number) => void;
+}
+
 /** breakwater.breaker.v1.BreakerCoordinator over the coordinator's domain. */
-export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx: CallContext) => void): ServiceRegistration {
+export function coordinatorService(
+  coordinator: Coordinator,
+  requireAdmin: (ctx: CallContext) => void,
+  options: CoordinatorServiceOptions = {},
+): ServiceRegistration {
+  const sessionQueueLimit = options.sessionQueueLimit ?? 10_000;
   return service(breakerV1.BreakerCoordinator, {
     async *session(requests, ctx) {
       const iterator = requests[Symbol.asyncIterator]();
@@ -21,7 +37,19 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
       const hello = first.value.message.value;
       if (hello.instanceId === "") throw new ConnectError("hello.instance_id is empty", Code.InvalidArgument);
       hello.breakers.forEach((name) => checkBreakerName(name, "hello.breakers"));
-      const queue = new MessageQueue<SessionResponse>();
+      const queue = new MessageQueue<SessionResponse>({
+        limit: sessionQueueLimit,
+        overflowError: (limit) =>
+          new ConnectError(
+            `the session fell more than ${limit} messages behind: reconnect for a fresh snapshot`,
+            Code.ResourceExhausted,
+          ),
+        // The coordinator stops sending to it and lists the instance as stale at once.
+        onOverflow: () => {
+          link.close();
+          options.onSessionCutOff?.(hello.instanceId, sessionQueueLimit);
+        },
+      });
       const { link, views } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
       try {
         yield {
@@ -65,16 +93,17 @@ export function coordinatorService(coordinator: Coordinator, requireAdmin: (ctx:
     async forceBreaker(req, ctx) {
       requireAdmin(ctx);
       if (req.name === "") throw new ConnectError("name is empty", Code.InvalidArgument);
+      checkBreakerName(req.name, "name");
       const mode = forceModeFromProto(req.mode);
       if (mode === undefined) throw new ConnectError("mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO", Code.InvalidArgument);
-      const ttlMs = req.ttl === undefined ? undefined : Number(req.ttl.seconds) * 1000 + Math.round(req.ttl.nanos / 1e6);
-      if (ttlMs !== undefined && ttlMs < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
-      return { breaker: detailsToProto(await coordinator.force(req.name, mode, req.reason, ttlMs || undefined)) };
+      const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
+      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(notSaved);
+      return { breaker: detailsToProto(forced) };
     },
 
     async resetBreaker(req, ctx) {
       requireAdmin(ctx);
-      const d = await coordinator.reset(req.name);
+      const d = await coordinator.reset(req.name).catch(notSaved);
       if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
       return { breaker: detailsToProto(d) };
     },
@@ -106,6 +135,34 @@ function checkBreakerName(name: string, where: string): void {
   if (name === "" || name.length > 512) {
     throw new ConnectError(`${where}: a breaker name must be 1-512 characters, got ${JSON.stringify(name.slice(0, 40))}`, Code.InvalidArgument);
   }
+}
+
+/** A change that is in effect but not on disk is not acknowledged: the operator is told, and may retry. */
+function notSaved(err: unknown): never {
+  if (err instanceof StateNotSavedError) {
+    throw new ConnectError(
+      "the change is in effect, but saving the state failed (see the coordinator's log): " +
+        "it may not survive a restart until a save works",
+      Code.Unavailable,
+      undefined,
+      undefined,
+      err,
+    );
+  }
+  throw err;
+}
+
+/** An override's ttl in ms (a positive ttl under 1 ms counts as 1 ms, never as "until lifted"). */
+function ttlToMs(ttl: { seconds: bigint; nanos: number }): number {
+  if (ttl.nanos <= -1e9 || ttl.nanos >= 1e9) {
+    throw new ConnectError(`ttl.nanos must be within ±999999999, got ${ttl.nanos}`, Code.InvalidArgument);
+  }
+  if (ttl.seconds < 0n || ttl.nanos < 0) throw new ConnectError("ttl must not be negative", Code.InvalidArgument);
+  if (ttl.seconds > BigInt(MAX_TTL_MS / 1000)) {
+    const most = `${MAX_TTL_MS / 3_600_000}h (a year)`;
+    throw new ConnectError(`ttl must be at most ${most}, got ${ttl.seconds}s`, Code.InvalidArgument);
+  }
+  return Number(ttl.seconds) * 1000 + Math.ceil(ttl.nanos / 1e6);
 }
 
 function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefined {

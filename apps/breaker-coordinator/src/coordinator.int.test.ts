@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthV1 } from "@breakwater/proto";
 import { createGrpcClient } from "@breakwater/server-kit";
 import { createReflectionClient } from "@breakwater/server-kit/testing";
-import { runServiceToExit, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { eventually, runServiceToExit, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
 
 const { HealthCheckResponse_ServingStatus: Serving } = healthV1;
 
@@ -57,7 +57,7 @@ describe("breaker-coordinator lifecycle", () => {
       const watching = (async () => {
         for await (const m of health.watch({ service: "" })) seen.push(m.status);
       })().catch(() => undefined);
-      await expect.poll(() => seen.length).toBe(1);
+      await eventually(() => seen.length === 1, { what: "the first health watch answer" });
       expect(await p.stop("SIGTERM")).toBe(0);
       await watching;
       expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);

@@ -13,6 +13,14 @@ export type SessionOutput =
   | { kind: "probe-grant"; breaker: string; permitId: string; expiresAt: number }
   | { kind: "probe-refusal"; breaker: string; retryAfterMs: number | undefined };
 
+/** An operator's change is in effect but could not be saved: it may not survive a restart. */
+export class StateNotSavedError extends Error {
+  override readonly name = "StateNotSavedError";
+  constructor(cause: unknown) {
+    super("the change is in effect but the state file could not be saved", { cause });
+  }
+}
+
 /** A connected session, as the coordinator sees it. */
 export interface SessionLink {
   readonly instance: InstanceRecord;
@@ -76,6 +84,8 @@ export class Coordinator {
 
   #handle(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void): void {
     const now = this.clock.now();
+    // Dropped for silence but its session is open: heard from again, it is listed again.
+    if (this.registry.get(instance.instanceId) === undefined) this.registry.hello(instance, now);
     switch (input.kind) {
       case "report": {
         this.registry.report(instance.instanceId, input.counts, now);
@@ -133,7 +143,7 @@ export class Coordinator {
     const now = this.clock.now();
     const m = this.breakers.ensure(name, now);
     m.force(mode, { reason: reason || undefined, ttlMs }, now);
-    await this.persist();
+    await this.#saved();
     return describeBreaker(m, this.clock.now());
   }
 
@@ -142,8 +152,14 @@ export class Coordinator {
     const m = this.breakers.get(name);
     if (m === undefined) return undefined;
     m.reset(this.clock.now());
-    await this.persist();
+    await this.#saved();
     return describeBreaker(m, this.clock.now());
+  }
+
+  #saved(): Promise<void> {
+    return this.persist().catch((err: unknown) => {
+      throw new StateNotSavedError(err);
+    });
   }
 
   /** Instances with liveness and the breakers each holds open for itself. */

@@ -7,67 +7,12 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 import { createReflectionClient } from "@breakwater/server-kit/testing";
-import { startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { eventually, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { SimInstance } from "./__fixtures__/sim-instance.js";
 
 const { BreakerState } = breakerV1;
 const BREAKER = "s3:http://storage.test:9000";
 const TOKEN = "test-admin-token";
-
-/** One simulated instance: a real Session stream, its received messages kept in order. */
-class SimInstance {
-  readonly received: breakerV1.SessionResponse[] = [];
-  readonly #outbox: breakerV1.SessionRequest[] = [];
-  #wake: (() => void) | undefined;
-  #ended = false;
-  readonly done: Promise<void>;
-
-  constructor(
-    client: GrpcClient<typeof breakerV1.BreakerCoordinator>,
-    readonly id: string,
-  ) {
-    this.send({ case: "hello", value: create(breakerV1.HelloSchema, { instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [BREAKER] }) });
-    this.done = (async () => {
-      for await (const m of client.session(this.#requests())) this.received.push(m);
-    })().catch(() => undefined);
-  }
-
-  async *#requests(): AsyncGenerator<breakerV1.SessionRequest> {
-    for (;;) {
-      const next = this.#outbox.shift();
-      if (next) yield next;
-      else if (this.#ended) return;
-      else await new Promise<void>((r) => (this.#wake = r));
-    }
-  }
-
-  send(message: breakerV1.SessionRequest["message"]): void {
-    this.#outbox.push(create(breakerV1.SessionRequestSchema, { message }));
-    this.#wake?.();
-  }
-
-  report(successes: number, failures: number): void {
-    this.send({ case: "report", value: { $typeName: "breakwater.breaker.v1.OutcomeReport", counts: [create(breakerV1.OutcomeCountSchema, { breaker: BREAKER, successes, failures })] } });
-  }
-
-  /** The breaker state after the snapshot and every transition so far. */
-  state(): breakerV1.BreakerState | undefined {
-    let s: breakerV1.BreakerState | undefined;
-    for (const m of this.received) {
-      if (m.message.case === "snapshot") s = m.message.value.breakers.find((b) => b.name === BREAKER)?.state;
-      if (m.message.case === "transition" && m.message.value.breaker?.name === BREAKER) s = m.message.value.breaker.state;
-    }
-    return s;
-  }
-
-  grants(): breakerV1.ProbeGrant[] {
-    return this.received.flatMap((m) => (m.message.case === "probeGrant" ? [m.message.value] : []));
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-}
 
 describe("coordinator with 5 instances on real sessions", () => {
   let dir: string;
@@ -86,11 +31,13 @@ describe("coordinator with 5 instances on real sessions", () => {
       env: { BREAKER_CONFIG: join(dir, "breakers.yaml"), COORDINATOR_STATE_FILE: join(dir, "state.json"), BW_ADMIN_TOKEN: TOKEN },
     });
     ops = createGrpcClient(breakerV1.BreakerCoordinator, coordinator.grpcAddress);
-    fleet = ["i1", "i2", "i3", "i4", "i5"].map((id) => new SimInstance(ops, id));
+    fleet = ["i1", "i2", "i3", "i4", "i5"].map((id) => new SimInstance(ops, id, { breakers: [BREAKER] }));
   });
 
   it("sends every instance a snapshot first", async () => {
-    await expect.poll(() => fleet.every((i) => i.state() === BreakerState.CLOSED)).toBe(true);
+    await eventually(() => fleet.every((i) => i.state() === BreakerState.CLOSED), {
+      what: "a closed snapshot on every instance",
+    });
     expect(fleet.every((i) => i.received[0]?.message.case === "snapshot")).toBe(true);
   });
   afterAll(async () => {
@@ -103,9 +50,9 @@ describe("coordinator with 5 instances on real sessions", () => {
   it("does not open the fleet breaker for one failing instance (quorum), and shows it locally open", async () => {
     for (const i of fleet.slice(1)) i.report(20, 0);
     fleet[0]!.report(0, 20);
-    await expect
-      .poll(async () => (await ops.listInstances({})).instances.find((i) => i.instanceId === "i1")?.locallyOpen ?? [])
-      .toEqual([BREAKER]);
+    const i1 = async () => (await ops.listInstances({})).instances.find((i) => i.instanceId === "i1");
+    await eventually(async () => (await i1())?.locallyOpen.includes(BREAKER) === true, { what: "i1 locally open" });
+    expect((await i1())?.locallyOpen).toEqual([BREAKER]);
     expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(BreakerState.CLOSED);
     expect(fleet.every((i) => i.state() === BreakerState.CLOSED)).toBe(true);
     await ops.resetBreaker({ name: BREAKER }, admin);
@@ -113,15 +60,16 @@ describe("coordinator with 5 instances on real sessions", () => {
 
   it("opens when 3 instances report failures, and every instance receives the transition", async () => {
     for (const i of fleet.slice(0, 3)) i.report(0, 6);
-    await expect.poll(() => fleet.every((i) => i.state() === BreakerState.OPEN), { timeout: 5000 }).toBe(true);
+    await eventually(() => fleet.every((i) => i.state() === BreakerState.OPEN), { what: "open on every instance" });
     const b = (await ops.getBreaker({ name: BREAKER })).breaker!;
     expect(b.contributingInstances).toEqual(["i1", "i2", "i3"]);
   });
 
   it("grants at most one probe fleet-wide in half-open, and closes after the successes", async () => {
-    await expect.poll(async () => (await ops.getBreaker({ name: BREAKER })).breaker?.state, { timeout: 5000 }).toBe(BreakerState.HALF_OPEN);
+    const state = async () => (await ops.getBreaker({ name: BREAKER })).breaker?.state;
+    await eventually(async () => (await state()) === BreakerState.HALF_OPEN, { what: "half-open" });
     for (const i of fleet) i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
-    await expect.poll(() => fleet.reduce((n, i) => n + i.grants().length, 0)).toBe(5);
+    await eventually(() => fleet.reduce((n, i) => n + i.grants().length, 0) === 5, { what: "5 probe answers" });
     const granted = fleet.flatMap((i) => i.grants().filter((g) => g.granted).map((g) => ({ i, g })));
     expect(granted).toHaveLength(1);
     // Three successful probes in turn close it (success_threshold 3).
@@ -131,12 +79,12 @@ describe("coordinator with 5 instances on real sessions", () => {
       if (n === 2) break;
       const before = holder.i.grants().length;
       holder.i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
-      await expect.poll(() => holder.i.grants().length).toBe(before + 1);
+      await eventually(() => holder.i.grants().length === before + 1, { what: "the next probe answer" });
       const g = holder.i.grants().at(-1)!;
       expect(g.granted).toBe(true);
       holder = { i: holder.i, g };
     }
-    await expect.poll(() => fleet.every((i) => i.state() === BreakerState.CLOSED), { timeout: 5000 }).toBe(true);
+    await eventually(() => fleet.every((i) => i.state() === BreakerState.CLOSED), { what: "closed on every instance" });
   });
 
   it("refuses mutating RPCs without the admin token (UNAUTHENTICATED)", async () => {
@@ -166,7 +114,7 @@ describe("coordinator with 5 instances on real sessions", () => {
       expect(instances.instances.every((i) => i.status === "INSTANCE_STATUS_LIVE")).toBe(true);
       const reset = (await r.invokeJson(svc, "ResetBreaker", { name: BREAKER }, admin.headers)) as { breaker: { state: string } };
       expect(reset.breaker.state).toBe("BREAKER_STATE_CLOSED");
-      await expect.poll(() => transitions.length).toBeGreaterThanOrEqual(2);
+      await eventually(() => transitions.length >= 2, { what: "2 watched transitions" });
       expect(transitions[0]).toMatchObject({ transition: { breaker: { name: BREAKER, state: "BREAKER_STATE_OPEN", forced: true } } });
       stopWatch();
       const missing = await r.invokeJson(svc, "GetBreaker", { name: "nope" }).catch((e: unknown) => e);

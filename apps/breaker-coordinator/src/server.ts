@@ -17,6 +17,9 @@ export interface CoordinatorDeps {
 /** How often time-driven changes are applied (open → half-open, lapsed leases and overrides, liveness). */
 const TICK_MS = 50;
 
+/** While saving fails (disk full, directory gone), how often the save is tried again without a new change. */
+const SAVE_RETRY_MS = 1_000;
+
 /**
  * Builds the coordinator: restores the saved state, then serves Session and
  * the ops RPCs. Nothing listens until `listen()`.
@@ -40,11 +43,20 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     }
   }
 
-  const persist = createPersister(stateFile, () => breakers.toJSON(clock.now()), (err) =>
-    logger.error({ err, file: stateFile.path }, "saving the state failed"),
-  );
   const registry = createMetricsRegistry("breaker-coordinator");
   const metrics = createCoordinatorMetrics(registry, () => coordinator);
+  const persister = createPersister(stateFile, () => breakers.toJSON(clock.now()), {
+    onError: (err, inARow) => {
+      metrics.onStateWriteFailure();
+      // The first failure of a spell at error; the retries that follow at debug, counted by the metric.
+      logger[inARow === 1 ? "error" : "debug"](
+        { err, file: stateFile.path, inARow },
+        "saving the state failed: serving on, the file is behind until a save works",
+      );
+    },
+    onRecovered: (failed) => logger.info({ file: stateFile.path, failed }, "saving the state works again"),
+  });
+  const persist = (): Promise<void> => persister.persist();
   const coordinator: Coordinator = new Coordinator(breakers, clock, breakerConfig.defaults.heartbeatIntervalMs, persist, {
     onTransition: (t) => {
       metrics.onTransition(t);
@@ -53,12 +65,24 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     onReport: metrics.onReport,
     onProbe: metrics.onProbe,
   });
+  const onSessionCutOff = (instanceId: string, limit: number): void => {
+    metrics.onSessionCutOff();
+    logger.warn(
+      { instanceId, limit },
+      "cut off a session that fell too far behind (it reconnects for a fresh snapshot)",
+    );
+  };
   const requireAdmin = createAdminGuard(config.BW_ADMIN_TOKEN, (method, why) =>
     logger.warn({ method, why }, "refused a mutating RPC without the admin token"),
   );
   const server = createServiceServer({
     name: "breaker-coordinator",
-    services: [coordinatorService(coordinator, requireAdmin)],
+    services: [
+      coordinatorService(coordinator, requireAdmin, {
+        sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT,
+        onSessionCutOff,
+      }),
+    ],
     logger,
     registry,
     grpcPort: config.COORDINATOR_PORT,
@@ -67,7 +91,14 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
   });
-  const ticker = setInterval(() => coordinator!.tick(), TICK_MS);
+  let lastRetry = clock.now();
+  const ticker = setInterval(() => {
+    coordinator.tick();
+    if (persister.failing && clock.now() - lastRetry >= SAVE_RETRY_MS) {
+      lastRetry = clock.now();
+      void persist().catch(() => undefined);
+    }
+  }, TICK_MS);
   ticker.unref();
   // Resources close in reverse order: the ticker stops, then the final state goes to disk.
   server.onClose({ close: () => persist() });

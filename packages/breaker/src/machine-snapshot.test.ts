@@ -4,6 +4,7 @@ import { BreakerMachine } from "./breaker-machine.js";
 import { isBreakerSnapshotError } from "./breaker-snapshot-error.js";
 import type { BreakerTransition } from "./breaker-state.js";
 import { createBreakerConfig } from "./config.js";
+import type { ProbeAnswer, ProbePermit } from "./probe-leases.js";
 
 const config = createBreakerConfig();
 
@@ -11,6 +12,12 @@ const config = createBreakerConfig();
 function roundTrip(h: MachineHarness, at = h.now, events: BreakerTransition[] = []): BreakerMachine {
   const text = JSON.stringify(h.machine.toJSON(h.now));
   return BreakerMachine.restore(JSON.parse(text), { config, random: () => 0.5, onTransition: (t) => events.push(t) }, at);
+}
+
+/** Asserts that a probe was granted and answers the permit (the test fails here otherwise). */
+function permit(answer: ProbeAnswer): ProbePermit {
+  expect(answer).toMatchObject({ granted: true });
+  return answer as ProbePermit;
 }
 
 function expectSame(a: BreakerMachine, b: BreakerMachine, now: number): void {
@@ -59,14 +66,14 @@ describe("machine snapshots", () => {
     const h = machineHarness();
     h.fail(5);
     h.advance(30_000);
-    const first = h.machine.acquireProbe("a", h.now);
-    if (first.granted) h.machine.completeProbe(first.id, true, h.now);
-    const out = h.machine.acquireProbe("b", h.now);
+    const first = permit(h.machine.acquireProbe("a", h.now));
+    expect(h.machine.completeProbe(first.id, true, h.now)).toBe(true);
+    const out = permit(h.machine.acquireProbe("b", h.now));
     const back = roundTrip(h);
     expectSame(h.machine, back, h.now);
     expect(back.probesInFlight(h.now)).toBe(1);
     expect(back.acquireProbe("c", h.now)).toMatchObject({ granted: false, why: "busy" });
-    if (out.granted) expect(back.completeProbe(out.id, true, h.now)).toBe(true);
+    expect(back.completeProbe(out.id, true, h.now)).toBe(true);
     expect(back.halfOpenSuccesses).toBe(2);
     expect(back.acquireProbe("c", h.now)).toMatchObject({ granted: true, id: "p3" });
   });
@@ -75,8 +82,8 @@ describe("machine snapshots", () => {
     const h = machineHarness();
     h.fail(5);
     h.advance(30_000);
-    const p = h.machine.acquireProbe("a", h.now);
-    if (p.granted) h.machine.completeProbe(p.id, false, h.now);
+    const p = permit(h.machine.acquireProbe("a", h.now));
+    expect(h.machine.completeProbe(p.id, false, h.now)).toBe(true);
     const back = roundTrip(h);
     expectSame(h.machine, back, h.now);
     expect(back.reopenCount).toBe(1);

@@ -1,3 +1,4 @@
+import { eventually } from "@breakwater/testkit";
 import { describe, expect, it } from "vitest";
 import { describeExit, startChildService } from "./child-service.js";
 
@@ -30,7 +31,7 @@ describe("startChildService", () => {
     const { service, lines } = child(
       `process.on("SIGTERM", () => { console.log("bye"); process.exit(0); }); console.log("up"); setInterval(() => {}, 1000);`,
     );
-    await waitFor(() => lines.includes("stdout: up"));
+    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: "the child's \"up\" line" });
     const exit = await service.stop(5_000);
     expect(exit).toMatchObject({ code: 0, signal: null, forced: false });
     expect(lines).toContain("stdout: bye");
@@ -39,7 +40,7 @@ describe("startChildService", () => {
 
   it("kills a child that ignores SIGTERM once the grace is over", async () => {
     const { service, lines } = child(`process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000);`);
-    await waitFor(() => lines.includes("stdout: up"));
+    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: "the child's \"up\" line" });
     const exit = await service.stop(200);
     expect(exit).toMatchObject({ signal: "SIGKILL", forced: true });
   });
@@ -64,8 +65,3 @@ describe("describeExit", () => {
     expect(describeExit({ code: null, signal: "SIGKILL" })).toBe("was ended by SIGKILL");
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(condition()).toBe(true);
-}

@@ -8,16 +8,17 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-/** A /healthz that answers `statuses` in turn, then the last one forever. */
-async function healthz(...statuses: number[]): Promise<string> {
-  let i = 0;
+/** A /healthz that answers `statuses` in turn, then the last one forever; `answered` lists what it sent. */
+async function healthz(...statuses: number[]): Promise<{ url: string; answered: number[] }> {
+  const answered: number[] = [];
   const server = http.createServer((_req, res) => {
-    res.statusCode = statuses[Math.min(i++, statuses.length - 1)]!;
+    res.statusCode = statuses[Math.min(answered.length, statuses.length - 1)]!;
+    answered.push(res.statusCode);
     res.end();
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`, answered };
 }
 
 /** A loopback port nobody listens on. */
@@ -40,12 +41,14 @@ async function startError(p: Promise<unknown>): Promise<ServiceStartError> {
 
 describe("waitHealthy", () => {
   it("resolves once /healthz answers 200", async () => {
-    const url = await healthz(503, 503, 200);
-    await waitHealthy({ service: "gateway", url, timeoutMs: 5_000, intervalMs: 10 });
+    const { url, answered } = await healthz(503, 503, 200);
+    await waitHealthy({ service: "gateway", url, timeoutMs: 10_000, intervalMs: 10 });
+    // It asked again after each 503 and stopped at the first 200.
+    expect(answered).toEqual([503, 503, 200]);
   });
 
   it("names the service, the URL and the last answer when time runs out", async () => {
-    const url = await healthz(503);
+    const { url } = await healthz(503);
     // Long enough for several answers even on a loaded machine (the first fetch warms up undici).
     const err = await startError(waitHealthy({ service: "gateway", url, timeoutMs: 1_500, intervalMs: 10 }));
     expect(err.reason).toBe("timeout");
