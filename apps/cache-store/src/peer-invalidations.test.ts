@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
+import { eventually } from "@breakwater/testkit";
 import { createPeerInvalidations, type PeerInvalidation, type PeerInvalidationsOptions, type PeerSource } from "./peer-invalidations.js";
 
 type Message = cacheV1.WatchInvalidationsResponse;
@@ -67,10 +68,7 @@ const invalidation = (key: string, prefix = false): Message =>
   });
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !check(); i++) await tick();
-  if (!check()) throw new Error("condition not reached");
-}
+const until = (check: () => boolean): Promise<number> => eventually(check, { timeoutMs: 5_000, everyMs: 1 });
 
 function setup(peers: PeerSource[], overrides: Partial<PeerInvalidationsOptions> = {}) {
   const applied: PeerInvalidation[] = [];
