@@ -1,5 +1,14 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runServiceToExit } from "@breakwater/testkit";
+
+/** A BREAKER_CONFIG whose max open time is below its open time (checked by the breaker package). */
+const dir = mkdtempSync(join(tmpdir(), "bw-config-"));
+const breakers = join(dir, "breakers.yaml");
+writeFileSync(breakers, "defaults:\n  open_timeout: 10m\n  max_open_timeout: 1m\n");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * Every rule across variables, at the process level: a configuration error
@@ -16,6 +25,16 @@ describe("cache-store: a configuration that cannot work exits 2 naming the varia
     ["CACHE_MAX_BYTES=0", { CACHE_MAX_BYTES: "0" }, ["CACHE_MAX_BYTES must be above 0"]],
     ["S3_REQUEST_TIMEOUT=0", { S3_REQUEST_TIMEOUT: "0" }, ["S3_REQUEST_TIMEOUT must be above 0"]],
     ["an S3_ENDPOINT that makes no URL", { S3_ENDPOINT: "a b" }, ["S3_ENDPOINT"]],
+    [
+      "a peer max backoff below the first",
+      { CACHE_STORE_PEER_BACKOFF: "1s", CACHE_STORE_PEER_MAX_BACKOFF: "500ms" },
+      ["CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF"],
+    ],
+    [
+      "breaker max_open_timeout below open_timeout",
+      { BREAKER_CONFIG: breakers },
+      ["max_open_timeout: must be ≥ open timeout"],
+    ],
     [
       "one port for gRPC and HTTP",
       { CACHE_STORE_PORT: "50999", CACHE_STORE_HTTP_PORT: "50999" },
