@@ -1,4 +1,4 @@
-import { commonConfig, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
 
@@ -29,5 +29,8 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
  */
 export function loadCoordinatorConfig(vars: Readonly<Record<string, string | undefined>>): CoordinatorConfig {
   const config = loadConfig(coordinatorConfigSchema, vars);
+  if (config.COORDINATOR_PORT !== 0 && config.COORDINATOR_PORT === config.COORDINATOR_HTTP_PORT) {
+    throw new ConfigError([`COORDINATOR_PORT and COORDINATOR_HTTP_PORT must differ (both ${config.COORDINATOR_PORT})`]);
+  }
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }

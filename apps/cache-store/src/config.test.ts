@@ -50,3 +50,40 @@ describe("CACHE_STORE_PEERS", () => {
     expect([config.CACHE_STORE_PEER_BACKOFF, config.CACHE_STORE_PEER_MAX_BACKOFF]).toEqual([100, 5_000]);
   });
 });
+
+describe("rules across variables (else enforced later by the cache's and S3 adapter's constructors)", () => {
+  it("CACHE_MAX_OBJECT_BYTES must fit in CACHE_MAX_BYTES, naming both", () => {
+    expect(problemsOf({ CACHE_MAX_BYTES: "2MiB" })).toEqual([
+      "CACHE_MAX_OBJECT_BYTES (8388608) must not exceed CACHE_MAX_BYTES (2097152)",
+    ]);
+    const fits = loadCacheStoreConfig({ CACHE_MAX_BYTES: "2MiB", CACHE_MAX_OBJECT_BYTES: "2MiB" });
+    expect(fits.CACHE_MAX_OBJECT_BYTES).toBe(2 * 1024 ** 2);
+  });
+
+  it("CACHE_MAX_STALE must not be shorter than CACHE_TTL", () => {
+    expect(problemsOf({ CACHE_TTL: "2h" })).toEqual([
+      "CACHE_MAX_STALE (3600000 ms) must not be shorter than CACHE_TTL (7200000 ms)",
+    ]);
+    expect(loadCacheStoreConfig({ CACHE_TTL: "1h" }).CACHE_TTL).toBe(3_600_000);
+  });
+
+  it("sizes and S3 timeout above 0, an S3 endpoint that is a URL, distinct ports: all listed at once", () => {
+    expect(
+      problemsOf({
+        CACHE_MAX_BYTES: "0",
+        CACHE_MAX_OBJECT_BYTES: "0",
+        S3_REQUEST_TIMEOUT: "0",
+        S3_ENDPOINT: "a b",
+        CACHE_STORE_PORT: "7000",
+        CACHE_STORE_HTTP_PORT: "7000",
+      }),
+    ).toEqual([
+      "CACHE_MAX_BYTES must be above 0",
+      "CACHE_MAX_OBJECT_BYTES must be above 0",
+      "S3_REQUEST_TIMEOUT must be above 0",
+      'S3_ENDPOINT (with S3_USE_SSL) gives "http://a b", not a URL',
+      "CACHE_STORE_PORT and CACHE_STORE_HTTP_PORT must differ (both 7000)",
+    ]);
+    expect(loadCacheStoreConfig({ CACHE_STORE_PORT: "0", CACHE_STORE_HTTP_PORT: "0" }).CACHE_STORE_PORT).toBe(0);
+  });
+});

@@ -40,14 +40,47 @@ export function loadCacheStoreConfig(vars: Readonly<Record<string, string | unde
   if (config.CACHE_STORE_PEER_MAX_BACKOFF < config.CACHE_STORE_PEER_BACKOFF) {
     problems.push("CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF");
   }
+  problems.push(...crossFieldProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }
 
+/**
+ * Rules the cache and the S3 adapter would otherwise enforce later, in their
+ * constructors, as a RangeError and a stack: said here in the variables' names
+ * so that the process exits 2 with every problem listed.
+ */
+function crossFieldProblems(config: ConfigOf<typeof cacheStoreConfigSchema>): string[] {
+  const problems: string[] = [];
+  if (config.CACHE_MAX_BYTES <= 0) problems.push("CACHE_MAX_BYTES must be above 0");
+  if (config.CACHE_MAX_OBJECT_BYTES <= 0) problems.push("CACHE_MAX_OBJECT_BYTES must be above 0");
+  if (config.CACHE_MAX_OBJECT_BYTES > config.CACHE_MAX_BYTES) {
+    const [object, total] = [config.CACHE_MAX_OBJECT_BYTES, config.CACHE_MAX_BYTES];
+    problems.push(`CACHE_MAX_OBJECT_BYTES (${object}) must not exceed CACHE_MAX_BYTES (${total})`);
+  }
+  if (config.CACHE_MAX_STALE < config.CACHE_TTL) {
+    const [stale, ttl] = [config.CACHE_MAX_STALE, config.CACHE_TTL];
+    problems.push(`CACHE_MAX_STALE (${stale} ms) must not be shorter than CACHE_TTL (${ttl} ms)`);
+  }
+  if (config.S3_REQUEST_TIMEOUT <= 0) problems.push("S3_REQUEST_TIMEOUT must be above 0");
+  const endpoint = s3EndpointUrlOf(config.S3_ENDPOINT, config.S3_USE_SSL);
+  if (!URL.canParse(endpoint)) {
+    problems.push(`S3_ENDPOINT (with S3_USE_SSL) gives ${JSON.stringify(endpoint)}, not a URL`);
+  }
+  if (config.CACHE_STORE_PORT !== 0 && config.CACHE_STORE_PORT === config.CACHE_STORE_HTTP_PORT) {
+    problems.push(`CACHE_STORE_PORT and CACHE_STORE_HTTP_PORT must differ (both ${config.CACHE_STORE_PORT})`);
+  }
+  return problems;
+}
+
 /** The S3 endpoint as a URL: S3_ENDPOINT with its scheme, or one from S3_USE_SSL. */
 export function s3EndpointUrl(config: CacheStoreConfig): string {
-  const raw = config.S3_ENDPOINT.replace(/\/+$/, "");
-  return /^https?:\/\//i.test(raw) ? raw : `${config.S3_USE_SSL ? "https" : "http"}://${raw}`;
+  return s3EndpointUrlOf(config.S3_ENDPOINT, config.S3_USE_SSL);
+}
+
+function s3EndpointUrlOf(endpoint: string, useSsl: boolean): string {
+  const raw = endpoint.replace(/\/+$/, "");
+  return /^https?:\/\//i.test(raw) ? raw : `${useSsl ? "https" : "http"}://${raw}`;
 }
 
 /**

@@ -1,50 +1,48 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { cacheV1, healthV1 } from "@breakwater/proto";
-import { freePort, runServiceToExit } from "@breakwater/testkit";
+import { eventually, freePort, promSample, runServiceToExit } from "@breakwater/testkit";
 import { failure, get, put, type CacheClient } from "./__fixtures__/cache-store-stack.js";
-import { sample } from "./__fixtures__/cache-store-stack.js";
 import { isGone, metricsOf, startReplicaFleet, type Replica, type ReplicaFleet } from "./__fixtures__/replica-fleet.js";
 
 const WRITES = 200;
 
-/** Reads `key` on `client` until `accept` says so; answers the last read's body (or "404") and when. */
-async function readUntil(
-  client: CacheClient,
-  key: string,
-  accept: (body: string) => boolean,
-  onOther: (body: string) => void = () => {},
-  limitMs = 2_000,
-): Promise<{ body: string; at: number }> {
-  const started = performance.now();
-  for (;;) {
-    const body = await get(client, key).then(
-      (r) => r.body.toString(),
-      (err: unknown) => {
-        if ((err as { code?: Code }).code === Code.NotFound) return "404";
-        throw err;
-      },
-    );
-    const at = performance.now();
-    if (accept(body)) return { body, at };
-    onOther(body);
-    if (at - started > limitMs) throw new Error(`${key}: still ${JSON.stringify(body)} after ${limitMs} ms`);
-  }
+/** One read of `key`: its body, or "404". */
+async function bodyOf(client: CacheClient, key: string): Promise<string> {
+  return get(client, key).then(
+    (r) => r.body.toString(),
+    (err: unknown) => {
+      if ((err as { code?: Code }).code === Code.NotFound) return "404";
+      throw err;
+    },
+  );
 }
 
-async function eventually(check: () => Promise<boolean>, limitMs: number, what: string): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - started;
-    if (performance.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Reads `key` on `client` until it answers `want`; answers every other body
+ * read meanwhile, for the caller to check (only the previous one may show).
+ * How fast an invalidation arrives is the bench's business (tools/bench); the
+ * deadline here only turns a lost invalidation into a failure.
+ */
+async function readUntil(client: CacheClient, key: string, want: string): Promise<string[]> {
+  const others: string[] = [];
+  await eventually(
+    async () => {
+      const body = await bodyOf(client, key);
+      if (body === want) return true;
+      others.push(body);
+      return false;
+    },
+    { timeoutMs: 10_000, everyMs: 5, what: `${key} reads ${JSON.stringify(want)}` },
+  );
+  return others;
 }
 
-const quantile = (xs: number[], q: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+/** Every element is `allowed` (an empty list passes). */
+const onlySaw = (others: string[], allowed: string): void => expect(others.filter((o) => o !== allowed)).toEqual([]);
 
 const streamLive = (text: string, peer: Replica | string): number | undefined =>
-  sample(text, "cache_peer_invalidation_stream_live", { peer: typeof peer === "string" ? peer : peer.url });
+  promSample(text, "cache_peer_invalidation_stream_live", { peer: typeof peer === "string" ? peer : peer.url });
 
 describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () => {
   let fleet: ReplicaFleet;
@@ -59,15 +57,20 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
       names: ["a", "b", "c"],
       // C gets the fleet-wide list, itself included, and a peer that never answers.
       extraPeers: { c: (own) => [own, deadPeer] },
+      // Long, so that an exit that waited for it shows (last test).
+      env: { SHUTDOWN_GRACE_MS: "60s" },
     });
     [a, b, c] = fleet.replicas as [Replica, Replica, Replica];
     // A started before its peers existed: wait until every stream has (re)connected.
     for (const r of fleet.replicas) {
       const others = fleet.replicas.filter((o) => o !== r);
-      await eventually(async () => {
-        const text = await metricsOf(r);
-        return others.every((o) => streamLive(text, o) === 1);
-      }, 15_000, `${r.name}'s peer streams live`);
+      await eventually(
+        async () => {
+          const text = await metricsOf(r);
+          return others.every((o) => streamLive(text, o) === 1);
+        },
+        { timeoutMs: 15_000, what: `${r.name}'s peer streams live` },
+      );
     }
   });
 
@@ -76,57 +79,36 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     if (fleet !== undefined) await fleet.close();
   });
 
-  it(`a write through A reaches B and C: over ${WRITES} writes, never older than the previous body, worst < 100 ms`, async () => {
+  it(`a write through A reaches B and C: over ${WRITES} writes, never older than the previous body`, async () => {
     const key = "peer/k.txt";
     await put(a.client, key, "v0");
     for (const r of [b, c]) {
       expect((await get(r.client, key)).body.toString()).toBe("v0");
       expect((await get(r.client, key)).status).toBe(cacheV1.CacheStatus.HIT); // cached: only an invalidation changes it
     }
-    const served: Record<"b" | "c", number[]> = { b: [], c: [] };
-    let oldReads = 0;
     for (let i = 1; i <= WRITES; i++) {
       const body = `v${i}`;
       await put(a.client, key, body);
-      const acknowledged = performance.now();
-      await Promise.all(
-        ([b, c] as const).map(async (r) => {
-          const seen = await readUntil(r.client, key, (s) => s === body, (s) => {
-            expect(s).toBe(`v${i - 1}`); // the previous body at worst, never an older one
-            oldReads++;
-          });
-          served[r.name as "b" | "c"].push(seen.at - acknowledged);
-        }),
-      );
+      // The previous body at worst, never an older one.
+      for (const r of [b, c]) onlySaw(await readUntil(r.client, key, body), `v${i - 1}`);
       // Read-your-writes on A (written through).
       const own = await get(a.client, key);
       expect([own.body.toString(), own.status]).toEqual([body, cacheV1.CacheStatus.HIT]);
     }
-    const report = (xs: number[]): string =>
-      `worst ${Math.max(...xs).toFixed(1)} ms, median ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms`;
-    console.log(
-      `peer propagation over ${WRITES} writes through A (from A's acknowledgement until the replica answered the new body): ` +
-        `B ${report(served.b)}; C ${report(served.c)}; reads that still saw the previous body: ${oldReads}`,
-    );
-    expect(Math.max(...served.b)).toBeLessThan(100);
-    expect(Math.max(...served.c)).toBeLessThan(100);
     const text = await metricsOf(b);
-    expect(sample(text, "cache_peer_invalidations_applied_total", { peer: a.url })).toBeGreaterThanOrEqual(WRITES + 1);
+    const applied = promSample(text, "cache_peer_invalidations_applied_total", { peer: a.url });
+    expect(applied).toBeGreaterThanOrEqual(WRITES + 1);
   }, 120_000);
 
   it("a delete through A reaches B, and so does the next put through B's cached 404", async () => {
     const key = "peer/deleted.txt";
     await put(a.client, key, "here");
-    await readUntil(b.client, key, (s) => s === "here");
+    await readUntil(b.client, key, "here");
     await a.client.deleteObject({ bucket: "default", key });
-    const acknowledged = performance.now();
-    const gone = await readUntil(b.client, key, (s) => s === "404", (s) => expect(s).toBe("here"));
-    expect(gone.at - acknowledged).toBeLessThan(100);
+    onlySaw(await readUntil(b.client, key, "404"), "here");
     expect((await failure(get(b.client, key))).code).toBe(Code.NotFound); // B now caches the 404
     await put(a.client, key, "back");
-    const rewritten = performance.now();
-    const back = await readUntil(b.client, key, (s) => s === "back", (s) => expect(s).toBe("404"));
-    expect(back.at - rewritten).toBeLessThan(100);
+    onlySaw(await readUntil(b.client, key, "back"), "404");
   });
 
   it("InvalidateCache of a key or a prefix on A drops B's copies too (storage untouched)", async () => {
@@ -139,10 +121,7 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     // ...until an operator purges through A (which holds none of them itself).
     expect((await a.client.invalidateCache({ bucket: "default", key: "peer/dir/", prefix: true })).invalidatedEntries).toBe(0n);
     await a.client.invalidateCache({ bucket: "default", key: "peer/single" });
-    for (const k of keys) {
-      const r = await readUntil(b.client, k, (s) => s === `${k} new`, (s) => expect(s).toBe(`${k} old`), 100);
-      expect(r.body).toBe(`${k} new`);
-    }
+    for (const k of keys) onlySaw(await readUntil(b.client, k, `${k} new`), `${k} old`);
   });
 
   it("applied invalidations are not republished: B's WatchInvalidations carries only B's own", async () => {
@@ -150,7 +129,7 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     expect((await watch.next()).value?.event.case).toBe("subscribed");
     await put(a.client, "peer/through-a", "x");
     await a.client.invalidateCache({ bucket: "default", key: "peer/", prefix: true });
-    await readUntil(b.client, "peer/through-a", (s) => s === "x"); // B has applied both by now
+    await readUntil(b.client, "peer/through-a", "x"); // B has applied both by now
     await put(b.client, "peer/through-b", "y");
     const next = (await watch.next()).value?.event;
     expect(next?.case === "invalidation" && [next.value.key, cacheV1.InvalidationCause[next.value.cause]]).toEqual(["peer/through-b", "PUT"]);
@@ -176,11 +155,12 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     await put(a.client, same, "same");
     await put(a.client, changed, "before");
     for (const k of [same, changed]) await get(b.client, k);
-    const resyncsBefore = sample(await metricsOf(b), "cache_peer_resyncs_total", { peer: a.url })!;
+    const resyncsBefore = promSample(await metricsOf(b), "cache_peer_resyncs_total", { peer: a.url })!;
     const outputBefore = b.process.output.length;
 
     await a.kill();
-    const brokeMs = await eventually(async () => streamLive(await metricsOf(b), a) === 0, 5_000, "B sees A's stream down");
+    const aDown = async (): Promise<boolean> => streamLive(await metricsOf(b), a) === 0;
+    await eventually(aDown, { timeoutMs: 10_000, what: "B sees A's stream down" });
     // B carries on: healthy, and serving its copies.
     const h = await b.health.check({ service: "breakwater.cache.v1.CacheService" });
     expect(h.status).toBe(healthV1.HealthCheckResponse_ServingStatus.SERVING);
@@ -191,11 +171,10 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     await fleet.seed(changed, "after");
 
     await a.start(); // same gRPC port, a new replica id, an empty cache
-    const restarted = performance.now();
-    await eventually(async () => streamLive(await metricsOf(b), a) === 1, 10_000, "B's stream to A live again");
-    const reconnectMs = performance.now() - restarted;
+    const aLive = async (): Promise<boolean> => streamLive(await metricsOf(b), a) === 1;
+    await eventually(aLive, { timeoutMs: 10_000, what: "B's stream to A live again" });
     const text = await metricsOf(b);
-    expect(sample(text, "cache_peer_resyncs_total", { peer: a.url })).toBe(resyncsBefore + 1);
+    expect(promSample(text, "cache_peer_resyncs_total", { peer: a.url })).toBe(resyncsBefore + 1);
 
     const sameAfter = await get(b.client, same);
     expect([sameAfter.body.toString(), cacheV1.CacheStatus[sameAfter.status]]).toEqual(["same", "REVALIDATED"]);
@@ -207,27 +186,23 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     expect(logs.filter((l) => l.includes('"msg":"peer invalidation stream down"'))).toHaveLength(1); // once per outage, at warn
     expect(logs.filter((l) => l.includes('"level":40'))).toHaveLength(1);
     expect(logs.some((l) => l.includes("peer invalidation stream live"))).toBe(true);
-    console.log(
-      `peer outage: B saw A's stream break ${brokeMs.toFixed(0)} ms after SIGKILL; ` +
-        `resubscribed ${reconnectMs.toFixed(0)} ms after A listened again; next reads on B: REVALIDATED (unchanged), MISS (changed meanwhile)`,
-    );
 
     // And A follows the others again: a write through B reaches it.
     await get(a.client, same);
     await put(b.client, same, "same v2");
-    await readUntil(a.client, same, (s) => s === "same v2", (s) => expect(s).toBe("same"), 100);
+    onlySaw(await readUntil(a.client, same, "same v2"), "same");
   }, 60_000);
 
-  it("SIGTERM: every replica exits 0 promptly, its peers' streams and timers no obstacle", async () => {
+  it("SIGTERM: every replica exits 0 without waiting out the grace (peers' streams and timers no obstacle)", async () => {
     const pids = fleet.replicas.map((r) => r.process.pid);
     const exits = await fleet.close();
     for (const exit of exits) {
       expect(exit.code).toBe(0);
-      expect(exit.ms).toBeLessThan(3_000); // SHUTDOWN_GRACE_MS is 10 s: nothing waited for it
+      // SHUTDOWN_GRACE_MS is 60 s here: a stream or timer that held the exit would wait it out.
+      expect(exit.ms).toBeLessThan(30_000);
     }
     expect(pids.every(isGone)).toBe(true);
-    console.log(`SIGTERM exits: ${exits.map((e) => `${e.name} ${e.ms.toFixed(0)} ms`).join(", ")}`);
-  });
+  }, 60_000);
 });
 
 describe("CACHE_STORE_PEERS validation", () => {

@@ -72,6 +72,38 @@ describe("byte ranges and conditional reads through cache-store", () => {
     expect(err.code).toBe(Code.InvalidArgument);
   });
 
+  it("range numbers at or over 2^53: INVALID_ARGUMENT or OUT_OF_RANGE with a clear message, and no crash", async () => {
+    const huge = 2n ** 53n;
+    const ranges: RangeInit[] = [
+      { start: huge },
+      { start: 0n, end: huge },
+      { start: huge, end: huge + 1n },
+      { suffixLength: huge },
+      { start: 2n ** 64n - 1n },
+      { suffixLength: 2n ** 64n - 1n },
+    ];
+    for (const key of ["ranges/cached.bin", "ranges/uncached.bin"]) {
+      for (const range of ranges) {
+        const r = await readObject(stack.client, { bucket: "default", key, range }).then(
+          (ok) => ({ body: ok.body.byteLength, range: ok.first.contentRange }),
+          (err: unknown) => err as Error,
+        );
+        if (!(r instanceof Error)) {
+          // Past the end is cut at the end (RFC 9110 14.1.1): only a range that can be served is.
+          expect([key, range, r.body]).toEqual([key, range, expect.any(Number)]);
+          expect(r.range?.end).toBe(BigInt(SIZE - 1));
+          continue;
+        }
+        const err = await failure(Promise.reject(r));
+        expect([key, range, err.code]).toEqual([key, range, expect.toBeOneOf([Code.InvalidArgument, Code.OutOfRange])]);
+        expect(err.rawMessage).toMatch(/range|suffix|start|end/i);
+        expect(err.rawMessage).not.toMatch(/internal|undefined|NaN|Infinity/i);
+      }
+    }
+    expect(stack.process.child.exitCode).toBeNull();
+    expect((await get(stack.client, "ranges/cached.bin")).body.equals(body)).toBe(true);
+  });
+
   describe("conditional reads on a cached object are answered from memory (no S3 call)", () => {
     const key = "ranges/cached.bin";
     let info: cacheV1.ObjectInfo;

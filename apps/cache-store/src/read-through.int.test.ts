@@ -35,6 +35,19 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(stack.s3Gets("hit/after-miss.bin")).toBe(1);
   });
 
+  it("a zero-byte object: one message with the info and an empty body, MISS then HIT", async () => {
+    const key = "hit/empty.bin";
+    await stack.seed(key, new Uint8Array(0));
+    const first = await get(stack.client, key);
+    expect([cacheV1.CacheStatus[first.status], first.messages, first.body.byteLength]).toEqual(["MISS", 1, 0]);
+    const emptyMd5 = '"d41d8cd98f00b204e9800998ecf8427e"';
+    expect(first.first.info).toMatchObject({ bucket: "default", key, size: 0n, etag: emptyMd5 });
+    const second = await get(stack.client, key);
+    expect([cacheV1.CacheStatus[second.status], second.messages, second.body.byteLength]).toEqual(["HIT", 1, 0]);
+    expect(second.first.info?.size).toBe(0n);
+    expect(stack.s3Gets(key)).toBe(1);
+  });
+
   it("writes through: after a PutObject the next read is a HIT with what S3 holds (etag, type, metadata), no S3 GET", async () => {
     const body = randomBytes(100_000);
     const stored = await stack.put("hit/after-put.bin", body, { contentType: "application/x-test", metadata: { Owner: "ann" } });
@@ -117,8 +130,15 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect((await getFailure(stack.newClient(), key)).code).toBe(Code.NotFound);
     expect(stack.s3Gets(key)).toBe(getsBefore); // the delete left a cached 404
 
-    await expect(stack.client.deleteObject({ bucket: "default", key: "del/never-existed.txt" })).resolves.toBeDefined();
-    await expect(stack.client.deleteObject({ bucket: "default", key })).resolves.toBeDefined();
+    // Idempotent: deleting what is not there succeeds, is still sent to storage, and leaves nothing there.
+    const never = "del/never-existed.txt";
+    expect(await stack.client.deleteObject({ bucket: "default", key: never })).toMatchObject({});
+    expect(stack.proxy.count("DELETE", `/default/${never}`)).toBe(1);
+    expect((await getFailure(stack.client, never)).code).toBe(Code.NotFound);
+    expect(await stack.client.deleteObject({ bucket: "default", key })).toMatchObject({});
+    expect(stack.proxy.count("DELETE", `/default/${key}`)).toBe(2);
+    expect(await stack.stored(key)).toBeUndefined();
+    expect((await getFailure(stack.client, key)).code).toBe(Code.NotFound);
   });
 
   it("caches a 404 from S3 (CACHE_NEGATIVE_TTL): a second read of a missing key makes no S3 GET", async () => {

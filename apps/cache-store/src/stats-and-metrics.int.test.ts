@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheV1 } from "@breakwater/proto";
 import { Code } from "@connectrpc/connect";
-import { get, getFailure, readObject, sample, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import { promSample } from "@breakwater/testkit";
+import { get, getFailure, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
 
 describe("GetStats and /metrics report what the cache did", () => {
   let stack: CacheStoreStack;
@@ -57,16 +58,16 @@ describe("GetStats and /metrics report what the cache did", () => {
     const text = await res.text();
     const service = { service: "cache-store" };
     expect({
-      hits: sample(text, "cache_hits_total", service),
-      misses: sample(text, "cache_misses_total", service),
-      coalesced: sample(text, "cache_coalesced_total", service),
-      bypassed: sample(text, "cache_bypassed_total", service),
-      stale: sample(text, "cache_stale_served_total", service),
-      revalidations: sample(text, "cache_revalidations_total", service),
-      evictions: sample(text, "cache_evictions_total", service),
-      bytes: sample(text, "cache_bytes", service),
-      entries: sample(text, "cache_entries", service),
-      maxBytes: sample(text, "cache_max_bytes", service),
+      hits: promSample(text, "cache_hits_total", service),
+      misses: promSample(text, "cache_misses_total", service),
+      coalesced: promSample(text, "cache_coalesced_total", service),
+      bypassed: promSample(text, "cache_bypassed_total", service),
+      stale: promSample(text, "cache_stale_served_total", service),
+      revalidations: promSample(text, "cache_revalidations_total", service),
+      evictions: promSample(text, "cache_evictions_total", service),
+      bytes: promSample(text, "cache_bytes", service),
+      entries: promSample(text, "cache_entries", service),
+      maxBytes: promSample(text, "cache_max_bytes", service),
     }).toEqual({
       hits: Number(stats.hits),
       misses: Number(stats.misses),
@@ -86,7 +87,7 @@ describe("GetStats and /metrics report what the cache did", () => {
     await stack.client.headObject({ bucket: "default", key: "s/ranged.txt" });
     const text = await (await fetch(`${stack.process.httpUrl}/metrics`)).text();
     const count = (operation: string, outcome: string): number | undefined =>
-      sample(text, "storage_request_duration_seconds_count", { operation, outcome, service: "cache-store" });
+      promSample(text, "storage_request_duration_seconds_count", { operation, outcome, service: "cache-store" });
     expect(text).toMatch(/^# TYPE storage_request_duration_seconds histogram$/m);
     expect({
       getOk: count("get", "ok"),
@@ -102,9 +103,10 @@ describe("GetStats and /metrics report what the cache did", () => {
       delete: 1,
       head: 1,
     });
-    expect(sample(text, "storage_request_duration_seconds_sum", { operation: "get", outcome: "ok" })).toBeGreaterThan(0);
+    const getOk = { operation: "get", outcome: "ok" };
+    expect(promSample(text, "storage_request_duration_seconds_sum", getOk)).toBeGreaterThan(0);
     // The coalesced burst waited 1 s on one GET: that GET is in the histogram's upper buckets.
-    expect(sample(text, "storage_request_duration_seconds_bucket", { operation: "get", outcome: "ok", le: "0.25" })).toBeLessThan(3);
-    expect(sample(text, "storage_request_duration_seconds_bucket", { operation: "get", outcome: "ok", le: "+Inf" })).toBe(3);
+    expect(promSample(text, "storage_request_duration_seconds_bucket", { ...getOk, le: "0.25" })).toBeLessThan(3);
+    expect(promSample(text, "storage_request_duration_seconds_bucket", { ...getOk, le: "+Inf" })).toBe(3);
   });
 });

@@ -1,6 +1,7 @@
 import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
+import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
 
 /**
  * The gateway's environment (design.md "Configuration and ports"): every
@@ -48,6 +49,10 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
     problems.push("GATEWAY_INVALIDATION_MAX_BACKOFF must not be below GATEWAY_INVALIDATION_BACKOFF");
   }
   if (config.GATEWAY_CACHE_TTL <= 0 && config.GATEWAY_CACHE_MAX_BYTES > 0) problems.push("GATEWAY_CACHE_TTL must be above 0");
+  // The near-cache's constructor refuses a bound that cannot hold one entry's bookkeeping.
+  if (config.GATEWAY_CACHE_MAX_BYTES > 0 && config.GATEWAY_CACHE_MAX_BYTES <= NEAR_CACHE_ENTRY_OVERHEAD) {
+    problems.push(`GATEWAY_CACHE_MAX_BYTES must be 0 (near-cache off) or above ${NEAR_CACHE_ENTRY_OVERHEAD}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }

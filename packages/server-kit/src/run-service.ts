@@ -1,3 +1,4 @@
+import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ConfigError } from "./config.js";
 import { PortInUseError, type ServiceAddresses } from "./service-server.js";
@@ -31,6 +32,7 @@ export async function runService<C>(options: {
   try {
     const { server, logger } = await options.start(config);
     log = logger;
+    routeGrpcLogs(logger);
     await server.listen();
     let stopping = false;
     const stop = (signal: string): void => {
@@ -59,4 +61,20 @@ export async function runService<C>(options: {
     else process.stderr.write(`failed to start: ${String((err as Error)?.stack ?? err)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * grpc-js's own log lines go to the service's logger, as JSON like every other
+ * line, but for its summary of a failed bind: that failure reaches `listen()`
+ * and is reported once (a port in use: one line).
+ */
+function routeGrpcLogs(logger: Logger): void {
+  const child = logger.child({ source: "grpc-js" });
+  const to =
+    (level: "error" | "info" | "debug") =>
+    (...args: unknown[]): void => {
+      const text = args.map(String).join(" ");
+      if (!text.startsWith("No address added out of total")) child[level](text);
+    };
+  grpc.setLogger({ error: to("error"), info: to("info"), debug: to("debug") });
 }

@@ -13,7 +13,15 @@ import { ConnectError } from "@connectrpc/connect";
 import { createGrpcClient, type GrpcCallOptions, type GrpcClient } from "@breakwater/server-kit";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type S3Server, type ServiceProcess } from "@breakwater/testkit";
+import {
+  eventually,
+  startCountingProxy,
+  startS3Server,
+  startServiceProcess,
+  type CountingProxy,
+  type S3Server,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 
 /** A typed grpc-js client of CacheService. */
 export type CacheClient = GrpcClient<typeof cacheV1.CacheService>;
@@ -97,12 +105,9 @@ export async function startCacheStoreStack(options: CacheStoreStackOptions = {})
     }
   };
   const settled = async (key: string, body: Uint8Array, bucket = "default"): Promise<void> => {
-    for (let waited = 0; ; waited += 20) {
-      const now = await stored(key, bucket);
-      if (now !== undefined && now.equals(body)) return;
-      if (waited > 10_000) throw new Error(`s3rver did not serve the ${body.byteLength} bytes written to ${bucket}/${key}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(async () => (await stored(key, bucket))?.equals(body) === true, {
+      what: `s3rver serves the ${body.byteLength} bytes written to ${bucket}/${key}`,
+    });
   };
   let closed: Promise<number | string> | undefined;
   return {
@@ -131,7 +136,7 @@ export async function startCacheStoreStack(options: CacheStoreStackOptions = {})
         direct.destroy();
         const code = await process.stop();
         // The process is gone, and with it every connection it had to storage.
-        for (let waited = 0; proxy.openConnections > 0 && waited < 2_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+        await eventually(() => proxy.openConnections === 0, { timeoutMs: 5_000 }).catch(() => undefined);
         const left = proxy.openConnections;
         await proxy.close();
         await s3.close();
@@ -154,17 +159,6 @@ export function directS3Client(s3: S3Server): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-}
-
-/** The value of one sample in Prometheus text format; `labels` must all be present. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
 }
 
 /** An S3 key as it appears in a path-style URL. */
