@@ -98,7 +98,8 @@ export function createObjectReads(options: ObjectReadsOptions) {
         return;
       }
       if (ifRangeHolds(ifRange, info)) {
-        sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": `bytes */${info.size}` });
+        const contentRange = `bytes */${info.size}`;
+        sendError(res, 416, "the range is not satisfiable", "out_of_range", { "content-range": contentRange });
         return;
       }
       range = undefined; // If-Range failed: the whole body (RFC 9110 13.1.5)
@@ -162,7 +163,11 @@ export function createObjectReads(options: ObjectReadsOptions) {
    * names (RFC 9110 13.1.5): when the answer's validator does not match, the
    * ranged call is dropped and the whole body read instead.
    */
-  async function* readRange(request: GetRequest, ifRange: string | undefined, signal: AbortSignal): AsyncGenerator<GetAnswer> {
+  async function* readRange(
+    request: GetRequest,
+    ifRange: string | string[] | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<GetAnswer> {
     if (request.range === undefined || ifRange === undefined) {
       yield* readWithFailover(request, signal);
       return;
@@ -322,9 +327,9 @@ function failsOver(err: unknown): boolean {
  * equal to the current one (strong comparison: a weak tag never matches), or
  * an HTTP-date equal to the current Last-Modified.
  */
-function ifRangeHolds(value: string | undefined, info: cacheV1.ObjectInfo | undefined): boolean {
+function ifRangeHolds(value: string | string[] | undefined, info: cacheV1.ObjectInfo | undefined): boolean {
   if (value === undefined) return true;
-  if (info === undefined) return false;
+  if (info === undefined || Array.isArray(value)) return false;
   const validator = value.trim();
   if (validator.startsWith('"') || validator.startsWith("W/")) {
     return !validator.startsWith("W/") && !info.etag.startsWith("W/") && validator === info.etag;
