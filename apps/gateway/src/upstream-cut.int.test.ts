@@ -1,52 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { Agent, request, type IncomingMessage } from "node:http";
+import { Agent } from "node:http";
 import { eventually, MiB } from "@breakwater/testkit";
-import { startStack, type Stack } from "./__fixtures__/stack.js";
+import { pausedRead, startStack, type Stack } from "./__fixtures__/stack.js";
 
 /** Over the cache-store's CACHE_MAX_OBJECT_BYTES (8 MiB): streamed from storage, never cached whole. */
 const SIZE = 32 * MiB;
-
-/** How a body ended: whole (Content-Length met) or not, and the client's error if any. */
-interface Ending {
-  readonly complete: boolean;
-  readonly bytes: number;
-  readonly error?: string;
-}
-
-/** A GET whose reader is paused after the first bytes, until `resume()`; `ending()` is set once the body ends. */
-interface PausedRead {
-  readonly res: IncomingMessage;
-  resume(): void;
-  ending(): Ending | undefined;
-}
-
-/**
- * A keep-alive client, as browsers and curl are: a short body that the server
- * merely ends would leave it waiting for the rest, so only a cut connection
- * makes it see the error.
- */
-function pausedRead(port: number, path: string, agent: Agent): Promise<PausedRead> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, agent }, (res) => {
-      let bytes = 0;
-      let ending: Ending | undefined;
-      const settle = (e: Ending): void => void (ending ??= e);
-      res.on("data", (d: Buffer) => {
-        bytes += d.length;
-      });
-      res.once("data", () => {
-        res.pause();
-        resolve({ res, resume: () => res.resume(), ending: () => ending });
-      });
-      res.on("end", () => settle({ complete: res.complete, bytes }));
-      res.on("error", (err) => settle({ complete: false, bytes, error: String(err) }));
-      res.on("aborted", () => settle({ complete: false, bytes, error: "aborted" }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /**
  * An upstream that fails after the gateway has sent 200 and part of the body
