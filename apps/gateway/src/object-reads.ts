@@ -117,7 +117,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
       for await (const msg of readRange(request, ifRange, signal)) {
         if (first === undefined) {
           first = msg;
-          const info = msg.info ?? new Error("upstream answered without object info");
+          const info = msg.info ?? new ConnectError("upstream answered without object info", Code.Internal);
           if (info instanceof Error) throw info;
           const upstreamStatus = cacheStatusHeader(msg.cacheStatus);
           const headers = objectHeaders(info, withGatewayMember(upstreamStatus, outcome(false)));

@@ -100,7 +100,9 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       }
     } catch (err) {
       if (signal.aborted && res.destroyed) return true; // the client left; nobody to answer
-      if (!(err instanceof ConnectError) || !EXPECTED.includes(err.code)) {
+      // Not an upstream's answer but the gateway's own failure: the server's 500, not a 502 "upstream error".
+      if (!(err instanceof ConnectError)) throw err;
+      if (!EXPECTED.includes(err.code)) {
         options.logger.warn({ err, method: req.method, bucket: path.bucket, key: path.key }, "object request failed");
       }
       const extra: Record<string, string> = {};
