@@ -52,7 +52,8 @@ describe("PURGE over two cache-stores", () => {
 
   it("needs the admin token: none or a wrong one → 401 with WWW-Authenticate, nothing purged", async () => {
     await cacheEverywhere();
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }];
+    for (const headers of refused) {
       const res = await purge("default/p/a/1", headers);
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toBe("Bearer");
