@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { cacheV1 } from "@breakwater/proto";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { isCacheError, isNotModified, resolveRange, type ObjectMeta, type RangeRequest } from "@breakwater/cache";
 import type { ObjectPath } from "./object-path.js";
@@ -8,6 +9,7 @@ import { cacheStatusHeader, objectHeaders, withGatewayMember, type NearCacheOutc
 import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
 import type { UpstreamPool } from "./upstreams.js";
+import { isUpstreamFailure } from "./upstream-breaker.js";
 
 /** Options of {@link createObjectReads}. */
 export interface ObjectReadsOptions {
@@ -60,8 +62,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
     const cached = nearCache?.lookup(path.bucket, path.key);
     if (cached === undefined) return false;
     let range = req.method === "GET" ? parseRangeHeader(req.headers.range) : undefined;
-    // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
-    if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
+    if (range === "ignore" || !ifRangeHolds(req.headers["if-range"], cached.info)) range = undefined;
     answerFromCopy(req, res, cached, range);
     return true;
   }
@@ -74,8 +75,8 @@ export function createObjectReads(options: ObjectReadsOptions) {
 
   async function get(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
     let range = parseRangeHeader(req.headers.range);
-    // If-Range is not evaluated here; ignoring Range then is what RFC 9110 13.1.5 allows.
-    if (range === "ignore" || req.headers["if-range"] !== undefined) range = undefined;
+    if (range === "ignore") range = undefined;
+    const ifRange = req.headers["if-range"];
     const conditions = conditionsOf(req);
     // A copy of this key is being made: wait for it rather than read upstream too.
     const joined = nearCache?.joinFill(path.bucket, path.key);
@@ -83,18 +84,24 @@ export function createObjectReads(options: ObjectReadsOptions) {
       const copy = await joined;
       if (res.destroyed) return;
       if (copy !== undefined) {
-        answerFromCopy(req, res, copy, range);
+        answerFromCopy(req, res, copy, ifRangeHolds(ifRange, copy.info) ? range : undefined);
         return;
       }
     }
     if (range === "unsatisfiable") {
-      const head = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+      const head = await headWithFailover(path, signal);
       const info = head.info!;
       const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(head.cacheStatus), outcome(false)));
       // RFC 9110 13.2.2: the preconditions are evaluated before Range.
-      if (isNotModified(conditions, metaOf(info))) res.writeHead(304, notModifiedHeaders(headers)).end();
-      else sendError(res, gatewayErrors.rangeNotSatisfiable, { "content-range": `bytes */${info.size}` });
-      return;
+      if (isNotModified(conditions, metaOf(info))) {
+        res.writeHead(304, notModifiedHeaders(headers)).end();
+        return;
+      }
+      if (ifRangeHolds(ifRange, info)) {
+        sendError(res, gatewayErrors.rangeNotSatisfiable, { "content-range": `bytes */${info.size}` });
+        return;
+      }
+      range = undefined; // If-Range failed: the whole body (RFC 9110 13.1.5)
     }
     const request: GetRequest = { bucket: path.bucket, key: path.key, ifNoneMatch: conditions.ifNoneMatch ?? "" };
     if (range !== undefined) request.range = "suffixLength" in range ? { suffixLength: range.suffixLength } : range;
@@ -106,10 +113,10 @@ export function createObjectReads(options: ObjectReadsOptions) {
     try {
       let first: cacheV1.GetObjectResponse | undefined;
       let copy: Uint8Array[] | undefined;
-      for await (const msg of upstreams.pick().cache.getObject(request, { signal })) {
+      for await (const msg of readRange(request, ifRange, signal)) {
         if (first === undefined) {
           first = msg;
-          const info = msg.info ?? new Error("upstream answered without object info");
+          const info = msg.info ?? new ConnectError("upstream answered without object info", Code.Internal);
           if (info instanceof Error) throw info;
           const upstreamStatus = cacheStatusHeader(msg.cacheStatus);
           const headers = objectHeaders(info, withGatewayMember(upstreamStatus, outcome(false)));
@@ -150,8 +157,69 @@ export function createObjectReads(options: ObjectReadsOptions) {
     }
   }
 
+  /**
+   * A GetObject call whose range holds only for the representation If-Range
+   * names (RFC 9110 13.1.5): when the answer's validator does not match, the
+   * ranged call is dropped and the whole body read instead.
+   */
+  async function* readRange(
+    request: GetRequest,
+    ifRange: string | string[] | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<GetAnswer> {
+    if (request.range === undefined || ifRange === undefined) {
+      yield* readWithFailover(request, signal);
+      return;
+    }
+    const ranged = readWithFailover(request, signal);
+    const first = await ranged.next();
+    if (first.done === true) return;
+    if (first.value.contentRange === undefined || ifRangeHolds(ifRange, first.value.info)) {
+      yield first.value;
+      yield* ranged;
+      return;
+    }
+    await ranged.return(undefined); // cancels the ranged call
+    const whole: GetRequest = { ...request };
+    delete whole.range;
+    yield* readWithFailover(whole, signal);
+  }
+
+  /**
+   * Reads are idempotent: an upstream that fails before answering anything
+   * (killed, unreachable) hands the read to the next one, so one dead replica
+   * fails no read that had not started (design.md "Gateway": requests go to
+   * healthy upstreams). A deadline is not retried: the client would wait it
+   * once per upstream.
+   */
+  async function* readWithFailover(request: GetRequest, signal: AbortSignal): AsyncGenerator<GetAnswer> {
+    for (let attempt = 1; ; attempt++) {
+      let answered = false;
+      try {
+        for await (const msg of upstreams.pick().cache.getObject(request, { signal })) {
+          answered = true;
+          yield msg;
+        }
+        return;
+      } catch (err) {
+        if (answered || signal.aborted || attempt >= upstreams.all.length || !failsOver(err)) throw err;
+      }
+    }
+  }
+
+  /** HeadObject with the failover of {@link readWithFailover}. */
+  async function headWithFailover(path: ObjectPath, signal: AbortSignal): Promise<cacheV1.HeadObjectResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+      } catch (err) {
+        if (signal.aborted || attempt >= upstreams.all.length || !failsOver(err)) throw err;
+      }
+    }
+  }
+
   async function head(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
-    const answer = await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+    const answer = await headWithFailover(path, signal);
     const info = answer.info!;
     const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(answer.cacheStatus), outcome(false)));
     if (isNotModified(conditionsOf(req), metaOf(info))) {
@@ -244,4 +312,29 @@ function drained(res: ServerResponse): Promise<void> {
     res.on("drain", done);
     res.on("close", done);
   });
+}
+
+type GetAnswer = cacheV1.GetObjectResponse;
+
+/** Whether a failed upstream call may go to the next upstream: a failure of the upstream itself, not a deadline. */
+function failsOver(err: unknown): boolean {
+  return isUpstreamFailure(err) && !(err instanceof ConnectError && err.code === Code.DeadlineExceeded);
+}
+
+/**
+ * RFC 9110 13.1.5: If-Range holds when absent, when it is a strong entity-tag
+ * equal to the current one (strong comparison: a weak tag never matches), or
+ * an HTTP-date equal to the current Last-Modified.
+ */
+function ifRangeHolds(value: string | string[] | undefined, info: cacheV1.ObjectInfo | undefined): boolean {
+  if (value === undefined) return true;
+  if (info === undefined || Array.isArray(value)) return false;
+  const validator = value.trim();
+  if (validator.startsWith('"') || validator.startsWith("W/")) {
+    return !validator.startsWith("W/") && !info.etag.startsWith("W/") && validator === info.etag;
+  }
+  const date = Date.parse(validator);
+  if (info.lastModified === undefined || Number.isNaN(date)) return false;
+  // Last-Modified is sent in whole seconds: compare with the field value as sent.
+  return date === Math.floor(timestampDate(info.lastModified).getTime() / 1000) * 1000;
 }

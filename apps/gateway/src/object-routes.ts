@@ -101,7 +101,9 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       }
     } catch (err) {
       if (signal.aborted && res.destroyed) return true; // the client left; nobody to answer
-      if (!(err instanceof ConnectError) || !EXPECTED.includes(err.code)) {
+      // Not an upstream's answer but the gateway's own failure: the server's 500, not a 502 "upstream error".
+      if (!(err instanceof ConnectError)) throw err;
+      if (!EXPECTED.includes(err.code)) {
         options.logger.warn({ err, method: req.method, bucket: path.bucket, key: path.key }, "object request failed");
       }
       const extra: Record<string, string> = {};
@@ -230,12 +232,16 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     }
     // This gateway's copies first, then every upstream's: each holds its own.
     const near = nearCache?.invalidate(path.bucket, path.key, prefix) ?? 0;
-    const answers = await Promise.all(
+    // Every upstream is asked and waited for: a failure answers 503 (retry the purge, it is idempotent)
+    // only once every reachable copy is gone, so the 503 never comes before the purges that did work.
+    const answers = await Promise.allSettled(
       options.upstreams.all.map((u) =>
         u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix }, { timeoutMs: options.upstreamTimeoutMs }),
       ),
     );
-    const purged = answers.reduce((n, a) => n + Number(a.invalidatedEntries), 0);
+    const failed = answers.find((a) => a.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    const purged = answers.reduce((n, a) => n + (a.status === "fulfilled" ? Number(a.value.invalidatedEntries) : 0), 0);
     const body = JSON.stringify({ bucket: path.bucket, key: path.key, prefix, purged, gateway_purged: near });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   }

@@ -4,7 +4,8 @@
  * one or more built gateways (`apps/<app>/dist/main.js`), called with Node's
  * own HTTP clients. Build first (`npx nx run-many -t build`).
  */
-import { request, type IncomingHttpHeaders } from "node:http";
+import { createHash } from "node:crypto";
+import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -172,4 +173,54 @@ export async function withConcurrency<T>(limit: number, count: number, task: (i:
   }
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   return out;
+}
+
+/** How a body ended: whole (Content-Length met) or not, the client's error if any, and when. */
+export interface BodyEnding {
+  readonly complete: boolean;
+  readonly bytes: number;
+  /** sha256 (hex) of the bytes received. */
+  readonly sha256: string;
+  readonly error?: string;
+  /** performance.now() at the end. */
+  readonly at: number;
+}
+
+/** A GET whose reader is paused after the first bytes, until `resume()`; `ending()` is set once the body ends. */
+export interface PausedRead {
+  readonly res: IncomingMessage;
+  resume(): void;
+  ending(): BodyEnding | undefined;
+}
+
+/**
+ * Starts a GET and pauses its reader on the first body bytes: the request
+ * stays in flight (the server blocked on backpressure) until `resume()`.
+ * `agent: false` sends `Connection: close`; pass a keep-alive Agent to see
+ * whether the server cuts a connection or merely ends the response.
+ */
+export function pausedRead(port: number, path: string, agent: Agent | false = false): Promise<PausedRead> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent }, (res) => {
+      let bytes = 0;
+      const hash = createHash("sha256");
+      let ending: BodyEnding | undefined;
+      const settle = (complete: boolean, error?: string): void => {
+        ending ??= { complete, bytes, sha256: hash.digest("hex"), at: performance.now(), ...(error ? { error } : {}) };
+      };
+      res.on("data", (d: Buffer) => {
+        bytes += d.length;
+        hash.update(d);
+      });
+      res.once("data", () => {
+        res.pause();
+        resolve({ res, resume: () => res.resume(), ending: () => ending });
+      });
+      res.on("end", () => settle(res.complete));
+      res.on("error", (err) => settle(false, String(err)));
+      res.on("aborted", () => settle(false, "aborted"));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
