@@ -111,6 +111,7 @@ async function clientsDetaching(
         }),
       );
     }
+    for (const c of clients) c.start();
     const detachMs: number[] = [];
     const attachedNs: number[] = [];
     const detachedNs: number[] = [];
