@@ -59,3 +59,5 @@ export { checkObjectName } from "./object-names.js";
 export { CacheError, isCacheError } from "./errors.js";
 /** Why a cache or storage call failed. */
 export type { CacheErrorKind } from "./errors.js";
+/** Which cache-store replica owns a key (rendezvous hashing), and its fallbacks in order. */
+export { createOwnerOrder, type OwnerOrder } from "./owner-order.js";
