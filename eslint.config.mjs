@@ -56,8 +56,16 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: nodeHttp.map((name) => ({ name, message: "The pure core does no HTTP; put I/O behind a subpath export." })),
-          patterns: [{ group: ioPackages, message: "The pure core imports no protobuf, gRPC or AWS SDK; put I/O behind a subpath export." }],
+          paths: nodeHttp.map((name) => ({
+            name,
+            message: "The pure core does no HTTP; put I/O behind a subpath export.",
+          })),
+          patterns: [
+            {
+              group: ioPackages,
+              message: "The pure core imports no protobuf, gRPC or AWS SDK; put I/O behind a subpath export.",
+            },
+          ],
         },
       ],
     },

@@ -15,6 +15,9 @@ export function createAdminGuard(token: string, onRefused: (method: string, why:
     if (ok) return;
     const why = given.length === 0 ? "no authorization header" : "wrong token";
     onRefused(ctx.method, why);
-    throw new ConnectError(`${ctx.method.split("/").pop()} needs authorization: Bearer <BW_ADMIN_TOKEN> (${why})`, Code.Unauthenticated);
+    throw new ConnectError(
+      `${ctx.method.split("/").pop()} needs authorization: Bearer <BW_ADMIN_TOKEN> (${why})`,
+      Code.Unauthenticated,
+    );
   };
 }

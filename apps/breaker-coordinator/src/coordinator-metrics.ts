@@ -8,7 +8,11 @@ import type { Coordinator } from "./coordinator.js";
  * cut-off sessions.
  */
 export function createCoordinatorMetrics(registry: Registry, coordinator: () => Coordinator) {
-  registerBreakerStateGauge(registry, { name: "breaker_state", help: "Breaker state", breakers: () => coordinator().list() });
+  registerBreakerStateGauge(registry, {
+    name: "breaker_state",
+    help: "Breaker state",
+    breakers: () => coordinator().list(),
+  });
   new Gauge({
     name: "coordinator_sessions",
     help: "Open instance sessions",
@@ -23,7 +27,11 @@ export function createCoordinatorMetrics(registry: Registry, coordinator: () => 
     labelNames: ["breaker", "to"] as const,
     registers: [registry],
   });
-  const reports = new Counter({ name: "coordinator_reports_total", help: "Outcome reports received", registers: [registry] });
+  const reports = new Counter({
+    name: "coordinator_reports_total",
+    help: "Outcome reports received",
+    registers: [registry],
+  });
   const probes = new Counter({
     name: "coordinator_probe_requests_total",
     help: "Half-open probe requests, by answer",

@@ -5,7 +5,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
 import { StateNotSavedError, type Coordinator, type SessionInput, type SessionOutput } from "./coordinator.js";
 import { MessageQueue } from "./message-queue.js";
-import { detailsToProto, forceModeFromProto, instanceToProto, transitionToProto, viewToProto } from "./breaker-proto.js";
+import {
+  detailsToProto,
+  forceModeFromProto,
+  instanceToProto,
+  transitionToProto,
+  viewToProto,
+} from "./breaker-proto.js";
 
 type SessionResponse = breakerV1.SessionResponse["message"];
 
@@ -95,7 +101,11 @@ export function coordinatorService(
       if (req.name === "") throw new ConnectError("name is empty", Code.InvalidArgument);
       checkBreakerName(req.name, "name");
       const mode = forceModeFromProto(req.mode);
-      if (mode === undefined) throw new ConnectError("mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO", Code.InvalidArgument);
+      if (mode === undefined)
+        throw new ConnectError(
+          "mode must be FORCE_MODE_OPEN, FORCE_MODE_CLOSED or FORCE_MODE_AUTO",
+          Code.InvalidArgument,
+        );
       const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
       const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(notSaved);
       return { breaker: detailsToProto(forced) };
@@ -133,7 +143,10 @@ export function coordinatorService(
 /** Breaker names are backends (`s3:<endpoint>`, `cache-store:<address>`): non-empty, bounded. */
 function checkBreakerName(name: string, where: string): void {
   if (name === "" || name.length > 512) {
-    throw new ConnectError(`${where}: a breaker name must be 1-512 characters, got ${JSON.stringify(name.slice(0, 40))}`, Code.InvalidArgument);
+    throw new ConnectError(
+      `${where}: a breaker name must be 1-512 characters, got ${JSON.stringify(name.slice(0, 40))}`,
+      Code.InvalidArgument,
+    );
   }
 }
 
@@ -171,7 +184,10 @@ function toInput(m: breakerV1.SessionRequest["message"]): SessionInput | undefin
       for (const c of m.value.counts) {
         checkBreakerName(c.breaker, "report.counts.breaker");
         if (c.slowCalls > c.successes + c.failures) {
-          throw new ConnectError(`report for ${c.breaker}: slow_calls (${c.slowCalls}) exceeds successes + failures`, Code.InvalidArgument);
+          throw new ConnectError(
+            `report for ${c.breaker}: slow_calls (${c.slowCalls}) exceeds successes + failures`,
+            Code.InvalidArgument,
+          );
         }
       }
       return {
@@ -212,6 +228,9 @@ function toResponse(out: SessionOutput): SessionResponse {
         }),
       };
     case "probe-refusal":
-      return { case: "probeGrant", value: create(breakerV1.ProbeGrantSchema, { breaker: out.breaker, granted: false }) };
+      return {
+        case: "probeGrant",
+        value: create(breakerV1.ProbeGrantSchema, { breaker: out.breaker, granted: false }),
+      };
   }
 }

@@ -9,7 +9,9 @@ const { HealthCheckResponse_ServingStatus: Serving } = healthV1;
 describe("breaker-coordinator process", () => {
   let coordinator: ServiceProcess;
   beforeAll(async () => {
-    coordinator = await startServiceProcess("breaker-coordinator", { env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-${process.pid}.json` } });
+    coordinator = await startServiceProcess("breaker-coordinator", {
+      env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-${process.pid}.json` },
+    });
   });
   afterAll(async () => {
     await coordinator?.stop("SIGKILL");
@@ -19,7 +21,10 @@ describe("breaker-coordinator process", () => {
     it(`lists its services by reflection ${version} and answers ListBreakers through it`, async () => {
       const reflection = createReflectionClient(coordinator.grpcAddress, version);
       try {
-        expect((await reflection.listServices()).sort()).toEqual(["breakwater.breaker.v1.BreakerCoordinator", "grpc.health.v1.Health"]);
+        expect((await reflection.listServices()).sort()).toEqual([
+          "breakwater.breaker.v1.BreakerCoordinator",
+          "grpc.health.v1.Health",
+        ]);
         const files = await reflection.fileContainingSymbol("breakwater.breaker.v1.BreakerCoordinator");
         expect(files.map((f) => f.name)).toContain("breakwater/breaker/v1/coordinator.proto");
         expect(await reflection.invokeJson("breakwater.breaker.v1.BreakerCoordinator", "ListBreakers", {})).toEqual({});
@@ -42,14 +47,19 @@ describe("breaker-coordinator process", () => {
 
 describe("breaker-coordinator lifecycle", () => {
   it("exits 2 naming every bad variable", async () => {
-    const { code, output } = await runServiceToExit("breaker-coordinator", { COORDINATOR_PORT: "port", COORDINATOR_HTTP_PORT: "70000" });
+    const { code, output } = await runServiceToExit("breaker-coordinator", {
+      COORDINATOR_PORT: "port",
+      COORDINATOR_HTTP_PORT: "70000",
+    });
     expect(code).toBe(2);
     expect(output).toContain("COORDINATOR_PORT");
     expect(output).toContain("COORDINATOR_HTTP_PORT");
   });
 
   it("reports SERVING, then NOT_SERVING on SIGTERM, and exits 0", async () => {
-    const p = await startServiceProcess("breaker-coordinator", { env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-life-${process.pid}.json` } });
+    const p = await startServiceProcess("breaker-coordinator", {
+      env: { COORDINATOR_STATE_FILE: `${process.env.TMPDIR ?? "/tmp"}/bw-coord-life-${process.pid}.json` },
+    });
     const health = createGrpcClient(healthV1.Health, p.grpcAddress);
     try {
       expect((await health.check({ service: "" })).status).toBe(Serving.SERVING);

@@ -3,7 +3,16 @@ import { InstanceRegistry, type InstanceRecord } from "./instance-registry.js";
 
 /** What a session sends the coordinator after its hello. */
 export type SessionInput =
-  | { kind: "report"; counts: readonly { breaker: string; successes: number; failures: number; slowCalls: number; locallyOpen: boolean }[] }
+  | {
+      kind: "report";
+      counts: readonly {
+        breaker: string;
+        successes: number;
+        failures: number;
+        slowCalls: number;
+        locallyOpen: boolean;
+      }[];
+    }
   | { kind: "probe-request"; breaker: string }
   | { kind: "probe-result"; breaker: string; permitId: string; success: boolean };
 
@@ -65,7 +74,10 @@ export class Coordinator {
   }
 
   /** Opens a session: registers the instance and its breakers; answers the link and the snapshot views. */
-  attach(hello: { instanceId: string; service: string; address: string; breakers: readonly string[] }, send: (out: SessionOutput) => void) {
+  attach(
+    hello: { instanceId: string; service: string; address: string; breakers: readonly string[] },
+    send: (out: SessionOutput) => void,
+  ) {
     const now = this.clock.now();
     const instance = this.registry.hello(hello, now);
     for (const name of hello.breakers) this.breakers.ensure(name, now);
@@ -75,7 +87,8 @@ export class Coordinator {
       close: () => {
         this.#sessions.delete(link);
         // Another session of the same instance (a reconnect) keeps it connected.
-        if (![...this.#sessions.keys()].some((l) => l.instance === instance)) this.registry.disconnected(instance.instanceId);
+        if (![...this.#sessions.keys()].some((l) => l.instance === instance))
+          this.registry.disconnected(instance.instanceId);
       },
     };
     this.#sessions.set(link, send);

@@ -28,7 +28,11 @@ describe("coordinator with 5 instances on real sessions", () => {
       "defaults:\n  open_timeout: 300ms\n  max_open_timeout: 2s\n  open_jitter: 0\n  probe_lease: 2s\n  heartbeat_interval: 200ms\n",
     );
     coordinator = await startServiceProcess("breaker-coordinator", {
-      env: { BREAKER_CONFIG: join(dir, "breakers.yaml"), COORDINATOR_STATE_FILE: join(dir, "state.json"), BW_ADMIN_TOKEN: TOKEN },
+      env: {
+        BREAKER_CONFIG: join(dir, "breakers.yaml"),
+        COORDINATOR_STATE_FILE: join(dir, "state.json"),
+        BW_ADMIN_TOKEN: TOKEN,
+      },
     });
     ops = createGrpcClient(breakerV1.BreakerCoordinator, coordinator.grpcAddress);
     fleet = ["i1", "i2", "i3", "i4", "i5"].map((id) => new SimInstance(ops, id, { breakers: [BREAKER] }));
@@ -68,14 +72,23 @@ describe("coordinator with 5 instances on real sessions", () => {
   it("grants at most one probe fleet-wide in half-open, and closes after the successes", async () => {
     const state = async () => (await ops.getBreaker({ name: BREAKER })).breaker?.state;
     await eventually(async () => (await state()) === BreakerState.HALF_OPEN, { what: "half-open" });
-    for (const i of fleet) i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
+    for (const i of fleet)
+      i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
     await eventually(() => fleet.reduce((n, i) => n + i.grants().length, 0) === 5, { what: "5 probe answers" });
-    const granted = fleet.flatMap((i) => i.grants().filter((g) => g.granted).map((g) => ({ i, g })));
+    const granted = fleet.flatMap((i) =>
+      i
+        .grants()
+        .filter((g) => g.granted)
+        .map((g) => ({ i, g })),
+    );
     expect(granted).toHaveLength(1);
     // Three successful probes in turn close it (success_threshold 3).
     let holder = granted[0]!;
     for (let n = 0; n < 3; n++) {
-      holder.i.send({ case: "probeResult", value: create(breakerV1.ProbeResultSchema, { breaker: BREAKER, permitId: holder.g.permitId, success: true }) });
+      holder.i.send({
+        case: "probeResult",
+        value: create(breakerV1.ProbeResultSchema, { breaker: BREAKER, permitId: holder.g.permitId, success: true }),
+      });
       if (n === 2) break;
       const before = holder.i.grants().length;
       holder.i.send({ case: "probeRequest", value: create(breakerV1.ProbeRequestSchema, { breaker: BREAKER }) });
@@ -88,9 +101,13 @@ describe("coordinator with 5 instances on real sessions", () => {
   });
 
   it("refuses mutating RPCs without the admin token (UNAUTHENTICATED)", async () => {
-    const err = (await ops.forceBreaker({ name: BREAKER, mode: breakerV1.ForceMode.OPEN }).catch((e: unknown) => e)) as ConnectError;
+    const err = (await ops
+      .forceBreaker({ name: BREAKER, mode: breakerV1.ForceMode.OPEN })
+      .catch((e: unknown) => e)) as ConnectError;
     expect(err.code).toBe(Code.Unauthenticated);
-    const wrong = (await ops.resetBreaker({ name: BREAKER }, { headers: { authorization: "Bearer nope" } }).catch((e: unknown) => e)) as ConnectError;
+    const wrong = (await ops
+      .resetBreaker({ name: BREAKER }, { headers: { authorization: "Bearer nope" } })
+      .catch((e: unknown) => e)) as ConnectError;
     expect(wrong.code).toBe(Code.Unauthenticated);
   });
 
@@ -100,22 +117,35 @@ describe("coordinator with 5 instances on real sessions", () => {
     try {
       const transitions: unknown[] = [];
       const stopWatch = await r.watchJson(svc, "WatchBreakers", { names: [BREAKER] }, (m) => transitions.push(m));
-      const forced = (await r.invokeJson(svc, "ForceBreaker", { name: BREAKER, mode: "FORCE_MODE_OPEN", reason: "maintenance", ttl: "600s" }, admin.headers)) as {
+      const forced = (await r.invokeJson(
+        svc,
+        "ForceBreaker",
+        { name: BREAKER, mode: "FORCE_MODE_OPEN", reason: "maintenance", ttl: "600s" },
+        admin.headers,
+      )) as {
         breaker: { state: string; override: { reason: string } };
       };
       expect(forced.breaker.state).toBe("BREAKER_STATE_OPEN");
       expect(forced.breaker.override.reason).toBe("maintenance");
-      const got = (await r.invokeJson(svc, "GetBreaker", { name: BREAKER })) as { breaker: { name: string; version: string } };
+      const got = (await r.invokeJson(svc, "GetBreaker", { name: BREAKER })) as {
+        breaker: { name: string; version: string };
+      };
       expect(got.breaker.name).toBe(BREAKER);
       const list = (await r.invokeJson(svc, "ListBreakers", {})) as { breakers: { name: string }[] };
       expect(list.breakers.map((b) => b.name)).toContain(BREAKER);
-      const instances = (await r.invokeJson(svc, "ListInstances", {})) as { instances: { instanceId: string; status: string }[] };
+      const instances = (await r.invokeJson(svc, "ListInstances", {})) as {
+        instances: { instanceId: string; status: string }[];
+      };
       expect(instances.instances.map((i) => i.instanceId).sort()).toEqual(["i1", "i2", "i3", "i4", "i5"]);
       expect(instances.instances.every((i) => i.status === "INSTANCE_STATUS_LIVE")).toBe(true);
-      const reset = (await r.invokeJson(svc, "ResetBreaker", { name: BREAKER }, admin.headers)) as { breaker: { state: string } };
+      const reset = (await r.invokeJson(svc, "ResetBreaker", { name: BREAKER }, admin.headers)) as {
+        breaker: { state: string };
+      };
       expect(reset.breaker.state).toBe("BREAKER_STATE_CLOSED");
       await eventually(() => transitions.length >= 2, { what: "2 watched transitions" });
-      expect(transitions[0]).toMatchObject({ transition: { breaker: { name: BREAKER, state: "BREAKER_STATE_OPEN", forced: true } } });
+      expect(transitions[0]).toMatchObject({
+        transition: { breaker: { name: BREAKER, state: "BREAKER_STATE_OPEN", forced: true } },
+      });
       stopWatch();
       const missing = await r.invokeJson(svc, "GetBreaker", { name: "nope" }).catch((e: unknown) => e);
       expect((missing as ConnectError).code).toBe(Code.NotFound);
@@ -132,7 +162,12 @@ describe("coordinator restart", () => {
     try {
       const first = await startServiceProcess("breaker-coordinator", { env });
       const ops = createGrpcClient(breakerV1.BreakerCoordinator, first.grpcAddress);
-      await ops.forceBreaker({ name: BREAKER, mode: breakerV1.ForceMode.OPEN, reason: "storage migration", ttl: { seconds: 3600n } });
+      await ops.forceBreaker({
+        name: BREAKER,
+        mode: breakerV1.ForceMode.OPEN,
+        reason: "storage migration",
+        ttl: { seconds: 3600n },
+      });
       ops.close();
       expect(await first.stop("SIGKILL")).toBe("SIGKILL");
 
@@ -153,7 +188,9 @@ describe("coordinator restart", () => {
     const dir = mkdtempSync(join(tmpdir(), "bw-coord-"));
     writeFileSync(join(dir, "state.json"), '{"format":1,"breakers":[{"na');
     try {
-      const p = await startServiceProcess("breaker-coordinator", { env: { COORDINATOR_STATE_FILE: join(dir, "state.json") } });
+      const p = await startServiceProcess("breaker-coordinator", {
+        env: { COORDINATOR_STATE_FILE: join(dir, "state.json") },
+      });
       expect(p.output.join("\n")).toContain("set aside");
       await p.stop("SIGKILL");
     } finally {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { InstanceRegistry } from "./instance-registry.js";
 
-const hello = (id: string) => ({ instanceId: id, service: "cache-store", address: "10.0.0.1:50051", breakers: ["s3:x"] });
+const hello = (id: string) => ({
+  instanceId: id,
+  service: "cache-store",
+  address: "10.0.0.1:50051",
+  breakers: ["s3:x"],
+});
 
 describe("InstanceRegistry", () => {
   it("marks an instance stale after 3 silent heartbeats and drops it later", () => {

@@ -39,7 +39,10 @@ export class InstanceRegistry {
   }
 
   /** Registers (or re-registers, after a reconnect) an instance. */
-  hello(hello: { instanceId: string; service: string; address: string; breakers: readonly string[] }, now: number): InstanceRecord {
+  hello(
+    hello: { instanceId: string; service: string; address: string; breakers: readonly string[] },
+    now: number,
+  ): InstanceRecord {
     const existing = this.#instances.get(hello.instanceId);
     const record: InstanceRecord = existing ?? {
       instanceId: hello.instanceId,

@@ -33,13 +33,19 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
 
   const loaded = await stateFile.load();
   if (loaded.kind === "corrupt") {
-    logger.error({ setAside: loaded.setAside, reason: loaded.reason }, "state file is corrupt: set aside, starting empty");
+    logger.error(
+      { setAside: loaded.setAside, reason: loaded.reason },
+      "state file is corrupt: set aside, starting empty",
+    );
   } else if (loaded.kind === "loaded") {
     try {
       breakers.restore(loaded.state, clock.now());
       logger.info({ breakers: breakers.size, file: stateFile.path }, "state restored");
     } catch (err) {
-      logger.error({ err, file: stateFile.path }, "state file does not restore: starting empty (the file is kept until the next save)");
+      logger.error(
+        { err, file: stateFile.path },
+        "state file does not restore: starting empty (the file is kept until the next save)",
+      );
     }
   }
 
@@ -57,14 +63,30 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     onRecovered: (failed) => logger.info({ file: stateFile.path, failed }, "saving the state works again"),
   });
   const persist = (): Promise<void> => persister.persist();
-  const coordinator: Coordinator = new Coordinator(breakers, clock, breakerConfig.defaults.heartbeatIntervalMs, persist, {
-    onTransition: (t) => {
-      metrics.onTransition(t);
-      logger.info({ event: "breaker_transition", breaker: t.name, from: t.from, to: t.to, version: t.version, reason: t.reason }, "breaker transition");
+  const coordinator: Coordinator = new Coordinator(
+    breakers,
+    clock,
+    breakerConfig.defaults.heartbeatIntervalMs,
+    persist,
+    {
+      onTransition: (t) => {
+        metrics.onTransition(t);
+        logger.info(
+          {
+            event: "breaker_transition",
+            breaker: t.name,
+            from: t.from,
+            to: t.to,
+            version: t.version,
+            reason: t.reason,
+          },
+          "breaker transition",
+        );
+      },
+      onReport: metrics.onReport,
+      onProbe: metrics.onProbe,
     },
-    onReport: metrics.onReport,
-    onProbe: metrics.onProbe,
-  });
+  );
   const onSessionCutOff = (instanceId: string, limit: number): void => {
     metrics.onSessionCutOff();
     logger.warn(

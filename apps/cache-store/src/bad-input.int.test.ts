@@ -38,26 +38,35 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
     if (stack !== undefined) expect(await stack.close()).toBe(0); // a clean SIGTERM shutdown
   });
 
-  it.each(badNames)("%s → INVALID_ARGUMENT on Get, Head, Put and Delete, without an S3 call", async (_what, bucket, key, message) => {
-    const before = stack.proxy.requests.length;
-    const errors = [
-      await getFailure(stack.client, key, bucket),
-      await failure(stack.client.headObject({ bucket, key })),
-      await failure(stack.client.deleteObject({ bucket, key })),
-      await failure(
-        stack.client.putObject(putMessages(create(cacheV1.PutObjectHeaderSchema, { bucket, key }), [Buffer.from("x")])),
-      ),
-    ];
-    for (const err of errors) {
-      expect(err.code).toBe(Code.InvalidArgument);
-      expect(err.rawMessage).toMatch(message);
-    }
-    expect(stack.proxy.requests.length).toBe(before);
-  });
+  it.each(badNames)(
+    "%s → INVALID_ARGUMENT on Get, Head, Put and Delete, without an S3 call",
+    async (_what, bucket, key, message) => {
+      const before = stack.proxy.requests.length;
+      const errors = [
+        await getFailure(stack.client, key, bucket),
+        await failure(stack.client.headObject({ bucket, key })),
+        await failure(stack.client.deleteObject({ bucket, key })),
+        await failure(
+          stack.client.putObject(
+            putMessages(create(cacheV1.PutObjectHeaderSchema, { bucket, key }), [Buffer.from("x")]),
+          ),
+        ),
+      ];
+      for (const err of errors) {
+        expect(err.code).toBe(Code.InvalidArgument);
+        expect(err.rawMessage).toMatch(message);
+      }
+      expect(stack.proxy.requests.length).toBe(before);
+    },
+  );
 
   it("InvalidateCache checks names too (an empty prefix is the whole bucket, an empty key is not)", async () => {
-    expect((await failure(stack.client.invalidateCache({ bucket: "ab", key: "x", prefix: true }))).code).toBe(Code.InvalidArgument);
-    expect((await failure(stack.client.invalidateCache({ bucket: "default", key: "" }))).code).toBe(Code.InvalidArgument);
+    expect((await failure(stack.client.invalidateCache({ bucket: "ab", key: "x", prefix: true }))).code).toBe(
+      Code.InvalidArgument,
+    );
+    expect((await failure(stack.client.invalidateCache({ bucket: "default", key: "" }))).code).toBe(
+      Code.InvalidArgument,
+    );
     // An empty prefix drops every entry of the bucket: each read after it goes to storage again.
     const keys = ["purge/a.txt", "purge/dir/b.txt", "other.txt"];
     for (const k of keys) await stack.put(k, `body of ${k}`);
@@ -79,7 +88,11 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
     const declared = await failure(
       stack.client.putObject(
         putMessages(
-          create(cacheV1.PutObjectHeaderSchema, { bucket: "default", key: "big/declared.bin", contentLength: BigInt(MAX_PUT + 1) }),
+          create(cacheV1.PutObjectHeaderSchema, {
+            bucket: "default",
+            key: "big/declared.bin",
+            contentLength: BigInt(MAX_PUT + 1),
+          }),
           [],
         ),
       ),
@@ -91,7 +104,9 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
     expect(streamed.code).toBe(Code.ResourceExhausted);
 
     // Exactly the limit is allowed.
-    await expect(put(stack.client, "big/exact.bin", randomBytes(MAX_PUT))).resolves.toMatchObject({ size: BigInt(MAX_PUT) });
+    await expect(put(stack.client, "big/exact.bin", randomBytes(MAX_PUT))).resolves.toMatchObject({
+      size: BigInt(MAX_PUT),
+    });
 
     expect(await stack.stored("big/declared.bin")).toBeUndefined();
     expect(await stack.stored("big/streamed.bin")).toBeUndefined();
@@ -102,13 +117,16 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
   it.each([
     ["shorter", 10n, "12345", /5 bytes, not the declared content_length 10/],
     ["longer", 3n, "12345", /longer than the declared content_length 3/],
-  ])("a body %s than its declared content_length is INVALID_ARGUMENT and stores nothing", async (what, length, body, message) => {
-    const key = `len/${what}.bin`;
-    const header = create(cacheV1.PutObjectHeaderSchema, { bucket: "default", key, contentLength: length });
-    const err = await failure(stack.client.putObject(putMessages(header, chunksOf(Buffer.from(body)))));
-    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(message)]);
-    expect(await stack.stored(key)).toBeUndefined();
-  });
+  ])(
+    "a body %s than its declared content_length is INVALID_ARGUMENT and stores nothing",
+    async (what, length, body, message) => {
+      const key = `len/${what}.bin`;
+      const header = create(cacheV1.PutObjectHeaderSchema, { bucket: "default", key, contentLength: length });
+      const err = await failure(stack.client.putObject(putMessages(header, chunksOf(Buffer.from(body)))));
+      expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(message)]);
+      expect(await stack.stored(key)).toBeUndefined();
+    },
+  );
 
   it("a second header in a PutObject stream is INVALID_ARGUMENT", async () => {
     const header = create(cacheV1.PutObjectHeaderSchema, { bucket: "default", key: "len/two-headers.bin" });
@@ -118,7 +136,10 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
       yield { part: { case: "header", value: header } };
     }
     const err = await failure(stack.client.putObject(twoHeaders()));
-    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, expect.stringMatching(/only the first PutObject message may be a header/)]);
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      expect.stringMatching(/only the first PutObject message may be a header/),
+    ]);
     expect(await stack.stored("len/two-headers.bin")).toBeUndefined();
   });
 

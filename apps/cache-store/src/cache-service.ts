@@ -158,7 +158,12 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       // Shutting down, the stream ends once no write is in flight and all it published is sent.
       const drained = (): boolean => deps.shutdown?.aborted === true && writesInFlight === 0;
       try {
-        yield { event: { case: "subscribed", value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId } } };
+        yield {
+          event: {
+            case: "subscribed",
+            value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId },
+          },
+        };
         while (!ctx.signal.aborted) {
           const next = queue.shift();
           if (next !== undefined) yield { event: next };
@@ -215,7 +220,8 @@ async function* bodyOf(
     const next = await iterator.next();
     if (next.done) break;
     const part = next.value.part;
-    if (part.case !== "chunk") throw new CacheError("invalid-argument", "only the first PutObject message may be a header");
+    if (part.case !== "chunk")
+      throw new CacheError("invalid-argument", "only the first PutObject message may be a header");
     received += part.value.byteLength;
     if (received > max) throw tooLarge(max);
     if (declared !== undefined && received > declared) {
@@ -225,6 +231,9 @@ async function* bodyOf(
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (declared !== undefined && received !== declared) {
-    throw new CacheError("invalid-argument", `the body is ${received} bytes, not the declared content_length ${declared}`);
+    throw new CacheError(
+      "invalid-argument",
+      `the body is ${received} bytes, not the declared content_length ${declared}`,
+    );
   }
 }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { cacheV1 } from "@breakwater/proto";
-import { get, sha256, startCacheStoreStack, type CacheClient, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import {
+  get,
+  sha256,
+  startCacheStoreStack,
+  type CacheClient,
+  type CacheStoreStack,
+} from "./__fixtures__/cache-store-stack.js";
 import { heapAfterGc, heapProbeEnv, MiB, openFds, rssBytes } from "@breakwater/testkit";
 
 const { BYPASS } = cacheV1.CacheStatus;
@@ -54,7 +60,9 @@ describe("a client that cancels a GetObject stops the S3 download, and cancellat
     await iterator.return?.();
     // Released unread, the socket is destroyed rather than pooled (a stalled download would hold it for S3_REQUEST_TIMEOUT, 30 s).
     await expect.poll(() => stack.proxy.openConnections, { interval: 10, timeout: 5_000 }).toBe(0);
-    console.info(`cancel mid-stream: S3 connection closed ${(performance.now() - cancelled).toFixed(0)} ms after the client cancelled`);
+    console.info(
+      `cancel mid-stream: S3 connection closed ${(performance.now() - cancelled).toFixed(0)} ms after the client cancelled`,
+    );
     expect(stack.s3Gets("cancel/large.bin")).toBe(1);
 
     const whole = await get(stack.client, "cancel/large.bin");

@@ -19,24 +19,36 @@ describe("CACHE_STORE_PEERS", () => {
   });
 
   it("takes comma-separated http://host:port URLs (spaces and a trailing slash are fine)", () => {
-    const config = loadCacheStoreConfig({ CACHE_STORE_PEERS: " http://cache-2:50051, http://10.0.0.3:50051/ ,http://[::1]:7000" });
+    const config = loadCacheStoreConfig({
+      CACHE_STORE_PEERS: " http://cache-2:50051, http://10.0.0.3:50051/ ,http://[::1]:7000",
+    });
     expect(config.CACHE_STORE_PEERS).toEqual(["http://cache-2:50051", "http://10.0.0.3:50051", "http://[::1]:7000"]);
     expect(Object.isFrozen(config.CACHE_STORE_PEERS)).toBe(true);
   });
 
   it("names every bad entry in one problem", () => {
-    const problems = problemsOf({ CACHE_STORE_PEERS: "http://ok:1,cache-2:50051,https://tls:443,http://noport,http://h:70000,http://h:1/path" });
+    const problems = problemsOf({
+      CACHE_STORE_PEERS: "http://ok:1,cache-2:50051,https://tls:443,http://noport,http://h:70000,http://h:1/path",
+    });
     expect(problems).toHaveLength(1);
     const [problem] = problems;
     expect(problem).toMatch(/^CACHE_STORE_PEERS=/);
-    for (const bad of ["cache-2:50051 (expected", "https://tls:443 (https is not supported", "http://noport (expected", "http://h:70000 (port must", "http://h:1/path (expected"]) {
+    for (const bad of [
+      "cache-2:50051 (expected",
+      "https://tls:443 (https is not supported",
+      "http://noport (expected",
+      "http://h:70000 (port must",
+      "http://h:1/path (expected",
+    ]) {
       expect(problem).toContain(bad);
     }
     expect(problem).not.toContain("http://ok:1 (");
   });
 
   it("refuses a peer listed twice", () => {
-    expect(problemsOf({ CACHE_STORE_PEERS: "http://a:1,http://A:1/" })[0]).toMatch(/listed more than once: http:\/\/a:1/);
+    expect(problemsOf({ CACHE_STORE_PEERS: "http://a:1,http://A:1/" })[0]).toMatch(
+      /listed more than once: http:\/\/a:1/,
+    );
   });
 
   it("checks the backoff bounds, with the other problems", () => {

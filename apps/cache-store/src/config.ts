@@ -22,8 +22,13 @@ export const cacheStoreConfigSchema = {
   CACHE_NEGATIVE_TTL: env.durationMs(10_000, "how long a 404 is cached"),
   CACHE_CLEANUP_INTERVAL: env.durationMs(60_000, "period of the sweep that drops entries past max stale"),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 4, "largest object a PutObject may store (RESOURCE_EXHAUSTED above)"),
-  CACHE_STORE_PEERS: peerUrls("comma-separated gRPC URLs (http://host:port) of the other replicas, whose invalidations this one follows"),
-  CACHE_STORE_PEER_BACKOFF: env.durationMs(100, "first delay before resubscribing to a peer's broken invalidation stream (doubles each try, with jitter)"),
+  CACHE_STORE_PEERS: peerUrls(
+    "comma-separated gRPC URLs (http://host:port) of the other replicas, whose invalidations this one follows",
+  ),
+  CACHE_STORE_PEER_BACKOFF: env.durationMs(
+    100,
+    "first delay before resubscribing to a peer's broken invalidation stream (doubles each try, with jitter)",
+  ),
   CACHE_STORE_PEER_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts to a peer"),
 };
 
@@ -94,7 +99,10 @@ function peerUrls(describe: string): ConfigField<readonly string[]> {
     default: [],
     describe,
     parse(raw) {
-      const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      const urls = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = urls.flatMap((url) => {
         const problem = peerUrlProblem(url);
         return problem === undefined ? [] : [`${url} (${problem})`];

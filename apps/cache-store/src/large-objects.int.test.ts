@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
-import { chunksOf, putMessages, sha256, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import {
+  chunksOf,
+  putMessages,
+  sha256,
+  startCacheStoreStack,
+  type CacheStoreStack,
+} from "./__fixtures__/cache-store-stack.js";
 import { heapAfterGc, heapProbeEnv, MiB, rssBytes, samplePeak } from "@breakwater/testkit";
 
 const SIZE = 64 * MiB;
@@ -14,7 +20,10 @@ async function liveBytes(pid: number): Promise<number> {
 }
 
 /** Streams a GetObject, hashing as it goes (the test never holds the body whole). */
-async function streamedDigest(stack: CacheStoreStack, key: string): Promise<{ sha: string; size: number; status: string; messages: number }> {
+async function streamedDigest(
+  stack: CacheStoreStack,
+  key: string,
+): Promise<{ sha: string; size: number; status: string; messages: number }> {
   const hash = createHash("sha256");
   let size = 0;
   let messages = 0;
@@ -52,7 +61,9 @@ describe("64 MiB objects stream through cache-store (over CACHE_MAX_OBJECT_BYTES
     const cold = rssBytes(pid);
     const warm = samplePeak(() => rssBytes(pid), 20);
     expect((await streamedDigest(stack, "large/warm-up.bin")).size).toBe(16 * MiB);
-    console.info(`GET 16 MiB warm-up: cache-store RSS ${(cold / MiB).toFixed(1)} → peak ${(warm.stop() / MiB).toFixed(1)} MiB`);
+    console.info(
+      `GET 16 MiB warm-up: cache-store RSS ${(cold / MiB).toFixed(1)} → peak ${(warm.stop() / MiB).toFixed(1)} MiB`,
+    );
     const baseline = rssBytes(pid);
     const liveBefore = await liveBytes(pid);
     const sampler = samplePeak(() => rssBytes(pid), 20);
@@ -87,7 +98,11 @@ describe("64 MiB objects stream through cache-store (over CACHE_MAX_OBJECT_BYTES
     const liveBefore = await liveBytes(pid);
     const sampler = samplePeak(() => rssBytes(pid), 20);
     // No content_length: the adapter finds out while reading that it is over the multipart threshold.
-    const header = create(cacheV1.PutObjectHeaderSchema, { bucket: "default", key: "large/uploaded.bin", contentType: "application/x-big" });
+    const header = create(cacheV1.PutObjectHeaderSchema, {
+      bucket: "default",
+      key: "large/uploaded.bin",
+      contentType: "application/x-big",
+    });
     let answer: cacheV1.PutObjectResponse;
     let peak: number;
     try {

@@ -119,7 +119,9 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     for (const k of keys) await fleet.seed(k, `${k} new`);
     expect((await get(b.client, "peer/dir/1")).body.toString()).toBe("peer/dir/1 old");
     // ...until an operator purges through A (which holds none of them itself).
-    expect((await a.client.invalidateCache({ bucket: "default", key: "peer/dir/", prefix: true })).invalidatedEntries).toBe(0n);
+    expect(
+      (await a.client.invalidateCache({ bucket: "default", key: "peer/dir/", prefix: true })).invalidatedEntries,
+    ).toBe(0n);
     await a.client.invalidateCache({ bucket: "default", key: "peer/single" });
     for (const k of keys) onlySaw(await readUntil(b.client, k, `${k} new`), `${k} old`);
   });
@@ -132,16 +134,26 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     await readUntil(b.client, "peer/through-a", "x"); // B has applied both by now
     await put(b.client, "peer/through-b", "y");
     const next = (await watch.next()).value?.event;
-    expect(next?.case === "invalidation" && [next.value.key, cacheV1.InvalidationCause[next.value.cause]]).toEqual(["peer/through-b", "PUT"]);
+    expect(next?.case === "invalidation" && [next.value.key, cacheV1.InvalidationCause[next.value.cause]]).toEqual([
+      "peer/through-b",
+      "PUT",
+    ]);
     await watch.return?.();
   });
 
   it("/metrics: one live gauge per peer; C skips itself and shows its dead peer at 0; everyone SERVING", async () => {
     const text = await metricsOf(c);
-    expect([streamLive(text, a), streamLive(text, b), streamLive(text, deadPeer), streamLive(text, c)]).toEqual([1, 1, 0, undefined]);
+    expect([streamLive(text, a), streamLive(text, b), streamLive(text, deadPeer), streamLive(text, c)]).toEqual([
+      1,
+      1,
+      0,
+      undefined,
+    ]);
     expect(c.process.output.some((l) => l.includes("CACHE_STORE_PEERS lists this replica itself"))).toBe(true);
     // One warning for the dead peer, not one per retry.
-    const warnings = c.process.output.filter((l) => l.includes('"msg":"peer invalidation stream down"') && l.includes(deadPeer));
+    const warnings = c.process.output.filter(
+      (l) => l.includes('"msg":"peer invalidation stream down"') && l.includes(deadPeer),
+    );
     expect(warnings).toHaveLength(1);
     for (const r of fleet.replicas) {
       const h = await r.health.check({ service: "breakwater.cache.v1.CacheService" });
@@ -207,7 +219,9 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
 
 describe("CACHE_STORE_PEERS validation", () => {
   it("a bad peer URL is a configuration error naming it: exit 2", async () => {
-    const { code, output } = await runServiceToExit("cache-store", { CACHE_STORE_PEERS: "http://127.0.0.1:1,cache-2:50051,https://x:443" });
+    const { code, output } = await runServiceToExit("cache-store", {
+      CACHE_STORE_PEERS: "http://127.0.0.1:1,cache-2:50051,https://x:443",
+    });
     expect(code).toBe(2);
     expect(output).toContain("CACHE_STORE_PEERS");
     expect(output).toContain("cache-2:50051 (expected http://host:port)");

@@ -4,7 +4,13 @@ import { cacheV1 } from "@breakwater/proto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
-import { failure, get, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import {
+  failure,
+  get,
+  readObject,
+  startCacheStoreStack,
+  type CacheStoreStack,
+} from "./__fixtures__/cache-store-stack.js";
 
 const { HIT, BYPASS } = cacheV1.CacheStatus;
 const SIZE = 200_000;
@@ -38,28 +44,38 @@ describe("byte ranges and conditional reads through cache-store", () => {
     if (stack !== undefined) expect(await stack.close()).toBe(0); // a clean SIGTERM shutdown
   });
 
-  it.each(forms)("%s is cut from the cached object: HIT with content_range, no S3 call", async (_name, range, start, end) => {
-    const gets = stack.s3Gets("ranges/cached.bin");
-    const r = await readObject(stack.client, { bucket: "default", key: "ranges/cached.bin", range });
-    expect(r.status).toBe(HIT);
-    expect(r.first.contentRange).toMatchObject({ start: BigInt(start), end: BigInt(end) });
-    expect(r.first.info?.size).toBe(BigInt(SIZE)); // the whole object's size
-    expect(r.body.equals(body.subarray(start, end + 1))).toBe(true);
-    expect(stack.s3Gets("ranges/cached.bin")).toBe(gets);
-  });
+  it.each(forms)(
+    "%s is cut from the cached object: HIT with content_range, no S3 call",
+    async (_name, range, start, end) => {
+      const gets = stack.s3Gets("ranges/cached.bin");
+      const r = await readObject(stack.client, { bucket: "default", key: "ranges/cached.bin", range });
+      expect(r.status).toBe(HIT);
+      expect(r.first.contentRange).toMatchObject({ start: BigInt(start), end: BigInt(end) });
+      expect(r.first.info?.size).toBe(BigInt(SIZE)); // the whole object's size
+      expect(r.body.equals(body.subarray(start, end + 1))).toBe(true);
+      expect(stack.s3Gets("ranges/cached.bin")).toBe(gets);
+    },
+  );
 
-  it.each(forms)("%s of an uncached object is passed to S3: BYPASS with content_range, nothing cached", async (_name, range, start, end) => {
-    const gets = stack.s3Gets("ranges/uncached.bin");
-    const r = await readObject(stack.client, { bucket: "default", key: "ranges/uncached.bin", range });
-    expect(r.status).toBe(BYPASS);
-    expect(r.first.contentRange).toMatchObject({ start: BigInt(start), end: BigInt(end) });
-    expect(r.body.equals(body.subarray(start, end + 1))).toBe(true);
-    expect(stack.s3Gets("ranges/uncached.bin")).toBeGreaterThan(gets);
-  });
+  it.each(forms)(
+    "%s of an uncached object is passed to S3: BYPASS with content_range, nothing cached",
+    async (_name, range, start, end) => {
+      const gets = stack.s3Gets("ranges/uncached.bin");
+      const r = await readObject(stack.client, { bucket: "default", key: "ranges/uncached.bin", range });
+      expect(r.status).toBe(BYPASS);
+      expect(r.first.contentRange).toMatchObject({ start: BigInt(start), end: BigInt(end) });
+      expect(r.body.equals(body.subarray(start, end + 1))).toBe(true);
+      expect(stack.s3Gets("ranges/uncached.bin")).toBeGreaterThan(gets);
+    },
+  );
 
   it("an unsatisfiable range is OUT_OF_RANGE with an object-size trailer, cached or not", async () => {
     for (const key of ["ranges/cached.bin", "ranges/uncached.bin"]) {
-      for (const range of [{ start: BigInt(SIZE) }, { start: 500_000n, end: 600_000n }, { suffixLength: 0n }] as RangeInit[]) {
+      for (const range of [
+        { start: BigInt(SIZE) },
+        { start: 500_000n, end: 600_000n },
+        { suffixLength: 0n },
+      ] as RangeInit[]) {
         const err = await failure(readObject(stack.client, { bucket: "default", key, range }));
         expect([key, range, err.code]).toEqual([key, range, Code.OutOfRange]);
         expect(err.metadata.get("object-size")).toBe(String(SIZE));
@@ -68,7 +84,9 @@ describe("byte ranges and conditional reads through cache-store", () => {
   });
 
   it("a malformed range (end before start) is INVALID_ARGUMENT", async () => {
-    const err = await failure(readObject(stack.client, { bucket: "default", key: "ranges/cached.bin", range: { start: 10n, end: 5n } }));
+    const err = await failure(
+      readObject(stack.client, { bucket: "default", key: "ranges/cached.bin", range: { start: 10n, end: 5n } }),
+    );
     expect(err.code).toBe(Code.InvalidArgument);
   });
 
@@ -128,7 +146,8 @@ describe("byte ranges and conditional reads through cache-store", () => {
       expect(r.body.equals(body)).toBe(true);
       expect(stack.s3Gets(key)).toBe(gets);
     };
-    const at = (offsetMs: number) => timestampFromDate(new Date(timestampDate(info.lastModified!).getTime() + offsetMs));
+    const at = (offsetMs: number) =>
+      timestampFromDate(new Date(timestampDate(info.lastModified!).getTime() + offsetMs));
 
     it("if_none_match: the etag, its weak form, a list holding it, or * → not_modified; another etag → the body", async () => {
       await notModified({ ifNoneMatch: info.etag });

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { cacheV1 } from "@breakwater/proto";
 import { Code } from "@connectrpc/connect";
-import { get, getFailure, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import {
+  get,
+  getFailure,
+  readObject,
+  startCacheStoreStack,
+  type CacheStoreStack,
+} from "./__fixtures__/cache-store-stack.js";
 
 const { HIT, MISS } = cacheV1.CacheStatus;
 
@@ -24,7 +30,12 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(first.status).toBe(MISS);
     expect(first.body.equals(body)).toBe(true);
     const md5 = createHash("md5").update(body).digest("hex");
-    expect(first.first.info).toMatchObject({ bucket: "default", key: "hit/after-miss.bin", size: 100_000n, etag: `"${md5}"` });
+    expect(first.first.info).toMatchObject({
+      bucket: "default",
+      key: "hit/after-miss.bin",
+      size: 100_000n,
+      etag: `"${md5}"`,
+    });
     expect(stack.s3Gets("hit/after-miss.bin")).toBe(1);
 
     const second = await get(stack.client, "hit/after-miss.bin");
@@ -50,12 +61,20 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
 
   it("writes through: after a PutObject the next read is a HIT with what S3 holds (etag, type, metadata), no S3 GET", async () => {
     const body = randomBytes(100_000);
-    const stored = await stack.put("hit/after-put.bin", body, { contentType: "application/x-test", metadata: { Owner: "ann" } });
+    const stored = await stack.put("hit/after-put.bin", body, {
+      contentType: "application/x-test",
+      metadata: { Owner: "ann" },
+    });
     const first = await get(stack.client, "hit/after-put.bin");
     expect(first.status).toBe(HIT);
     expect(first.body.equals(body)).toBe(true);
     expect(stack.s3Gets("hit/after-put.bin")).toBe(0);
-    expect(first.first.info).toMatchObject({ size: 100_000n, etag: stored.etag, contentType: "application/x-test", metadata: { owner: "ann" } });
+    expect(first.first.info).toMatchObject({
+      size: 100_000n,
+      etag: stored.etag,
+      contentType: "application/x-test",
+      metadata: { owner: "ann" },
+    });
     // The same as S3's own answer, Last-Modified to the second or one off (S3 does not send it with a put).
     await stack.client.invalidateCache({ bucket: "default", key: "hit/after-put.bin" });
     const fromS3 = await get(stack.client, "hit/after-put.bin");
@@ -77,7 +96,9 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     let reads: Awaited<ReturnType<typeof readObject>>[];
     try {
       reads = await Promise.all(
-        Array.from({ length: 1_000 }, (_, i) => readObject(clients[i % clients.length]!, { bucket: "default", key: "coalesce/cold.bin" })),
+        Array.from({ length: 1_000 }, (_, i) =>
+          readObject(clients[i % clients.length]!, { bucket: "default", key: "coalesce/cold.bin" }),
+        ),
       );
     } finally {
       stack.proxy.setMode({ kind: "pass" });
@@ -89,7 +110,9 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(statuses.filter((s) => s === "MISS")).toHaveLength(1);
     expect(statuses.filter((s) => s === "COALESCED")).toHaveLength(999);
     for (const r of reads) expect(r.body.equals(body)).toBe(true);
-    console.info(`1 000 concurrent cold reads: ${stack.s3Gets("coalesce/cold.bin")} S3 GET, ${elapsed.toFixed(0)} ms (2 000 ms of it storage delay)`);
+    console.info(
+      `1 000 concurrent cold reads: ${stack.s3Gets("coalesce/cold.bin")} S3 GET, ${elapsed.toFixed(0)} ms (2 000 ms of it storage delay)`,
+    );
 
     expect((await get(stack.newClient(), "coalesce/cold.bin")).status).toBe(HIT);
     expect(stack.s3Gets("coalesce/cold.bin")).toBe(1);
@@ -107,10 +130,12 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     for (let i = 1; i <= 200; i++) {
       const before = await get(stack.client, key);
       // The previous round's read cached v(i-1): the put below must displace a cached copy.
-      if (before.status !== HIT || before.body.toString() !== `v${i - 1}`) stale.push(`round ${i} before: ${before.body} ${before.status}`);
+      if (before.status !== HIT || before.body.toString() !== `v${i - 1}`)
+        stale.push(`round ${i} before: ${before.body} ${before.status}`);
       await stack.put(key, `v${i}`);
       const after = await get(stack.client, key);
-      if (after.body.toString() !== `v${i}`) stale.push(`round ${i}: got ${after.body} (${cacheV1.CacheStatus[after.status]})`);
+      if (after.body.toString() !== `v${i}`)
+        stale.push(`round ${i}: got ${after.body} (${cacheV1.CacheStatus[after.status]})`);
     }
     expect(stale).toEqual([]);
   });

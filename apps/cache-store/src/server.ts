@@ -1,8 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
-import { createLogThrottle, createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
-import { createObjectCache, systemClock, type ObjectCache, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
+import {
+  createLogThrottle,
+  createMetricsRegistry,
+  createServiceServer,
+  type Logger,
+  type ServiceServer,
+} from "@breakwater/server-kit";
+import {
+  createObjectCache,
+  systemClock,
+  type ObjectCache,
+  type ObjectStorage,
+  type StaleInfo,
+} from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
@@ -124,10 +136,16 @@ function followPeers(
   logger: Logger,
 ): { start(): void; close(): Promise<void> } {
   const backoff = { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF };
-  const clients = config.CACHE_STORE_PEERS.map((url) => ({ url, client: createCacheServiceClient(url, { reconnect: backoff }) }));
+  const clients = config.CACHE_STORE_PEERS.map((url) => ({
+    url,
+    client: createCacheServiceClient(url, { reconnect: backoff }),
+  }));
   const metrics = createPeerMetrics(registry, config.CACHE_STORE_PEERS);
   const peers = createInvalidationFollower({
-    sources: clients.map(({ url, client }) => ({ url, watch: (signal) => client.watchInvalidations({ bucket: "" }, { signal }) })),
+    sources: clients.map(({ url, client }) => ({
+      url,
+      watch: (signal) => client.watchInvalidations({ bucket: "" }, { signal }),
+    })),
     selfReplicaId: replicaId,
     // Dropped here without publishing: a republished invalidation would echo between peers for ever.
     // Should this throw, the stream is dropped: resubscribing resyncs, which covers it.
@@ -140,7 +158,10 @@ function followPeers(
     onLive: (peer, peerReplicaId) => {
       const expiredEntries = cache.expireAll();
       metrics.onLive(peer);
-      logger.info({ peer, peerReplicaId, expiredEntries }, "peer invalidation stream live; entries cached meanwhile will be revalidated");
+      logger.info(
+        { peer, peerReplicaId, expiredEntries },
+        "peer invalidation stream live; entries cached meanwhile will be revalidated",
+      );
     },
     onDown: (peer, err, retryInMs, firstFailure) => {
       metrics.onDown(peer);

@@ -25,7 +25,10 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
     // The failures open the storage breaker (no coordinator here: the local one); a short
     // open time lets the healed store be probed within the test.
     dir = mkdtempSync(join(tmpdir(), "bw-stale-"));
-    writeFileSync(join(dir, "breakers.yaml"), "defaults:\n  open_timeout: 300ms\n  open_jitter: 0\n  success_threshold: 1\n");
+    writeFileSync(
+      join(dir, "breakers.yaml"),
+      "defaults:\n  open_timeout: 300ms\n  open_jitter: 0\n  success_threshold: 1\n",
+    );
     stack = await startCacheStoreStack({
       // A hung store is detected by the SDK's request timeout, kept short here.
       env: { CACHE_TTL: "200ms", S3_REQUEST_TIMEOUT: "400ms", BREAKER_CONFIG: join(dir, "breakers.yaml") },
@@ -40,7 +43,10 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
   let probes = 0;
   async function storageAdmitsReads(): Promise<void> {
     await expect
-      .poll(async () => (await getFailure(stack.client, `stale/never-there-${++probes}.txt`)).code, { interval: 50, timeout: 5_000 })
+      .poll(async () => (await getFailure(stack.client, `stale/never-there-${++probes}.txt`)).code, {
+        interval: 50,
+        timeout: 5_000,
+      })
       .toBe(Code.NotFound);
   }
 
@@ -50,48 +56,55 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(faults)("%s: expired → STALE with the right body; uncached → UNAVAILABLE + retry-after-ms; healed → REVALIDATED", async (name, mode) => {
-    const key = `stale/${name.replace(/\W+/g, "-")}.txt`;
-    const body = `body of ${key}`;
-    await stack.seed(key, body);
-    await storageAdmitsReads();
-    expect((await get(stack.client, key)).status).toBe(MISS);
-    const statsBefore = await stack.client.getStats({});
+  it.each(faults)(
+    "%s: expired → STALE with the right body; uncached → UNAVAILABLE + retry-after-ms; healed → REVALIDATED",
+    async (name, mode) => {
+      const key = `stale/${name.replace(/\W+/g, "-")}.txt`;
+      const body = `body of ${key}`;
+      await stack.seed(key, body);
+      await storageAdmitsReads();
+      expect((await get(stack.client, key)).status).toBe(MISS);
+      const statsBefore = await stack.client.getStats({});
 
-    stack.proxy.setMode(mode);
-    try {
-      // Until the copy is 200 ms old it is a HIT without a storage call; then storage fails and it is STALE.
+      stack.proxy.setMode(mode);
+      try {
+        // Until the copy is 200 ms old it is a HIT without a storage call; then storage fails and it is STALE.
+        await expect
+          .poll(async () => statusName((await get(stack.client, key)).status), { interval: 50, timeout: 5_000 })
+          .toBe("STALE");
+        const stale = await get(stack.client, key);
+        expect(stale.status).toBe(STALE);
+        expect(stale.body.toString()).toBe(body);
+
+        const started = performance.now();
+        const err = await getFailure(stack.client, `${key}.never-cached`);
+        const failedAfterMs = performance.now() - started;
+        expect(err.code).toBe(Code.Unavailable);
+        const retryAfter = err.metadata.get("retry-after-ms");
+        expect(retryAfter).toMatch(/^\d+$/);
+        expect(Number(retryAfter)).toBeGreaterThan(0);
+        // A hung store costs at most the request timeout, not the SDK's default 30 s.
+        expect(failedAfterMs).toBeLessThan(5_000);
+        console.info(
+          `${name}: uncached read failed UNAVAILABLE in ${failedAfterMs.toFixed(0)} ms, retry-after-ms=${retryAfter}`,
+        );
+      } finally {
+        stack.proxy.setMode({ kind: "pass" });
+      }
+
+      // Stale until the breaker lets a probe through (open_timeout), then confirmed.
       await expect
         .poll(async () => statusName((await get(stack.client, key)).status), { interval: 50, timeout: 5_000 })
-        .toBe("STALE");
-      const stale = await get(stack.client, key);
-      expect(stale.status).toBe(STALE);
-      expect(stale.body.toString()).toBe(body);
-
-      const started = performance.now();
-      const err = await getFailure(stack.client, `${key}.never-cached`);
-      const failedAfterMs = performance.now() - started;
-      expect(err.code).toBe(Code.Unavailable);
-      const retryAfter = err.metadata.get("retry-after-ms");
-      expect(retryAfter).toMatch(/^\d+$/);
-      expect(Number(retryAfter)).toBeGreaterThan(0);
-      // A hung store costs at most the request timeout, not the SDK's default 30 s.
-      expect(failedAfterMs).toBeLessThan(5_000);
-      console.info(`${name}: uncached read failed UNAVAILABLE in ${failedAfterMs.toFixed(0)} ms, retry-after-ms=${retryAfter}`);
-    } finally {
-      stack.proxy.setMode({ kind: "pass" });
-    }
-
-    // Stale until the breaker lets a probe through (open_timeout), then confirmed.
-    await expect.poll(async () => statusName((await get(stack.client, key)).status), { interval: 50, timeout: 5_000 }).not.toBe("STALE");
-    const healed = await get(stack.client, key);
-    // s3rver honours If-None-Match on GET: the copy is confirmed (304), not fetched again; now fresh, a HIT.
-    expect(statusName(healed.status)).toMatch(/^(REVALIDATED|HIT)$/);
-    expect(healed.body.toString()).toBe(body);
-    const statsAfter = await stack.client.getStats({});
-    expect(statsAfter.staleServed).toBeGreaterThan(statsBefore.staleServed);
-    expect(statsAfter.revalidations).toBe(statsBefore.revalidations + 1n);
-  });
+        .not.toBe("STALE");
+      const healed = await get(stack.client, key);
+      // s3rver honours If-None-Match on GET: the copy is confirmed (304), not fetched again; now fresh, a HIT.
+      expect(statusName(healed.status)).toMatch(/^(REVALIDATED|HIT)$/);
+      expect(healed.body.toString()).toBe(body);
+      const statsAfter = await stack.client.getStats({});
+      expect(statsAfter.staleServed).toBeGreaterThan(statsBefore.staleServed);
+      expect(statsAfter.revalidations).toBe(statsBefore.revalidations + 1n);
+    },
+  );
 
   it("after healing, a copy changed in S3 meanwhile is fetched again (MISS), never served from the old copy", async () => {
     const key = "stale/changed-behind.txt";
@@ -100,7 +113,9 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
     expect((await get(stack.client, key)).body.toString()).toBe("old");
     stack.proxy.setMode(s3Unavailable);
     try {
-      await expect.poll(async () => statusName((await get(stack.client, key)).status), { interval: 50, timeout: 5_000 }).toBe("STALE");
+      await expect
+        .poll(async () => statusName((await get(stack.client, key)).status), { interval: 50, timeout: 5_000 })
+        .toBe("STALE");
     } finally {
       stack.proxy.setMode({ kind: "pass" });
     }

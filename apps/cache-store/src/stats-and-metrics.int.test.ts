@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheV1 } from "@breakwater/proto";
 import { Code } from "@connectrpc/connect";
 import { promSample } from "@breakwater/testkit";
-import { get, getFailure, readObject, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import {
+  get,
+  getFailure,
+  readObject,
+  startCacheStoreStack,
+  type CacheStoreStack,
+} from "./__fixtures__/cache-store-stack.js";
 
 describe("GetStats and /metrics report what the cache did", () => {
   let stack: CacheStoreStack;
@@ -28,11 +34,20 @@ describe("GetStats and /metrics report what the cache did", () => {
     stack.proxy.setMode({ kind: "delay", ms: 1_000 });
     try {
       const burst = await Promise.all([0, 1, 2, 3].map(() => get(stack.client, "s/cold.txt")));
-      expect(burst.map((r) => cacheV1.CacheStatus[r.status]).sort()).toEqual(["COALESCED", "COALESCED", "COALESCED", "MISS"]);
+      expect(burst.map((r) => cacheV1.CacheStatus[r.status]).sort()).toEqual([
+        "COALESCED",
+        "COALESCED",
+        "COALESCED",
+        "MISS",
+      ]);
     } finally {
       stack.proxy.setMode({ kind: "pass" });
     }
-    const ranged = await readObject(stack.client, { bucket: "default", key: "s/ranged.txt", range: { start: 2n, end: 4n } });
+    const ranged = await readObject(stack.client, {
+      bucket: "default",
+      key: "s/ranged.txt",
+      range: { start: 2n, end: 4n },
+    });
     expect([cacheV1.CacheStatus[ranged.status], ranged.body.toString()]).toEqual(["BYPASS", "234"]);
 
     const after = await stack.client.getStats({});
@@ -44,7 +59,15 @@ describe("GetStats and /metrics report what the cache did", () => {
       staleServed: after.staleServed - before.staleServed,
       revalidations: after.revalidations - before.revalidations,
       evictions: after.evictions - before.evictions,
-    }).toEqual({ hits: 2n, misses: 2n, coalesced: 3n, bypassed: 1n, staleServed: 0n, revalidations: 0n, evictions: 0n });
+    }).toEqual({
+      hits: 2n,
+      misses: 2n,
+      coalesced: 3n,
+      bypassed: 1n,
+      staleServed: 0n,
+      revalidations: 0n,
+      evictions: 0n,
+    });
     expect(after.entries - before.entries).toBe(2n);
     expect(after.bytes).toBeGreaterThan(before.bytes + 8n); // two bodies plus per-entry overhead
     expect(after.maxBytes).toBe(100n * 1024n * 1024n); // CACHE_MAX_BYTES default

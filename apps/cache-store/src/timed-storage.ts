@@ -32,7 +32,11 @@ export function createTimedStorage(storage: ObjectStorage, registry: Registry): 
     registers: [registry],
   });
 
-  async function timed<T>(operation: Operation, call: () => Promise<T>, outcomeOf: (value: T) => string = () => "ok"): Promise<T> {
+  async function timed<T>(
+    operation: Operation,
+    call: () => Promise<T>,
+    outcomeOf: (value: T) => string = () => "ok",
+  ): Promise<T> {
     const started = performance.now();
     const observe = (outcome: string): void => {
       duration.observe({ operation, outcome }, (performance.now() - started) / 1000);

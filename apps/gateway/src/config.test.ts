@@ -13,9 +13,16 @@ describe("loadGatewayConfig", () => {
   });
 
   it("reads units and lists every problem, cross-field ones included", () => {
-    expect(loadGatewayConfig({ GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_HEADERS_TIMEOUT: "1s" }).GATEWAY_HEADERS_TIMEOUT).toBe(1_000);
+    expect(
+      loadGatewayConfig({ GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_HEADERS_TIMEOUT: "1s" }).GATEWAY_HEADERS_TIMEOUT,
+    ).toBe(1_000);
     try {
-      loadGatewayConfig({ GATEWAY_HEADERS_TIMEOUT: "10s", GATEWAY_REQUEST_TIMEOUT: "5s", GATEWAY_INVALIDATION_MAX_BACKOFF: "10ms", MAX_PUT_BYTES: "lots" });
+      loadGatewayConfig({
+        GATEWAY_HEADERS_TIMEOUT: "10s",
+        GATEWAY_REQUEST_TIMEOUT: "5s",
+        GATEWAY_INVALIDATION_MAX_BACKOFF: "10ms",
+        MAX_PUT_BYTES: "lots",
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -23,7 +30,11 @@ describe("loadGatewayConfig", () => {
       expect(problems).toMatch(/MAX_PUT_BYTES/);
     }
     try {
-      loadGatewayConfig({ GATEWAY_HEADERS_TIMEOUT: "10s", GATEWAY_REQUEST_TIMEOUT: "5s", GATEWAY_INVALIDATION_MAX_BACKOFF: "10ms" });
+      loadGatewayConfig({
+        GATEWAY_HEADERS_TIMEOUT: "10s",
+        GATEWAY_REQUEST_TIMEOUT: "5s",
+        GATEWAY_INVALIDATION_MAX_BACKOFF: "10ms",
+      });
       expect.unreachable();
     } catch (err) {
       const problems = (err as ConfigError).problems;
@@ -32,6 +43,8 @@ describe("loadGatewayConfig", () => {
       expect(problems.join("\n")).toMatch(/GATEWAY_INVALIDATION_MAX_BACKOFF/);
     }
     // No request timeout at all: any headers timeout will do.
-    expect(loadGatewayConfig({ GATEWAY_REQUEST_TIMEOUT: "0", GATEWAY_HEADERS_TIMEOUT: "60s" }).GATEWAY_REQUEST_TIMEOUT).toBe(0);
+    expect(
+      loadGatewayConfig({ GATEWAY_REQUEST_TIMEOUT: "0", GATEWAY_HEADERS_TIMEOUT: "60s" }).GATEWAY_REQUEST_TIMEOUT,
+    ).toBe(0);
   });
 });

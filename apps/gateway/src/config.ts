@@ -20,14 +20,26 @@ export const gatewayConfigSchema = {
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
   BW_ADMIN_TOKEN: env.string("", "bearer token that PURGE requires; empty: no token needed"),
   GATEWAY_MAX_CONCURRENT_REQUESTS: env.int(1024, "requests served at once; more are answered 503", 1),
-  GATEWAY_REQUEST_TIMEOUT: env.durationMs(300_000, "longest a whole request (headers and body) may take to arrive; 0: no limit"),
-  GATEWAY_HEADERS_TIMEOUT: env.durationMs(20_000, "longest the request headers may take to arrive (slowloris guard); at most GATEWAY_REQUEST_TIMEOUT"),
+  GATEWAY_REQUEST_TIMEOUT: env.durationMs(
+    300_000,
+    "longest a whole request (headers and body) may take to arrive; 0: no limit",
+  ),
+  GATEWAY_HEADERS_TIMEOUT: env.durationMs(
+    20_000,
+    "longest the request headers may take to arrive (slowloris guard); at most GATEWAY_REQUEST_TIMEOUT",
+  ),
   GATEWAY_KEEP_ALIVE_TIMEOUT: env.durationMs(5_000, "idle keep-alive connections are closed after this"),
   GATEWAY_MAX_HEADER_BYTES: env.bytes(16 * 1024, "largest request header block (431 above)"),
-  GATEWAY_CACHE_MAX_BYTES: env.bytes(64 * 1024 ** 2, "bound on the bytes the gateway's near-cache holds; 0 turns the near-cache off"),
+  GATEWAY_CACHE_MAX_BYTES: env.bytes(
+    64 * 1024 ** 2,
+    "bound on the bytes the gateway's near-cache holds; 0 turns the near-cache off",
+  ),
   GATEWAY_CACHE_MAX_OBJECT_BYTES: env.bytes(256 * 1024, "only objects up to this size enter the near-cache"),
   GATEWAY_CACHE_TTL: env.durationMs(5_000, "longest a near-cache copy is served, a safety net behind invalidations"),
-  GATEWAY_INVALIDATION_BACKOFF: env.durationMs(100, "first delay before resubscribing to a broken invalidation stream (doubles each try, with jitter)"),
+  GATEWAY_INVALIDATION_BACKOFF: env.durationMs(
+    100,
+    "first delay before resubscribing to a broken invalidation stream (doubles each try, with jitter)",
+  ),
   GATEWAY_INVALIDATION_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts"),
 };
 
@@ -48,7 +60,8 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
   if (config.GATEWAY_INVALIDATION_MAX_BACKOFF < config.GATEWAY_INVALIDATION_BACKOFF) {
     problems.push("GATEWAY_INVALIDATION_MAX_BACKOFF must not be below GATEWAY_INVALIDATION_BACKOFF");
   }
-  if (config.GATEWAY_CACHE_TTL <= 0 && config.GATEWAY_CACHE_MAX_BYTES > 0) problems.push("GATEWAY_CACHE_TTL must be above 0");
+  if (config.GATEWAY_CACHE_TTL <= 0 && config.GATEWAY_CACHE_MAX_BYTES > 0)
+    problems.push("GATEWAY_CACHE_TTL must be above 0");
   // The near-cache's constructor refuses a bound that cannot hold one entry's bookkeeping.
   if (config.GATEWAY_CACHE_MAX_BYTES > 0 && config.GATEWAY_CACHE_MAX_BYTES <= NEAR_CACHE_ENTRY_OVERHEAD) {
     problems.push(`GATEWAY_CACHE_MAX_BYTES must be 0 (near-cache off) or above ${NEAR_CACHE_ENTRY_OVERHEAD}`);

@@ -58,19 +58,22 @@ describe("PUT with Expect: 100-continue", () => {
   it.each([
     ["with Expect: 100-continue", "Expect: 100-continue\r\n"],
     ["without Expect", ""],
-  ])("over the limit, %s: 413 from the declared length, no 100, with no body byte sent", async (_name, expectHeader) => {
-    const conn = await openConnection(stack.gateways[0]!.httpPort);
-    const key = `continue/too-large-${expectHeader === "" ? "plain" : "expect"}.bin`;
-    // Headers only: the body would be LIMIT + 1 bytes, and none of it is ever written.
-    conn.socket.write(
-      `PUT /objects/default/${key} HTTP/1.1\r\nHost: gw\r\nContent-Length: ${LIMIT + 1}\r\n${expectHeader}\r\n`,
-    );
-    await eventually(() => conn.closed(), { what: "the gateway closing the connection after its 413" });
-    const text = conn.received();
-    expect(statusOf(text)).toBe(413);
-    expect(text).not.toContain("100 Continue");
-    expect(text.toLowerCase()).toContain("connection: close");
-    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toMatchObject({ code: "too_large" });
-    expect((await fetch(`${stack.base}/${key}`)).status).toBe(404);
-  });
+  ])(
+    "over the limit, %s: 413 from the declared length, no 100, with no body byte sent",
+    async (_name, expectHeader) => {
+      const conn = await openConnection(stack.gateways[0]!.httpPort);
+      const key = `continue/too-large-${expectHeader === "" ? "plain" : "expect"}.bin`;
+      // Headers only: the body would be LIMIT + 1 bytes, and none of it is ever written.
+      conn.socket.write(
+        `PUT /objects/default/${key} HTTP/1.1\r\nHost: gw\r\nContent-Length: ${LIMIT + 1}\r\n${expectHeader}\r\n`,
+      );
+      await eventually(() => conn.closed(), { what: "the gateway closing the connection after its 413" });
+      const text = conn.received();
+      expect(statusOf(text)).toBe(413);
+      expect(text).not.toContain("100 Continue");
+      expect(text.toLowerCase()).toContain("connection: close");
+      expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toMatchObject({ code: "too_large" });
+      expect((await fetch(`${stack.base}/${key}`)).status).toBe(404);
+    },
+  );
 });

@@ -16,7 +16,8 @@ describe("failover when one cache-store dies", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ cacheStores: 3, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
-    for (const key of KEYS) expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: key })).status).toBe(200);
+    for (const key of KEYS)
+      expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: key })).status).toBe(200);
   });
   afterAll(async () => {
     await stack?.stop();
@@ -38,7 +39,8 @@ describe("failover when one cache-store dies", () => {
         try {
           const res = await fetch(`${stack.base}/${key}`, { method });
           const body = await res.text();
-          if (res.status !== 200 || (method === "GET" && body !== key)) what = `${method} ${key}: ${res.status} ${body}`;
+          if (res.status !== 200 || (method === "GET" && body !== key))
+            what = `${method} ${key}: ${res.status} ${body}`;
         } catch (err) {
           what = `${method} ${key}: ${String(err)}`;
         }

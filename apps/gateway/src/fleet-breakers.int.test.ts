@@ -137,7 +137,15 @@ async function startStorageMeter(target: string): Promise<StorageMeter> {
     res.on("close", () => (span.end = Date.now()));
     const forward = (): void => {
       const up = request(
-        { host: origin.hostname, port: Number(origin.port), method: req.method, path: req.url, headers: req.rawHeaders, setHost: false, agent },
+        {
+          host: origin.hostname,
+          port: Number(origin.port),
+          method: req.method,
+          path: req.url,
+          headers: req.rawHeaders,
+          setHost: false,
+          agent,
+        },
         (upRes) => {
           res.writeHead(upRes.statusCode ?? 502, upRes.rawHeaders);
           upRes.pipe(res);
@@ -180,7 +188,10 @@ function maxOverlap(spans: readonly { start: number; end: number }[]): number {
 }
 
 /** A GetObject over gRPC: its cache status and body, or the ConnectError it failed with. */
-async function read(client: CacheClient, key: string): Promise<{ status: cacheV1.CacheStatus; body: string } | ConnectError> {
+async function read(
+  client: CacheClient,
+  key: string,
+): Promise<{ status: cacheV1.CacheStatus; body: string } | ConnectError> {
   try {
     let status: cacheV1.CacheStatus | undefined;
     const chunks: Uint8Array[] = [];
@@ -199,7 +210,8 @@ async function storageCalls(p: ServiceProcess): Promise<number> {
   const text = await (await fetch(`${p.httpUrl}/metrics`)).text();
   let n = 0;
   // The sum over every operation and outcome.
-  for (const line of text.split("\n")) if (line.startsWith("storage_request_duration_seconds_count")) n += Number(line.split(" ").at(-1));
+  for (const line of text.split("\n"))
+    if (line.startsWith("storage_request_duration_seconds_count")) n += Number(line.split(" ").at(-1));
   return n;
 }
 
@@ -244,7 +256,9 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
   /** The gateway's breaker state (0 closed, 2 open) for each replica, in the replicas' order. */
   const gatewayUpstreamStates = async (): Promise<(number | undefined)[]> => {
     const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
-    return replicas.map((r) => promSample(text, "gateway_upstream_breaker_state", { breaker: `cache-store:${r.grpcAddress}` }));
+    return replicas.map((r) =>
+      promSample(text, "gateway_upstream_breaker_state", { breaker: `cache-store:${r.grpcAddress}` }),
+    );
   };
   const replicaBreakers = async (): Promise<cacheV1.BreakerStatus[]> =>
     Promise.all(clients.map(async (c) => (await c.getStats({})).breakers.find((b) => b.name === breakerName)!));
@@ -257,8 +271,15 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     meter = await startStorageMeter(proxy.url);
     breakerName = `s3:${meter.url}`;
     coordinatorPort = await freePort();
-    const shared = { BREAKER_CONFIG: join(dir, "breakers.yaml"), COORDINATOR_URL: `http://127.0.0.1:${coordinatorPort}` };
-    coordinatorEnv = { ...shared, COORDINATOR_PORT: String(coordinatorPort), COORDINATOR_STATE_FILE: join(dir, "state.json") };
+    const shared = {
+      BREAKER_CONFIG: join(dir, "breakers.yaml"),
+      COORDINATOR_URL: `http://127.0.0.1:${coordinatorPort}`,
+    };
+    coordinatorEnv = {
+      ...shared,
+      COORDINATOR_PORT: String(coordinatorPort),
+      COORDINATOR_STATE_FILE: join(dir, "state.json"),
+    };
     coordinator = await startServiceProcess("breaker-coordinator", { env: coordinatorEnv });
     ops = createGrpcClient(breakerV1.BreakerCoordinator, coordinator.grpcAddress);
     for (let i = 0; i < 3; i++) {
@@ -301,9 +322,15 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     // Nothing outlives the test: every process exited, every storage connection closed.
     expect(all.every((p) => p.child.exitCode !== null || p.child.signalCode !== null)).toBe(true);
     // The replicas' connections to storage (the meter), then the meter's own to the proxy once it is closed.
-    await eventually(() => (meter?.openConnections ?? 0) === 0, { timeoutMs: 5_000, what: "every replica's storage connection closed" });
+    await eventually(() => (meter?.openConnections ?? 0) === 0, {
+      timeoutMs: 5_000,
+      what: "every replica's storage connection closed",
+    });
     await meter?.close();
-    await eventually(() => (proxy?.openConnections ?? 0) === 0, { timeoutMs: 5_000, what: "the meter's connections closed" });
+    await eventually(() => (proxy?.openConnections ?? 0) === 0, {
+      timeoutMs: 5_000,
+      what: "the meter's connections closed",
+    });
     await proxy?.close();
     await s3?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -339,7 +366,8 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     try {
       await eventually(
         async () =>
-          (await fleetState()).state === BreakerState.OPEN && (await replicaBreakers()).every((b) => b.state === "open"),
+          (await fleetState()).state === BreakerState.OPEN &&
+          (await replicaBreakers()).every((b) => b.state === "open"),
         { what: "the fleet and every replica open" },
       );
     } finally {
@@ -353,12 +381,19 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     // When each replica's breaker opened: from then on it admits nothing (the log line is written as
     // the state is applied, whether pushed by the coordinator or its own local breaker's).
     const learnedAt = replicas.map((r) => openedOn(r, breakerName, failingSince));
-    expect(learnedAt.every((t) => t !== undefined), `transition lines ${JSON.stringify(learnedAt)}`).toBe(true);
+    expect(
+      learnedAt.every((t) => t !== undefined),
+      `transition lines ${JSON.stringify(learnedAt)}`,
+    ).toBe(true);
     // What reached S3 from each replica, inside the open spell (a probe may follow open_until; that is phase 2's).
-    const from = (i: number, t: number): StorageSpan[] => meter.spans.filter((s) => s.from === i && s.start >= t && s.start < openUntil);
+    const from = (i: number, t: number): StorageSpan[] =>
+      meter.spans.filter((s) => s.from === i && s.start >= t && s.start < openUntil);
     const sinceTransition = replicas.map((_, i) => from(i, openedAt).length);
     const afterLearned = replicas.map((_, i) => from(i, learnedAt[i]!).length);
-    expect(meter.spans.every((s) => s.from >= 0), "every storage request told to a replica").toBe(true);
+    expect(
+      meter.spans.every((s) => s.from >= 0),
+      "every storage request told to a replica",
+    ).toBe(true);
     console.info(
       `S3 503 under ${READERS_PER_REPLICA} readers per replica: fleet OPEN ${openedAt - failingSince} ms after the first failure ` +
         `(${reads.join("/")} reads, ${meter.spans.length} S3 requests); replicas' breakers opened ` +
@@ -377,31 +412,52 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     const t0 = performance.now();
     const wallT0 = Date.now();
     // Direct to each replica and through the gateway, cached and uncached keys.
-    const tally = { staleGrpc: 0, freshGrpc: 0, unavailableGrpc: 0, staleGw: 0, freshGw: 0, unavailableGw: 0, other: [] as string[] };
+    const tally = {
+      staleGrpc: 0,
+      freshGrpc: 0,
+      unavailableGrpc: 0,
+      staleGw: 0,
+      freshGw: 0,
+      unavailableGw: 0,
+      other: [] as string[],
+    };
     while (performance.now() - t0 < 1_000) {
       await Promise.all(
         clients.map(async (c, i) => {
           const cached = await read(c, CACHED[i]!);
-          if (!(cached instanceof ConnectError) && cached.status === STALE && cached.body === body(CACHED[i]!)) tally.staleGrpc++;
+          if (!(cached instanceof ConnectError) && cached.status === STALE && cached.body === body(CACHED[i]!))
+            tally.staleGrpc++;
           // Still fresh (CACHE_TTL 300 ms from the warm-up read) is a right answer too.
-          else if (!(cached instanceof ConnectError) && cached.status === HIT && cached.body === body(CACHED[i]!)) tally.freshGrpc++;
+          else if (!(cached instanceof ConnectError) && cached.status === HIT && cached.body === body(CACHED[i]!))
+            tally.freshGrpc++;
           else tally.other.push(`replica ${i} cached: ${cached instanceof ConnectError ? cached.code : cached.status}`);
           const miss = await read(c, coldKey());
-          if (miss instanceof ConnectError && miss.code === Code.Unavailable && Number(miss.metadata.get("retry-after-ms")) > 0) tally.unavailableGrpc++;
-          else tally.other.push(`replica ${i} uncached: ${miss instanceof ConnectError ? `${miss.code} ${miss.metadata.get("retry-after-ms")}` : miss.status}`);
+          if (
+            miss instanceof ConnectError &&
+            miss.code === Code.Unavailable &&
+            Number(miss.metadata.get("retry-after-ms")) > 0
+          )
+            tally.unavailableGrpc++;
+          else
+            tally.other.push(
+              `replica ${i} uncached: ${miss instanceof ConnectError ? `${miss.code} ${miss.metadata.get("retry-after-ms")}` : miss.status}`,
+            );
         }),
       );
       for (const key of CACHED) {
         const res = await gw(key);
         const text = await res.text();
-        if (res.status === 200 && /detail=stale/.test(res.headers.get("cache-status") ?? "") && text === body(key)) tally.staleGw++;
-        else if (res.status === 200 && /; hit$/.test(res.headers.get("cache-status") ?? "") && text === body(key)) tally.freshGw++;
+        if (res.status === 200 && /detail=stale/.test(res.headers.get("cache-status") ?? "") && text === body(key))
+          tally.staleGw++;
+        else if (res.status === 200 && /; hit$/.test(res.headers.get("cache-status") ?? "") && text === body(key))
+          tally.freshGw++;
         else tally.other.push(`gateway cached: ${res.status} ${res.headers.get("cache-status")} ${text.slice(0, 80)}`);
       }
       const res = await gw(coldKey());
       const retryAfter = res.headers.get("retry-after");
       const json = (await res.json().catch(() => ({}))) as { retry_after?: number };
-      if (res.status === 503 && /^\d+$/.test(retryAfter ?? "") && json.retry_after === Number(retryAfter)) tally.unavailableGw++;
+      if (res.status === 503 && /^\d+$/.test(retryAfter ?? "") && json.retry_after === Number(retryAfter))
+        tally.unavailableGw++;
       else tally.other.push(`gateway uncached: ${res.status} retry-after=${retryAfter} ${JSON.stringify(json)}`);
     }
     const inSpellMs = Math.min(Date.now(), openUntil) - wallT0;
@@ -411,7 +467,8 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
         `S3 requests per replica ${perReplica.join("/")}, ${proxy.requests.length} at the proxy in all; ` +
         `answers: ${JSON.stringify({ ...tally, other: tally.other.length })}`,
     );
-    if (tally.other.length > 0) console.info(`unexpected answers (first 10): ${JSON.stringify(tally.other.slice(0, 10), null, 1)}`);
+    if (tally.other.length > 0)
+      console.info(`unexpected answers (first 10): ${JSON.stringify(tally.other.slice(0, 10), null, 1)}`);
     expect(perReplica).toEqual([0, 0, 0]);
     if (Date.now() < openUntil) {
       expect((await fleetState()).state).toBe(BreakerState.OPEN);
@@ -446,10 +503,15 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     );
     try {
       await expect
-        .poll(async () => (await fleetState()).state === BreakerState.CLOSED && (await replicaBreakers()).every((b) => b.state === "closed"), {
-          timeout: OPEN_TIMEOUT_MS + 8_000,
-          interval: 50,
-        })
+        .poll(
+          async () =>
+            (await fleetState()).state === BreakerState.CLOSED &&
+            (await replicaBreakers()).every((b) => b.state === "closed"),
+          {
+            timeout: OPEN_TIMEOUT_MS + 8_000,
+            interval: 50,
+          },
+        )
         .toBe(true);
     } finally {
       done = true;
@@ -505,7 +567,8 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     const cutOffMs = performance.now() - killedAt;
     await watched;
     const detached = await latencies();
-    const fmt = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(2)} / p99 ${percentile(xs, 99).toFixed(2)} ms`;
+    const fmt = (xs: number[]): string =>
+      `p50 ${percentile(xs, 50).toFixed(2)} / p99 ${percentile(xs, 99).toFixed(2)} ms`;
     console.info(
       `200 gateway reads of a cached key: attached ${fmt(attached)}; from the SIGKILL on (over ${cutOffMs.toFixed(0)} ms) ${fmt(cutOff)}; ` +
         `detached ${fmt(detached)}; replicas detached ${detachedAfter.map((t) => t!.toFixed(0)).join("/")} ms after SIGKILL (detach_after 1 s)`,
@@ -513,7 +576,9 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     // Requests never wait on the coordinator: every read above answered 200 with the body, with it gone,
     // none taking seconds (how fast, attached or not, is a figure for npm run bench).
     for (const xs of [cutOff, detached]) expect(Math.max(...xs)).toBeLessThan(5_000);
-    await expect.poll(() => gateway.output.some((l) => l.includes("coordinator unreachable")), { timeout: 2_000 }).toBe(true);
+    await expect
+      .poll(() => gateway.output.some((l) => l.includes("coordinator unreachable")), { timeout: 2_000 })
+      .toBe(true);
 
     // S3 fails again: with no coordinator, each replica's own breaker opens and its S3 calls stop.
     proxy.setMode(s3Unavailable);
@@ -559,9 +624,16 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     coordinator = await startServiceProcess("breaker-coordinator", { env: coordinatorEnv });
     const restartAt = performance.now();
     expect(coordinator.grpcPort).toBe(coordinatorPort);
-    await expect.poll(async () => (await replicaBreakers()).every((b) => !b.detached), { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(async () => (await replicaBreakers()).every((b) => !b.detached), { timeout: 10_000, interval: 50 })
+      .toBe(true);
     const reattachMs = performance.now() - restartAt;
-    await expect.poll(() => gateway.output.some((l) => l.includes("breaker session attached") && l.includes('"afterDetach":true')), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () => gateway.output.some((l) => l.includes("breaker session attached") && l.includes('"afterDetach":true')),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     // Agreement: with S3 healthy and traffic, the coordinator's view and every replica's converge (closed).
     const views = async (): Promise<string[]> => {
@@ -574,9 +646,16 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
 
     // The operator forces it open: every replica refuses S3 calls at once, S3 healthy or not.
     const forcedAt = performance.now();
-    const forced = await ops.forceBreaker({ name: breakerName, mode: ForceMode.OPEN, reason: "fleet test", ttl: { seconds: 60n } });
+    const forced = await ops.forceBreaker({
+      name: breakerName,
+      mode: ForceMode.OPEN,
+      reason: "fleet test",
+      ttl: { seconds: 60n },
+    });
     expect(forced.breaker?.state).toBe(BreakerState.OPEN);
-    await expect.poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 }).toEqual(["open", "open", "open"]);
+    await expect
+      .poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 })
+      .toEqual(["open", "open", "open"]);
     const followedMs = performance.now() - forcedAt;
     proxy.reset();
     for (const c of clients) {
@@ -590,7 +669,9 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
 
     // And back to automatic: every replica closes and reads reach S3 again.
     await ops.forceBreaker({ name: breakerName, mode: ForceMode.AUTO, reason: "fleet test done" });
-    await expect.poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 }).toEqual(["closed", "closed", "closed"]);
+    await expect
+      .poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 })
+      .toEqual(["closed", "closed", "closed"]);
     for (const c of clients) expect(await read(c, `never/${coldKey()}`)).toMatchObject({ code: Code.NotFound });
     expect(proxy.requests.length).toBe(3);
     console.info(
@@ -602,7 +683,9 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
   it("S3 breaker open again, many uncached reads through the gateway: each answers 503 + Retry-After; cached keys still answer 200 with `detail=stale`: a replica's storage UNAVAILABLE does not open the gateway's upstream breakers; /readyz stays 200", async () => {
     await ops.forceBreaker({ name: breakerName, mode: ForceMode.OPEN, reason: "gateway check", ttl: { seconds: 60n } });
     try {
-      await expect.poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 }).toEqual(["open", "open", "open"]);
+      await expect
+        .poll(async () => (await replicaBreakers()).map((b) => b.state), { timeout: 2_000, interval: 5 })
+        .toEqual(["open", "open", "open"]);
       for (let i = 0; i < 15; i++) {
         const res = await gw(coldKey());
         expect(res.status).toBe(503);
@@ -612,7 +695,11 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
       const cachedAfterMisses: { status: number; cacheStatus: string | null; body: string }[] = [];
       for (const key of CACHED) {
         const res = await gw(key);
-        cachedAfterMisses.push({ status: res.status, cacheStatus: res.headers.get("cache-status"), body: await res.text() });
+        cachedAfterMisses.push({
+          status: res.status,
+          cacheStatus: res.headers.get("cache-status"),
+          body: await res.text(),
+        });
       }
       const ready = await fetch(`${gateway.httpUrl}/readyz`);
       await ready.arrayBuffer();
@@ -636,19 +723,26 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
   it("every upstream breaker forced open at the coordinator: the gateway answers 503 + Retry-After + JSON without calling a replica, /readyz 503; AUTO serves again", async () => {
     await ops.forceBreaker({ name: breakerName, mode: ForceMode.AUTO, reason: "storage back" });
     const upstreams = replicas.map((r) => `cache-store:${r.grpcAddress}`);
-    for (const name of upstreams) await ops.forceBreaker({ name, mode: ForceMode.OPEN, reason: "upstream drill", ttl: { seconds: 60n } });
+    for (const name of upstreams)
+      await ops.forceBreaker({ name, mode: ForceMode.OPEN, reason: "upstream drill", ttl: { seconds: 60n } });
     await expect.poll(gatewayUpstreamStates, { timeout: 2_000, interval: 5 }).toEqual([2, 2, 2]);
     const readsServed = (): Promise<bigint[]> =>
-      Promise.all(clients.map(async (c) => {
-        const st = await c.getStats({});
-        return st.hits + st.misses + st.staleServed;
-      }));
+      Promise.all(
+        clients.map(async (c) => {
+          const st = await c.getStats({});
+          return st.hits + st.misses + st.staleServed;
+        }),
+      );
     const before = await readsServed();
     const res = await gw(CACHED[0]!);
     expect(res.status).toBe(503);
     const retryAfter = res.headers.get("retry-after");
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-    expect(await res.json()).toMatchObject({ code: "unavailable", error: expect.stringMatching(/upstream/), retry_after: Number(retryAfter) });
+    expect(await res.json()).toMatchObject({
+      code: "unavailable",
+      error: expect.stringMatching(/upstream/),
+      retry_after: Number(retryAfter),
+    });
     expect((await fetch(`${gateway.httpUrl}/readyz`)).status).toBe(503);
     expect(await readsServed()).toEqual(before);
     for (const name of upstreams) await ops.forceBreaker({ name, mode: ForceMode.AUTO, reason: "drill done" });

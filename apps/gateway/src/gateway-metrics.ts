@@ -71,7 +71,10 @@ interface LabelSet {
  * `gateway`); in a batch they run hot and the counts are added up first.
  * Every request is counted and timed exactly as before, at most one turn later.
  */
-function createAnsweredRequests(count: (labels: CountLabels, n: number) => void, time: (labels: TimeLabels, seconds: number) => void) {
+function createAnsweredRequests(
+  count: (labels: CountLabels, n: number) => void,
+  time: (labels: TimeLabels, seconds: number) => void,
+) {
   // Parallel arrays rather than an object per request: nothing to collect but the numbers.
   const routes: string[] = [];
   const methods: string[] = [];
@@ -130,7 +133,11 @@ function registerNearCacheMetrics(registry: Registry, source: NearCacheMetricsSo
       },
     });
   };
-  gauge("gateway_near_cache_enabled", "1 while the near-cache serves (every invalidation stream is live), else 0", (s) => (s.enabled ? 1 : 0));
+  gauge(
+    "gateway_near_cache_enabled",
+    "1 while the near-cache serves (every invalidation stream is live), else 0",
+    (s) => (s.enabled ? 1 : 0),
+  );
   gauge("gateway_near_cache_entries", "Objects held in the near-cache", (s) => s.entries);
   gauge("gateway_near_cache_bytes", "Bytes held in the near-cache, bodies plus per-entry overhead", (s) => s.bytes);
   // Counted inside the near-cache; at scrape time the counters catch up with it.
@@ -150,8 +157,16 @@ function registerNearCacheMetrics(registry: Registry, source: NearCacheMetricsSo
   counter("gateway_near_cache_hits_total", "Reads answered from the near-cache", (s) => s.hits);
   counter("gateway_near_cache_misses_total", "Reads the near-cache could not answer while enabled", (s) => s.misses);
   counter("gateway_near_cache_fills_total", "Copies stored in the near-cache", (s) => s.fills);
-  counter("gateway_near_cache_invalidated_total", "Copies dropped by invalidations (this gateway's writes and purges, and the streams')", (s) => s.invalidated);
-  counter("gateway_near_cache_clears_total", "Times the near-cache was emptied because an invalidation stream broke", (s) => s.clears);
+  counter(
+    "gateway_near_cache_invalidated_total",
+    "Copies dropped by invalidations (this gateway's writes and purges, and the streams')",
+    (s) => s.invalidated,
+  );
+  counter(
+    "gateway_near_cache_clears_total",
+    "Times the near-cache was emptied because an invalidation stream broke",
+    (s) => s.clears,
+  );
   new Gauge({
     name: "gateway_invalidation_stream_live",
     help: "1 while the WatchInvalidations stream of this upstream is live, else 0",

@@ -19,26 +19,91 @@ const req = (line: string, headers: string[] = [], body = ""): string =>
   `${line}\r\nHost: gw\r\n${[...headers, "Connection: close"].map((h) => `${h}\r\n`).join("")}\r\n${body}`;
 
 const attacks: Attack[] = [
-  { name: "dot-dot segment", expect: [400], send: (s) => s.end(req("GET /objects/default/a/../../etc/passwd HTTP/1.1")) },
-  { name: "encoded dot-dot (bucket switch)", expect: [400], send: (s) => s.end(req("GET /objects/default/%2e%2e/other/secret HTTP/1.1")) },
-  { name: "backslash dot-dot", expect: [400], send: (s) => s.end(req("GET /objects/default/a/%5c..%5c/%2E%2E/x HTTP/1.1")) },
+  {
+    name: "dot-dot segment",
+    expect: [400],
+    send: (s) => s.end(req("GET /objects/default/a/../../etc/passwd HTTP/1.1")),
+  },
+  {
+    name: "encoded dot-dot (bucket switch)",
+    expect: [400],
+    send: (s) => s.end(req("GET /objects/default/%2e%2e/other/secret HTTP/1.1")),
+  },
+  {
+    name: "backslash dot-dot",
+    expect: [400],
+    send: (s) => s.end(req("GET /objects/default/a/%5c..%5c/%2E%2E/x HTTP/1.1")),
+  },
   { name: "NUL in key", expect: [400], send: (s) => s.end(req("GET /objects/default/a%00.txt HTTP/1.1")) },
   { name: "control char in key", expect: [400], send: (s) => s.end(req("DELETE /objects/default/a%1b[2J HTTP/1.1")) },
   { name: "bad percent-encoding", expect: [400], send: (s) => s.end(req("GET /objects/default/%C0%AF%zz HTTP/1.1")) },
   { name: "2-letter bucket", expect: [400], send: (s) => s.end(req("GET /objects/ab/k HTTP/1.1")) },
-  { name: "absolute-form traversal", expect: [400], send: (s) => s.end(req("GET http://evil/objects/default/%2e%2e/other/k HTTP/1.1")) },
-  { name: "garbage request line", expect: [400], send: (s) => s.end("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n") },
+  {
+    name: "absolute-form traversal",
+    expect: [400],
+    send: (s) => s.end(req("GET http://evil/objects/default/%2e%2e/other/k HTTP/1.1")),
+  },
+  {
+    name: "garbage request line",
+    expect: [400],
+    send: (s) => s.end("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n"),
+  },
   { name: "unknown method", expect: [400], send: (s) => s.end(req("BREW /objects/default/pot HTTP/1.1")) },
-  { name: "wrong method", expect: [405], send: (s) => s.end(req("POST /objects/default/k HTTP/1.1", ["Content-Length: 0"])) },
-  { name: "range past the end", expect: [416], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=99999999-"])) },
-  { name: "zero suffix range", expect: [416], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=-0"])) },
-  { name: "malformed range", expect: [200], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=--1,abc,9-1"])) },
-  { name: "huge range numbers", expect: [200, 416], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", [`Range: bytes=${"9".repeat(40)}-`])) },
-  { name: "1000 ranges", expect: [200], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", [`Range: bytes=${Array.from({ length: 1000 }, (_, i) => `${i}-${i}`).join(",")}`])) },
-  { name: "huge header", expect: [431], send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", [`X-Junk: ${"a".repeat(40_000)}`])) },
-  { name: "huge URL", expect: [431, 400], send: (s) => s.end(req(`GET /objects/default/${"k".repeat(40_000)} HTTP/1.1`)) },
-  { name: "over-long key", expect: [400], send: (s) => s.end(req(`GET /objects/default/${"k".repeat(2_000)} HTTP/1.1`)) },
-  { name: "declared body over the limit", expect: [413], send: (s) => s.write(req("PUT /objects/default/hostile/big HTTP/1.1", [`Content-Length: ${2 * MiB}`])) },
+  {
+    name: "wrong method",
+    expect: [405],
+    send: (s) => s.end(req("POST /objects/default/k HTTP/1.1", ["Content-Length: 0"])),
+  },
+  {
+    name: "range past the end",
+    expect: [416],
+    send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=99999999-"])),
+  },
+  {
+    name: "zero suffix range",
+    expect: [416],
+    send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=-0"])),
+  },
+  {
+    name: "malformed range",
+    expect: [200],
+    send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", ["Range: bytes=--1,abc,9-1"])),
+  },
+  {
+    name: "huge range numbers",
+    expect: [200, 416],
+    send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", [`Range: bytes=${"9".repeat(40)}-`])),
+  },
+  {
+    name: "1000 ranges",
+    expect: [200],
+    send: (s) =>
+      s.end(
+        req("GET /objects/default/hostile/target HTTP/1.1", [
+          `Range: bytes=${Array.from({ length: 1000 }, (_, i) => `${i}-${i}`).join(",")}`,
+        ]),
+      ),
+  },
+  {
+    name: "huge header",
+    expect: [431],
+    send: (s) => s.end(req("GET /objects/default/hostile/target HTTP/1.1", [`X-Junk: ${"a".repeat(40_000)}`])),
+  },
+  {
+    name: "huge URL",
+    expect: [431, 400],
+    send: (s) => s.end(req(`GET /objects/default/${"k".repeat(40_000)} HTTP/1.1`)),
+  },
+  {
+    name: "over-long key",
+    expect: [400],
+    send: (s) => s.end(req(`GET /objects/default/${"k".repeat(2_000)} HTTP/1.1`)),
+  },
+  {
+    name: "declared body over the limit",
+    expect: [413],
+    send: (s) => s.write(req("PUT /objects/default/hostile/big HTTP/1.1", [`Content-Length: ${2 * MiB}`])),
+  },
   {
     name: "truncated body",
     expect: [0],
@@ -51,20 +116,51 @@ const attacks: Attack[] = [
     name: "truncated chunked body",
     expect: [0],
     send: (s) => {
-      s.write(req("PUT /objects/default/hostile/truncated-chunked HTTP/1.1", ["Transfer-Encoding: chunked"], "10\r\nonly a lit"));
+      s.write(
+        req(
+          "PUT /objects/default/hostile/truncated-chunked HTTP/1.1",
+          ["Transfer-Encoding: chunked"],
+          "10\r\nonly a lit",
+        ),
+      );
       setTimeout(() => s.destroy(), 5);
     },
   },
-  { name: "bad chunk size", expect: [400], send: (s) => s.end(req("PUT /objects/default/hostile/x HTTP/1.1", ["Transfer-Encoding: chunked"], "zz\r\nhello\r\n0\r\n\r\n")) },
+  {
+    name: "bad chunk size",
+    expect: [400],
+    send: (s) =>
+      s.end(req("PUT /objects/default/hostile/x HTTP/1.1", ["Transfer-Encoding: chunked"], "zz\r\nhello\r\n0\r\n\r\n")),
+  },
   {
     name: "smuggling: Content-Length and Transfer-Encoding",
     expect: [400],
-    send: (s) => s.end(req("PUT /objects/default/hostile/x HTTP/1.1", ["Content-Length: 5", "Transfer-Encoding: chunked"], "0\r\n\r\nGET /x HTTP/1.1\r\n\r\n")),
+    send: (s) =>
+      s.end(
+        req(
+          "PUT /objects/default/hostile/x HTTP/1.1",
+          ["Content-Length: 5", "Transfer-Encoding: chunked"],
+          "0\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+        ),
+      ),
   },
-  { name: "duplicate Content-Length", expect: [400], send: (s) => s.end(req("PUT /objects/default/hostile/x HTTP/1.1", ["Content-Length: 1", "Content-Length: 2"], "ab")) },
-  { name: "PURGE without the token", expect: [401], send: (s) => s.end(req("PURGE /objects/default/?prefix=1 HTTP/1.1")) },
+  {
+    name: "duplicate Content-Length",
+    expect: [400],
+    send: (s) =>
+      s.end(req("PUT /objects/default/hostile/x HTTP/1.1", ["Content-Length: 1", "Content-Length: 2"], "ab")),
+  },
+  {
+    name: "PURGE without the token",
+    expect: [401],
+    send: (s) => s.end(req("PURGE /objects/default/?prefix=1 HTTP/1.1")),
+  },
   { name: "unknown route", expect: [404], send: (s) => s.end(req("GET /../../etc/passwd HTTP/1.1")) },
-  { name: "missing object", expect: [404], send: (s) => s.end(req("GET /objects/default/hostile/nothing-here HTTP/1.1")) },
+  {
+    name: "missing object",
+    expect: [404],
+    send: (s) => s.end(req("GET /objects/default/hostile/nothing-here HTTP/1.1")),
+  },
   { name: "half a request line, then close", expect: [0, 400], send: (s) => s.end("GET /objects/def") },
 ];
 
@@ -114,7 +210,9 @@ describe("hostile traffic", () => {
   it("10 000 of them leave the gateway up, answering, with memory near baseline", async () => {
     const gateway = stack.gateways[0]!;
     const port = gateway.httpPort;
-    expect((await fetch(`${stack.base}/hostile/target`, { method: "PUT", body: "the one good object" })).status).toBe(200);
+    expect((await fetch(`${stack.base}/hostile/target`, { method: "PUT", body: "the one good object" })).status).toBe(
+      200,
+    );
     // Warm up so the baseline is a running gateway's, not a fresh one's.
     await withConcurrency(8, 300, () => fetch(`${stack.base}/hostile/target`).then((r) => r.text()));
     const baseline = rssBytes(gateway.pid);
@@ -169,7 +267,9 @@ describe("hostile traffic", () => {
     const after = rssBytes(gateway.pid);
     const heap = await heapSpaces(gateway.httpUrl);
     const heapAfter = await heapAfterGc(gateway.pid);
-    const summary = [...tally].map(([name, byStatus]) => `${name} ${[...byStatus].map(([s, n]) => `${s}×${n}`).join(" ")}`);
+    const summary = [...tally].map(
+      ([name, byStatus]) => `${name} ${[...byStatus].map(([s, n]) => `${s}×${n}`).join(" ")}`,
+    );
     const counted = [...tally.values()].reduce((n, m) => n + [...m.values()].reduce((a, b) => a + b, 0), 0);
     console.log(
       `hostile traffic: ${counted} requests in ${(elapsed / 1000).toFixed(1)} s (concurrency ${CONCURRENCY} + ${SLOWLORIS} slowloris); ` +

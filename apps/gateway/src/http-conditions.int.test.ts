@@ -56,7 +56,9 @@ describe("conditional range reads", () => {
       port: () => stack.gateways[0]!.httpPort,
       // A copy of the key must be held: read until the near-cache answers.
       prepare: async () => {
-        await eventually(async () => (await read(stack.gateways[0]!.httpPort, {})).nearHit, { what: "a near-cache copy" });
+        await eventually(async () => (await read(stack.gateways[0]!.httpPort, {})).nearHit, {
+          what: "a near-cache copy",
+        });
       },
       nearHit: true,
     },

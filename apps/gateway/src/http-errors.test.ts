@@ -32,11 +32,21 @@ describe("gRPC → HTTP status table", () => {
   });
 
   it("keeps messages meant for people, hides transport details, and turns retry-after-ms into seconds", () => {
-    const open = new ConnectError("storage is unavailable", Code.Unavailable, new Headers({ "retry-after-ms": "1500" }));
+    const open = new ConnectError(
+      "storage is unavailable",
+      Code.Unavailable,
+      new Headers({ "retry-after-ms": "1500" }),
+    );
     expect(failureOf(open)).toMatchObject({ status: 503, message: "storage is unavailable", retryAfterSeconds: 2 });
     const transport = new ConnectError("connect ECONNREFUSED 10.0.0.7:50051", Code.Unavailable);
     expect(failureOf(transport)).toMatchObject({ status: 503, message: "a cache-store upstream is unavailable" });
-    expect(failureOf(new ConnectError("stack at x.ts:1", Code.Internal))).toMatchObject({ status: 502, message: "upstream error" });
-    expect(failureOf(new ConnectError("no such object", Code.NotFound))).toMatchObject({ status: 404, code: "not_found" });
+    expect(failureOf(new ConnectError("stack at x.ts:1", Code.Internal))).toMatchObject({
+      status: 502,
+      message: "upstream error",
+    });
+    expect(failureOf(new ConnectError("no such object", Code.NotFound))).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
   });
 });

@@ -93,13 +93,22 @@ export function failureOf(err: unknown): HttpFailure {
     const ms = Number(e.metadata.get("retry-after-ms") ?? "1000");
     retryAfterSeconds = Math.max(1, Math.ceil((Number.isFinite(ms) ? ms : 1000) / 1000));
   }
-  const forPeople = (status >= 400 && status < 500) || (e.code === Code.Unavailable && e.metadata.has("retry-after-ms"));
-  const message = forPeople ? e.rawMessage : status === 503 ? "a cache-store upstream is unavailable" : "upstream error";
+  const forPeople =
+    (status >= 400 && status < 500) || (e.code === Code.Unavailable && e.metadata.has("retry-after-ms"));
+  const message = forPeople
+    ? e.rawMessage
+    : status === 503
+      ? "a cache-store upstream is unavailable"
+      : "upstream error";
   return { status, code: codeSlug(e.code), message, retryAfterSeconds };
 }
 
 /** Answers a JSON error `{"error": ..., "code": ...}` (and Retry-After with `retry_after` when it has one). */
-export function sendError(res: ServerResponse, failure: HttpFailure, extra: Record<string, string | number> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  failure: HttpFailure,
+  extra: Record<string, string | number> = {},
+): void {
   if (res.headersSent) {
     // The status line is gone already: cutting the connection is the only honest signal left.
     res.destroy();

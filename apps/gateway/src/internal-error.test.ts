@@ -60,10 +60,13 @@ describe("an unexpected internal error", () => {
     await expectInternal(await fetch(`${base}/readyz`));
   });
 
-  it.each(["GET", "DELETE", "PURGE"])("%s of an object when the gateway's own code throws: 500, not an upstream 502", async (method) => {
-    const base = await start(failingPool());
-    await expectInternal(await fetch(`${base}/objects/default/some/key`, { method }));
-    // The gateway is fine afterwards.
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-  });
+  it.each(["GET", "DELETE", "PURGE"])(
+    "%s of an object when the gateway's own code throws: 500, not an upstream 502",
+    async (method) => {
+      const base = await start(failingPool());
+      await expectInternal(await fetch(`${base}/objects/default/some/key`, { method }));
+      // The gateway is fine afterwards.
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    },
+  );
 });

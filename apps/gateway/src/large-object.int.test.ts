@@ -114,14 +114,17 @@ describe("a 256 MiB object through the gateway", () => {
     const getSamplers = Object.values(pids).map(sampleMemory);
     const getStarted = performance.now();
     const got = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: gateway.httpPort, path: "/objects/default/large/256mib.bin" }, (res) => {
-        res.on("data", (d: Buffer) => {
-          received.update(d);
-          bytes += d.length;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-        res.on("error", reject);
-      });
+      const req = request(
+        { host: "127.0.0.1", port: gateway.httpPort, path: "/objects/default/large/256mib.bin" },
+        (res) => {
+          res.on("data", (d: Buffer) => {
+            received.update(d);
+            bytes += d.length;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.end();
     });

@@ -44,7 +44,11 @@ describe("near-cache: two gateways on one cache-store", () => {
   beforeAll(async () => {
     stack = await startStack({
       gateways: 2,
-      gatewayEnv: { GATEWAY_CACHE_TTL: "60s", GATEWAY_INVALIDATION_BACKOFF: "50ms", GATEWAY_INVALIDATION_MAX_BACKOFF: "300ms" },
+      gatewayEnv: {
+        GATEWAY_CACHE_TTL: "60s",
+        GATEWAY_INVALIDATION_BACKOFF: "50ms",
+        GATEWAY_INVALIDATION_MAX_BACKOFF: "300ms",
+      },
     });
     [a, b] = stack.gateways as [ServiceProcess, ServiceProcess];
     await eventually(nearCacheOn(a), { what: "near-cache of A on" });
@@ -57,7 +61,11 @@ describe("near-cache: two gateways on one cache-store", () => {
   const url = (g: ServiceProcess, key: string) => `${g.httpUrl}/objects/default/${key}`;
 
   it("answers hot small objects itself and says so in Cache-Status (gateway member last, RFC 9211 2)", async () => {
-    const put = await fetch(url(a, "nc/small.txt"), { method: "PUT", body: "0123456789", headers: { "x-amz-meta-k": "v" } });
+    const put = await fetch(url(a, "nc/small.txt"), {
+      method: "PUT",
+      body: "0123456789",
+      headers: { "x-amz-meta-k": "v" },
+    });
     const etag = put.headers.get("etag")!;
     const first = await fetch(url(a, "nc/small.txt"));
     // The cache-store kept the written body (write-through); the gateway had no copy.
@@ -74,19 +82,25 @@ describe("near-cache: two gateways on one cache-store", () => {
     expect(await hit.text()).toBe("0123456789");
 
     // Conditional requests and ranges are answered from the copy too.
-    const notModified = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", { headers: { "if-none-match": `W/${etag}` } });
+    const notModified = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", {
+      headers: { "if-none-match": `W/${etag}` },
+    });
     expect(notModified.status).toBe(304);
     expect(notModified.headers["cache-status"]).toMatch(/breakwater-gateway; hit$/);
     const ims = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", {
       headers: { "if-modified-since": first.headers.get("last-modified")! },
     });
     expect(ims.status).toBe(304);
-    const range = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", { headers: { range: "bytes=-3" } });
+    const range = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", {
+      headers: { range: "bytes=-3" },
+    });
     expect(range.status).toBe(206);
     expect(range.headers["content-range"]).toBe("bytes 7-9/10");
     expect(range.body.toString()).toBe("789");
     expect(range.headers["cache-status"]).toMatch(/breakwater-gateway; hit$/);
-    const bad = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", { headers: { range: "bytes=10-" } });
+    const bad = await httpRequest(a.httpPort, "GET", "/objects/default/nc/small.txt", {
+      headers: { range: "bytes=10-" },
+    });
     expect(bad.status).toBe(416);
     expect(bad.headers["content-range"]).toBe("bytes */10");
     const head = await httpRequest(a.httpPort, "HEAD", "/objects/default/nc/small.txt");

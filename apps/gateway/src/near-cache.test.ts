@@ -105,13 +105,18 @@ describe("near-cache", () => {
 
   it("rejects bad options with a RangeError naming the value", () => {
     expect(() => createNearCache({ maxBytes: 0, maxObjectBytes: 1, ttlMs: 1, clock: () => 0 })).toThrow(/maxBytes.*0/);
-    expect(() => createNearCache({ maxBytes: 1 << 20, maxObjectBytes: -1, ttlMs: 1, clock: () => 0 })).toThrow(/maxObjectBytes.*-1/);
-    expect(() => createNearCache({ maxBytes: 1 << 20, maxObjectBytes: 1, ttlMs: 0, clock: () => 0 })).toThrow(/ttlMs.*0/);
+    expect(() => createNearCache({ maxBytes: 1 << 20, maxObjectBytes: -1, ttlMs: 1, clock: () => 0 })).toThrow(
+      /maxObjectBytes.*-1/,
+    );
+    expect(() => createNearCache({ maxBytes: 1 << 20, maxObjectBytes: 1, ttlMs: 0, clock: () => 0 })).toThrow(
+      /ttlMs.*0/,
+    );
   });
 });
 
 describe("near-cache: reads waiting for a copy in the making", () => {
-  const infoOf = (key: string, size: number) => create(cacheV1.ObjectInfoSchema, { bucket: "bkt", key, size: BigInt(size), etag: '"e"' });
+  const infoOf = (key: string, size: number) =>
+    create(cacheV1.ObjectInfoSchema, { bucket: "bkt", key, size: BigInt(size), etag: '"e"' });
 
   it("a leading load's followers get the copy it stores; only one load leads", async () => {
     const { cache } = setup();

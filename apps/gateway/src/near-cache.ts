@@ -113,7 +113,10 @@ export function createNearCache(options: NearCacheOptions): NearCache {
   /** Loads in flight per key. */
   const pending = new Map<string, Set<FillTicket>>();
   /** Per key, the load others may wait for, and how to release them. */
-  const leads = new Map<string, { ticket: FillTicket; copy: Promise<NearCacheEntry | undefined>; settle(entry: NearCacheEntry | undefined): void }>();
+  const leads = new Map<
+    string,
+    { ticket: FillTicket; copy: Promise<NearCacheEntry | undefined>; settle(entry: NearCacheEntry | undefined): void }
+  >();
   let enabled = false;
   const counts = { hits: 0, misses: 0, fills: 0, invalidated: 0, clears: 0 };
 
@@ -175,7 +178,12 @@ export function createNearCache(options: NearCacheOptions): NearCache {
       release(ticket.id, undefined, ticket);
     },
     fill(ticket, entry) {
-      if (!enabled || !ticket.valid || entry.body.byteLength > maxObjectBytes || entry.body.byteLength + NEAR_CACHE_ENTRY_OVERHEAD > maxBytes) {
+      if (
+        !enabled ||
+        !ticket.valid ||
+        entry.body.byteLength > maxObjectBytes ||
+        entry.body.byteLength + NEAR_CACHE_ENTRY_OVERHEAD > maxBytes
+      ) {
         release(ticket.id, undefined, ticket);
         return false;
       }

@@ -47,7 +47,11 @@ describe("object API over the real stack", () => {
   describe("headers", () => {
     it("GET answers Content-Type, Content-Length, ETag, Last-Modified, Accept-Ranges, x-amz-meta-*; Cache-Status hit after a write-through, fwd=miss after a purge", async () => {
       const body = randomBytes(5000);
-      const stored = await put("h/one.bin", body, { "content-type": "image/png", "x-amz-meta-color": "red", "x-amz-meta-Owner": "Ann" });
+      const stored = await put("h/one.bin", body, {
+        "content-type": "image/png",
+        "x-amz-meta-color": "red",
+        "x-amz-meta-Owner": "Ann",
+      });
       expect(stored.status).toBe(200);
       const etag = stored.headers.get("etag")!;
       expect(etag).toMatch(/^"[^"]+"$/);
@@ -66,11 +70,20 @@ describe("object API over the real stack", () => {
       expect(new Date(lastModified).toUTCString()).toBe(lastModified); // an IMF-fixdate
       expect(Buffer.from(await first.arrayBuffer()).equals(body)).toBe(true);
 
-      const purge = await httpRequest(port, "PURGE", "/objects/default/h/one.bin", { headers: { authorization: `Bearer ${TOKEN}` } });
+      const purge = await httpRequest(port, "PURGE", "/objects/default/h/one.bin", {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(purge.status).toBe(200);
       const fromStorage = await fetch(`${base}/h/one.bin`);
       expect(fromStorage.headers.get("cache-status")).toBe("breakwater; fwd=miss");
-      for (const name of ["content-type", "content-length", "etag", "accept-ranges", "x-amz-meta-color", "x-amz-meta-owner"]) {
+      for (const name of [
+        "content-type",
+        "content-length",
+        "etag",
+        "accept-ranges",
+        "x-amz-meta-color",
+        "x-amz-meta-owner",
+      ]) {
         expect(fromStorage.headers.get(name)).toBe(first.headers.get(name));
       }
       expect(Buffer.from(await fromStorage.arrayBuffer()).equals(body)).toBe(true);
@@ -122,7 +135,9 @@ describe("object API over the real stack", () => {
       ["a list holding it", () => `"nope", ${etag}, "other"`],
       ["its weak form W/", () => `W/${etag}`],
     ])("If-None-Match with %s → 304 without a body, with ETag", async (_what, value) => {
-      const res = await httpRequest(port, "GET", "/objects/default/c/obj.txt", { headers: { "if-none-match": value() } });
+      const res = await httpRequest(port, "GET", "/objects/default/c/obj.txt", {
+        headers: { "if-none-match": value() },
+      });
       expect(res.status).toBe(304);
       expect(res.body.length).toBe(0);
       expect(res.headers.etag).toBe(etag);
@@ -130,22 +145,30 @@ describe("object API over the real stack", () => {
     });
 
     it("If-None-Match with other tags → 200 with the body", async () => {
-      const res = await httpRequest(port, "GET", "/objects/default/c/obj.txt", { headers: { "if-none-match": '"nope", W/"other"' } });
+      const res = await httpRequest(port, "GET", "/objects/default/c/obj.txt", {
+        headers: { "if-none-match": '"nope", W/"other"' },
+      });
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe("conditional body");
     });
 
     it("If-Modified-Since at or after Last-Modified → 304; before → 200; If-None-Match wins over it", async () => {
-      const at = await httpRequest(port, "GET", "/objects/default/c/obj.txt", { headers: { "if-modified-since": lastModified } });
+      const at = await httpRequest(port, "GET", "/objects/default/c/obj.txt", {
+        headers: { "if-modified-since": lastModified },
+      });
       expect(at.status).toBe(304);
       const before = new Date(Date.parse(lastModified) - 60_000).toUTCString();
-      const older = await httpRequest(port, "GET", "/objects/default/c/obj.txt", { headers: { "if-modified-since": before } });
+      const older = await httpRequest(port, "GET", "/objects/default/c/obj.txt", {
+        headers: { "if-modified-since": before },
+      });
       expect(older.status).toBe(200);
       const both = await httpRequest(port, "GET", "/objects/default/c/obj.txt", {
         headers: { "if-modified-since": lastModified, "if-none-match": '"different"' },
       });
       expect(both.status).toBe(200);
-      const head = await httpRequest(port, "HEAD", "/objects/default/c/obj.txt", { headers: { "if-none-match": etag } });
+      const head = await httpRequest(port, "HEAD", "/objects/default/c/obj.txt", {
+        headers: { "if-none-match": etag },
+      });
       expect(head.status).toBe(304);
     });
 
@@ -177,30 +200,36 @@ describe("object API over the real stack", () => {
       await put("r/uncached.bin", body); // a put drops the cache-store's copy: ranges go to S3
     });
 
-    it.each(["r/cached.bin", "r/uncached.bin"])("%s: bytes=a-b, a-, -n → 206 with Content-Range and the right bytes", async (key) => {
-      const cases: [string, number, number][] = [
-        ["bytes=0-9", 0, 9],
-        ["bytes=990-", 990, 999],
-        ["bytes=-10", 990, 999],
-        ["bytes=500-5000", 500, 999],
-      ];
-      for (const [range, start, end] of cases) {
-        const res = await httpRequest(port, "GET", `/objects/default/${key}`, { headers: { range } });
-        expect(res.status, range).toBe(206);
-        expect(res.headers["content-range"], range).toBe(`bytes ${start}-${end}/1000`);
-        expect(res.headers["content-length"], range).toBe(String(end - start + 1));
-        expect(res.body.equals(body.subarray(start, end + 1)), range).toBe(true);
-      }
-    });
+    it.each(["r/cached.bin", "r/uncached.bin"])(
+      "%s: bytes=a-b, a-, -n → 206 with Content-Range and the right bytes",
+      async (key) => {
+        const cases: [string, number, number][] = [
+          ["bytes=0-9", 0, 9],
+          ["bytes=990-", 990, 999],
+          ["bytes=-10", 990, 999],
+          ["bytes=500-5000", 500, 999],
+        ];
+        for (const [range, start, end] of cases) {
+          const res = await httpRequest(port, "GET", `/objects/default/${key}`, { headers: { range } });
+          expect(res.status, range).toBe(206);
+          expect(res.headers["content-range"], range).toBe(`bytes ${start}-${end}/1000`);
+          expect(res.headers["content-length"], range).toBe(String(end - start + 1));
+          expect(res.body.equals(body.subarray(start, end + 1)), range).toBe(true);
+        }
+      },
+    );
 
-    it.each(["r/cached.bin", "r/uncached.bin"])("%s: unsatisfiable → 416 with Content-Range: bytes */size", async (key) => {
-      for (const range of ["bytes=1000-", "bytes=5000-6000", "bytes=-0"]) {
-        const res = await httpRequest(port, "GET", `/objects/default/${key}`, { headers: { range } });
-        expect(res.status, range).toBe(416);
-        expect(res.headers["content-range"], range).toBe("bytes */1000");
-        expect(JSON.parse(res.body.toString())).toMatchObject({ code: "out_of_range" });
-      }
-    });
+    it.each(["r/cached.bin", "r/uncached.bin"])(
+      "%s: unsatisfiable → 416 with Content-Range: bytes */size",
+      async (key) => {
+        for (const range of ["bytes=1000-", "bytes=5000-6000", "bytes=-0"]) {
+          const res = await httpRequest(port, "GET", `/objects/default/${key}`, { headers: { range } });
+          expect(res.status, range).toBe(416);
+          expect(res.headers["content-range"], range).toBe("bytes */1000");
+          expect(JSON.parse(res.body.toString())).toMatchObject({ code: "out_of_range" });
+        }
+      },
+    );
 
     it("several ranges, or a malformed one, → 200 with the whole object", async () => {
       for (const range of ["bytes=0-1,5-6", "bytes=abc", "items=0-1"]) {
@@ -224,7 +253,9 @@ describe("object API over the real stack", () => {
 
     it("Expect: 100-continue over the limit → 413 instead of 100", async () => {
       const { text } = await rawExchange(port, (s) =>
-        s.write(`PUT /objects/default/big/expect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${MAX_PUT + 1}\r\n\r\n`),
+        s.write(
+          `PUT /objects/default/big/expect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${MAX_PUT + 1}\r\n\r\n`,
+        ),
       );
       expect(statusOf(text)).toBe(413);
     });
@@ -266,7 +297,9 @@ describe("object API over the real stack", () => {
       await rawExchange(
         port,
         (s) => {
-          s.write(`PUT /objects/default/${key} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${size}\r\n\r\n`);
+          s.write(
+            `PUT /objects/default/${key} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${size}\r\n\r\n`,
+          );
           s.write(Buffer.alloc(size / 2, 0x41), () => setTimeout(() => s.destroy(), 50));
         },
         { untilMs: 2_000 },
@@ -387,16 +420,25 @@ describe("object API over the real stack", () => {
       expect(none.status).toBe(401);
       expect(none.headers["www-authenticate"]).toBe("Bearer");
       expect(JSON.parse(none.body.toString())).toMatchObject({ code: "unauthenticated" });
-      const wrong = await httpRequest(port, "PURGE", "/objects/default/p/1", { headers: { authorization: "Bearer nope" } });
+      const wrong = await httpRequest(port, "PURGE", "/objects/default/p/1", {
+        headers: { authorization: "Bearer nope" },
+      });
       expect(wrong.status).toBe(401);
     });
 
     it("PURGE of a key drops the cached copy (next GET is a miss) without touching storage", async () => {
       await put("p/1", "one");
       expect((await fetch(`${base}/p/1`)).headers.get("cache-status")).toBe("breakwater; hit");
-      const purge = await httpRequest(port, "PURGE", "/objects/default/p/1", { headers: { authorization: `Bearer ${TOKEN}` } });
+      const purge = await httpRequest(port, "PURGE", "/objects/default/p/1", {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(purge.status).toBe(200);
-      expect(JSON.parse(purge.body.toString())).toMatchObject({ bucket: "default", key: "p/1", prefix: false, purged: 1 });
+      expect(JSON.parse(purge.body.toString())).toMatchObject({
+        bucket: "default",
+        key: "p/1",
+        prefix: false,
+        purged: 1,
+      });
       const after = await fetch(`${base}/p/1`);
       expect(after.headers.get("cache-status")).toBe("breakwater; fwd=miss");
       expect(await after.text()).toBe("one");
@@ -407,7 +449,9 @@ describe("object API over the real stack", () => {
         await put(k, k);
         await fetch(`${base}/${k}`).then((r) => r.text());
       }
-      const purge = await httpRequest(port, "PURGE", "/objects/default/q/?prefix=1", { headers: { authorization: `Bearer ${TOKEN}` } });
+      const purge = await httpRequest(port, "PURGE", "/objects/default/q/?prefix=1", {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(purge.status).toBe(200);
       expect(JSON.parse(purge.body.toString())).toMatchObject({ key: "q/", prefix: true, purged: 3 });
       expect((await fetch(`${base}/qq`)).headers.get("cache-status")).toBe("breakwater; hit");
@@ -432,9 +476,15 @@ describe("object API over the real stack", () => {
       await fetch(`${base}/metrics/not-there`);
       expect(await scrapeSample(url, "gateway_http_requests_total", labels)).toBe(before + 2);
       const text = await (await fetch(`${url}/metrics`)).text();
-      expect(text).toMatch(/gateway_http_requests_total\{route="objects",method="PUT",status="200",service="gateway"\} \d+/);
-      expect(text).toMatch(/gateway_http_requests_total\{route="objects",method="GET",status="400",service="gateway"\} \d+/);
-      expect(text).toMatch(/gateway_http_request_duration_seconds_bucket\{le="0.005",service="gateway",route="objects",method="GET"\} \d+/);
+      expect(text).toMatch(
+        /gateway_http_requests_total\{route="objects",method="PUT",status="200",service="gateway"\} \d+/,
+      );
+      expect(text).toMatch(
+        /gateway_http_requests_total\{route="objects",method="GET",status="400",service="gateway"\} \d+/,
+      );
+      expect(text).toMatch(
+        /gateway_http_request_duration_seconds_bucket\{le="0.005",service="gateway",route="objects",method="GET"\} \d+/,
+      );
     });
   });
 });

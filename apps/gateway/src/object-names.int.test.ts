@@ -75,7 +75,11 @@ describe("one verdict on a bucket or key, wherever it enters", () => {
       });
     const refusedBefore = await refusedGets();
     // The gateway: the path percent-encoded, so it carries exactly these characters.
-    const http = await httpRequest(stack.gateways[0]!.httpPort, "GET", `/objects/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}`);
+    const http = await httpRequest(
+      stack.gateways[0]!.httpPort,
+      "GET",
+      `/objects/${encodeURIComponent(bucket)}/${encodeURIComponent(key)}`,
+    );
     const grpc = await cache.headObject({ bucket, key }).then(
       () => "found",
       (err: unknown) => ConnectError.from(err),

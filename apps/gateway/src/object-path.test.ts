@@ -5,7 +5,10 @@ import { parseObjectPath } from "./object-path.js";
 describe("parseObjectPath", () => {
   it("splits bucket and key, keeping slashes and decoding once", () => {
     expect(parseObjectPath("/objects/default/a/b.txt")).toEqual({ bucket: "default", key: "a/b.txt" });
-    expect(parseObjectPath("/objects/default/with%20space/%C3%A9t%C3%A9.txt")).toEqual({ bucket: "default", key: "with space/été.txt" });
+    expect(parseObjectPath("/objects/default/with%20space/%C3%A9t%C3%A9.txt")).toEqual({
+      bucket: "default",
+      key: "with space/été.txt",
+    });
     expect(parseObjectPath("/objects/default/a%2Fb")).toEqual({ bucket: "default", key: "a/b" });
     expect(parseObjectPath("/objects/default/100%2525")).toEqual({ bucket: "default", key: "100%25" });
   });

@@ -47,7 +47,11 @@ export function createObjectReads(options: ObjectReadsOptions) {
     let answer = copyAnswers.get(entry);
     if (answer === undefined) {
       const headers = objectHeaders(entry.info, withGatewayMember(entry.upstreamStatus, "hit"));
-      answer = { headers, full: { ...headers, "content-length": String(entry.body.byteLength) }, meta: metaOf(entry.info) };
+      answer = {
+        headers,
+        full: { ...headers, "content-length": String(entry.body.byteLength) },
+        meta: metaOf(entry.info),
+      };
       copyAnswers.set(entry, answer);
     }
     return answer;
@@ -105,10 +109,12 @@ export function createObjectReads(options: ObjectReadsOptions) {
     }
     const request: GetRequest = { bucket: path.bucket, key: path.key, ifNoneMatch: conditions.ifNoneMatch ?? "" };
     if (range !== undefined) request.range = "suffixLength" in range ? { suffixLength: range.suffixLength } : range;
-    if (conditions.ifModifiedSince !== undefined) request.ifModifiedSince = timestampFromDate(conditions.ifModifiedSince);
+    if (conditions.ifModifiedSince !== undefined)
+      request.ifModifiedSince = timestampFromDate(conditions.ifModifiedSince);
     // Taken before the call: an invalidation arriving while the body streams voids the copy.
     // A plain GET leads: other reads of the key arriving meanwhile wait for its copy.
-    const plain = range === undefined && conditions.ifNoneMatch === undefined && conditions.ifModifiedSince === undefined;
+    const plain =
+      range === undefined && conditions.ifNoneMatch === undefined && conditions.ifModifiedSince === undefined;
     const ticket = nearCache?.begin(path.bucket, path.key, plain);
     try {
       let first: cacheV1.GetObjectResponse | undefined;

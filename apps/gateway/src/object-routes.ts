@@ -26,7 +26,13 @@ export interface ObjectRoutesOptions {
 const ALLOW = "GET, HEAD, PUT, DELETE, PURGE";
 
 /** gRPC codes that are the caller's doing (or a plain answer), not worth a warning. */
-const EXPECTED = [Code.NotFound, Code.InvalidArgument, Code.OutOfRange, Code.FailedPrecondition, Code.ResourceExhausted];
+const EXPECTED = [
+  Code.NotFound,
+  Code.InvalidArgument,
+  Code.OutOfRange,
+  Code.FailedPrecondition,
+  Code.ResourceExhausted,
+];
 
 /**
  * The HTTP object API: `GET|HEAD|PUT|DELETE|PURGE /objects/:bucket/*key`, each a
@@ -42,7 +48,12 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
    * is the raw one. Answers refused paths and near-cache hits at once (a
    * boolean); what needs a cache-store settles later (a promise).
    */
-  return function handle(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): boolean | Promise<boolean> {
+  return function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    query: URLSearchParams,
+  ): boolean | Promise<boolean> {
     const prefix = req.method === "PURGE" && (query.get("prefix") === "1" || query.get("prefix") === "true");
     let path: ObjectPath | undefined;
     try {
@@ -63,7 +74,12 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
   };
 
   /** An object request the near-cache did not answer: a CacheService call, cancelled if the client leaves first (or a 405). */
-  async function viaUpstream(req: IncomingMessage, res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<boolean> {
+  async function viaUpstream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: ObjectPath,
+    prefix: boolean,
+  ): Promise<boolean> {
     // Aborts the upstream call when the client goes away before the answer is done.
     const aborter = new AbortController();
     res.once("close", () => {
@@ -137,7 +153,10 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       ifMatch: req.headers["if-match"] ?? "",
       ifNoneMatch: req.headers["if-none-match"] ?? "",
     };
-    const message = (part: cacheV1.PutObjectRequest["part"]): cacheV1.PutObjectRequest => ({ $typeName: "breakwater.cache.v1.PutObjectRequest", part });
+    const message = (part: cacheV1.PutObjectRequest["part"]): cacheV1.PutObjectRequest => ({
+      $typeName: "breakwater.cache.v1.PutObjectRequest",
+      part,
+    });
     /**
      * Ends an upload that must not complete. A cancelled client stream can look
      * complete to a grpc-js server: its request iterator ends normally, before
@@ -183,7 +202,13 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       nearCache?.invalidate(path.bucket, path.key, false);
       await dropFromOtherUpstreams(writer, path);
       const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
-      res.writeHead(200, { etag: put.etag, "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      res
+        .writeHead(200, {
+          etag: put.etag,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        })
+        .end(body);
     } catch (err) {
       // The object may or may not have changed: this gateway's copy must go either way.
       nearCache?.invalidate(path.bucket, path.key, false);
@@ -215,12 +240,18 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       // localOnly: the writer published the write already; a purge published here would reach the writer
       // (its peers follow each other) and drop the copy it has just written through.
       others.map((u) =>
-        u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix: false, localOnly: true }, { timeoutMs: options.upstreamTimeoutMs }),
+        u.cache.invalidateCache(
+          { bucket: path.bucket, key: path.key, prefix: false, localOnly: true },
+          { timeoutMs: options.upstreamTimeoutMs },
+        ),
       ),
     );
     results.forEach((r, i) => {
       if (r.status === "rejected") {
-        options.logger.warn({ err: r.reason, upstream: others[i]!.url, bucket: path.bucket, key: path.key }, "could not drop a written key from another cache-store");
+        options.logger.warn(
+          { err: r.reason, upstream: others[i]!.url, bucket: path.bucket, key: path.key },
+          "could not drop a written key from another cache-store",
+        );
       }
     });
   }
@@ -236,7 +267,10 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     // only once every reachable copy is gone, so the 503 never comes before the purges that did work.
     const answers = await Promise.allSettled(
       options.upstreams.all.map((u) =>
-        u.cache.invalidateCache({ bucket: path.bucket, key: path.key, prefix }, { timeoutMs: options.upstreamTimeoutMs }),
+        u.cache.invalidateCache(
+          { bucket: path.bucket, key: path.key, prefix },
+          { timeoutMs: options.upstreamTimeoutMs },
+        ),
       ),
     );
     const failed = answers.find((a) => a.status === "rejected");

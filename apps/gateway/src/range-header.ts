@@ -12,7 +12,10 @@ export function parseRangeHeader(value: string | undefined): RangeSpec | "ignore
   if (value === undefined) return undefined;
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(value);
   if (m === null) return "ignore";
-  const specs = m[1]!.split(",").map((s) => s.trim()).filter(Boolean);
+  const specs = m[1]!
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (specs.length !== 1) return "ignore";
   const spec = specs[0]!;
   const suffix = /^-(\d{1,19})$/.exec(spec);

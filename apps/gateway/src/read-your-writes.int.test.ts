@@ -51,7 +51,9 @@ describe("… and with the replicas following each other's invalidations (CACHE_
     const peerUrl = (i: number): string => `http://127.0.0.1:${stack.cacheStores[i]!.grpcPort}`;
     const texts = await Promise.all(stack.cacheStores.map(async (c) => (await fetch(`${c.httpUrl}/metrics`)).text()));
     return texts.flatMap((text, i) =>
-      stack.cacheStores.flatMap((_, j) => (j === i ? [] : [promSample(text, name, { peer: peerUrl(j) }) ?? Number.NaN])),
+      stack.cacheStores.flatMap((_, j) =>
+        j === i ? [] : [promSample(text, name, { peer: peerUrl(j) }) ?? Number.NaN],
+      ),
     );
   };
 
@@ -95,7 +97,10 @@ describe("… and with the replicas following each other's invalidations (CACHE_
         expect(await res.text()).toBe(`v${i}`);
         statuses.push(res.headers.get("cache-status") ?? "");
       }
-      expect(statuses.filter((s) => s === "breakwater; hit"), JSON.stringify(statuses)).toHaveLength(1);
+      expect(
+        statuses.filter((s) => s === "breakwater; hit"),
+        JSON.stringify(statuses),
+      ).toHaveLength(1);
     }
   });
 });

@@ -82,7 +82,10 @@ describe("round trip through real processes: gateway → cache-store → S3", ()
     expect(viaJson.info.etag).toBe(viaGrpc.info?.etag);
     expect(viaJson.info.size).toBe("9");
 
-    const connect = createClient(cacheV1.CacheService, createConnectTransport({ baseUrl: cacheStore.httpUrl, httpVersion: "1.1" }));
+    const connect = createClient(
+      cacheV1.CacheService,
+      createConnectTransport({ baseUrl: cacheStore.httpUrl, httpVersion: "1.1" }),
+    );
     const chunks: Uint8Array[] = [];
     for await (const m of connect.getObject({ bucket: "default", key: "both.txt" })) chunks.push(m.chunk);
     expect(Buffer.concat(chunks).toString()).toBe("same code");
@@ -91,9 +94,14 @@ describe("round trip through real processes: gateway → cache-store → S3", ()
   it("lists CacheService by reflection v1 and v1alpha", async () => {
     for (const version of ["v1", "v1alpha"] as const) {
       const reflection = createReflectionClient(cacheStore.grpcAddress, version);
-      expect((await reflection.listServices()).sort()).toEqual(["breakwater.cache.v1.CacheService", "grpc.health.v1.Health"]);
+      expect((await reflection.listServices()).sort()).toEqual([
+        "breakwater.cache.v1.CacheService",
+        "grpc.health.v1.Health",
+      ]);
       const files = await reflection.fileContainingSymbol("breakwater.cache.v1.CacheService");
-      expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(["breakwater/cache/v1/cache.proto", "google/protobuf/timestamp.proto"]));
+      expect(files.map((f) => f.name)).toEqual(
+        expect.arrayContaining(["breakwater/cache/v1/cache.proto", "google/protobuf/timestamp.proto"]),
+      );
       reflection.close();
     }
   });

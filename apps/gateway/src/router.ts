@@ -13,7 +13,8 @@ export type RouteName = "objects" | "healthz" | "readyz" | "metrics" | "unknown"
 export function routeOf(pathname: string | undefined): RouteName {
   if (pathname === undefined) return "unknown";
   if (pathname.startsWith("/objects/")) return "objects";
-  if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics") return pathname.slice(1) as RouteName;
+  if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics")
+    return pathname.slice(1) as RouteName;
   return "unknown";
 }
 
@@ -37,7 +38,12 @@ export interface RouterOptions {
 }
 
 /** Sends a routed request to its handler; a failure it throws is logged and answered 500. */
-export type Router = (req: IncomingMessage, res: ServerResponse, url: RequestTarget | undefined, name: RouteName) => void;
+export type Router = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: RequestTarget | undefined,
+  name: RouteName,
+) => void;
 
 /** The gateway's routes: the object API, /healthz, /readyz, /metrics. */
 export function createRouter(options: RouterOptions): Router {
@@ -49,7 +55,12 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   /** Every route but /objects/, which `dispatch` calls itself (its hits answer without a promise). */
-  async function route(req: IncomingMessage, res: ServerResponse, url: RequestTarget | undefined, name: Exclude<RouteName, "objects">): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: RequestTarget | undefined,
+    name: Exclude<RouteName, "objects">,
+  ): Promise<void> {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (name) {
       case "healthz": {
@@ -76,13 +87,16 @@ export function createRouter(options: RouterOptions): Router {
         sendError(res, url === undefined ? gatewayErrors.noPath : gatewayErrors.noRoute);
         return;
     }
-    sendError(res, gatewayErrors.methodNotAllowed(req.method, "here"), { allow: name === "metrics" ? "GET" : "GET, HEAD" });
+    sendError(res, gatewayErrors.methodNotAllowed(req.method, "here"), {
+      allow: name === "metrics" ? "GET" : "GET, HEAD",
+    });
   }
 
   return function dispatch(req, res, url, name) {
     try {
       // Objects without an async wrapper: a near-cache hit is answered before this returns.
-      const answering = name === "objects" ? options.objects(req, res, url!.pathname, url!.query) : route(req, res, url, name);
+      const answering =
+        name === "objects" ? options.objects(req, res, url!.pathname, url!.query) : route(req, res, url, name);
       if (answering instanceof Promise) answering.catch((err: unknown) => requestFailed(req, res, err));
     } catch (err) {
       requestFailed(req, res, err);

@@ -99,7 +99,11 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         servers: [drainableHttp(server)],
         graceMs: config.SHUTDOWN_GRACE_MS,
         // Closed in reverse: the invalidation streams, then the upstream channels, then the breakers.
-        resources: [...(breakers ? [breakers] : []), upstreams, ...(subscriber ? [{ close: () => subscriber.stop() }] : [])],
+        resources: [
+          ...(breakers ? [breakers] : []),
+          upstreams,
+          ...(subscriber ? [{ close: () => subscriber.stop() }] : []),
+        ],
       });
     },
   };
@@ -128,7 +132,12 @@ function buildNearCache(
     onAllLiveChange: (live) => {
       if (live) nearCache.enable();
       else nearCache.disable(); // invalidations may be missed from now on: nothing old may be served
-      logger.info({ live }, live ? "near-cache on: every invalidation stream is live" : "near-cache off and emptied: an invalidation stream broke");
+      logger.info(
+        { live },
+        live
+          ? "near-cache on: every invalidation stream is live"
+          : "near-cache off and emptied: an invalidation stream broke",
+      );
     },
     backoff: { initialMs: config.GATEWAY_INVALIDATION_BACKOFF, maxMs: config.GATEWAY_INVALIDATION_MAX_BACKOFF },
     onLive: (url, replicaId) => logger.debug({ upstream: url, replicaId }, "invalidation stream live"),

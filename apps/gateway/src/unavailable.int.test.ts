@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, freePort, s3Unavailable, scrapeSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import {
+  eventually,
+  freePort,
+  s3Unavailable,
+  scrapeSample,
+  startServiceProcess,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 import { connect, type Socket } from "node:net";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
@@ -65,10 +72,14 @@ describe("too many requests in flight", () => {
   it("answers 503 + Retry-After over GATEWAY_MAX_CONCURRENT_REQUESTS, and serves again once they are done", async () => {
     const gateway = stack.gateways[0]!;
     const port = gateway.httpPort;
-    const rejected = async (): Promise<number> => (await scrapeSample(gateway.httpUrl, "gateway_http_rejected_total")) ?? 0;
+    const rejected = async (): Promise<number> =>
+      (await scrapeSample(gateway.httpUrl, "gateway_http_rejected_total")) ?? 0;
     // PUTs the gateway has finished with (counted when their connection closes, as a slot is freed).
     const putsEnded = async (): Promise<number> =>
-      (await scrapeSample(gateway.httpUrl, "gateway_http_request_duration_seconds_count", { route: "objects", method: "PUT" })) ?? 0;
+      (await scrapeSample(gateway.httpUrl, "gateway_http_request_duration_seconds_count", {
+        route: "objects",
+        method: "PUT",
+      })) ?? 0;
     // Their upstream calls, ended at the cache-store: what the cut uploads left shows only after.
     const putObjectsEnded = async (): Promise<number> =>
       (await scrapeSample(stack.cacheStore.httpUrl, "rpc_server_duration_seconds_count", {
@@ -105,7 +116,9 @@ describe("too many requests in flight", () => {
     // The refusal was the concurrency limit's (a scrape of /metrics takes a slot too: only now can it answer).
     expect(await rejected()).toBe(1);
     expect((await fetch(`${stack.base}/anything`)).status).toBe(404);
-    await eventually(async () => (await putObjectsEnded()) >= putObjectsBefore + 2, { what: "their PutObject calls ended" });
+    await eventually(async () => (await putObjectsEnded()) >= putObjectsBefore + 2, {
+      what: "their PutObject calls ended",
+    });
     expect((await fetch(`${stack.base}/slow-0`)).status).toBe(404); // the cut uploads left nothing
     expect((await fetch(`${stack.base}/slow-1`)).status).toBe(404);
   });
@@ -132,6 +145,8 @@ describe("no cache-store reachable", () => {
   it("reports its near-cache off (no live invalidation stream) in /metrics", async () => {
     const text = await (await fetch(`${gateway.httpUrl}/metrics`)).text();
     expect(text).toMatch(/^gateway_near_cache_enabled\{service="gateway"\} 0$/m);
-    expect(text).toMatch(/^gateway_invalidation_stream_live\{upstream="http:\/\/127\.0\.0\.1:\d+",service="gateway"\} 0$/m);
+    expect(text).toMatch(
+      /^gateway_invalidation_stream_live\{upstream="http:\/\/127\.0\.0\.1:\d+",service="gateway"\} 0$/m,
+    );
   });
 });

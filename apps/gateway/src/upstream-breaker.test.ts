@@ -11,13 +11,23 @@ describe("isUpstreamFailure", () => {
   });
 
   it("does not count answers: NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE", () => {
-    for (const code of [Code.NotFound, Code.InvalidArgument, Code.FailedPrecondition, Code.OutOfRange, Code.ResourceExhausted]) {
+    for (const code of [
+      Code.NotFound,
+      Code.InvalidArgument,
+      Code.FailedPrecondition,
+      Code.OutOfRange,
+      Code.ResourceExhausted,
+    ]) {
       expect(isUpstreamFailure(new ConnectError("x", code))).toBe(false);
     }
   });
 
   it("does not count a cache-store's 'storage is unavailable' (UNAVAILABLE with retry-after-ms): the cache-store answered", () => {
-    const storageDown = new ConnectError("storage is unavailable", Code.Unavailable, new Headers({ "retry-after-ms": "1000" }));
+    const storageDown = new ConnectError(
+      "storage is unavailable",
+      Code.Unavailable,
+      new Headers({ "retry-after-ms": "1000" }),
+    );
     expect(isUpstreamFailure(storageDown)).toBe(false);
     expect(isUpstreamFailure(noUpstreamError(250))).toBe(false);
   });

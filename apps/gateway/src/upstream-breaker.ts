@@ -31,7 +31,11 @@ export function admittedClient(client: CacheClient, breaker: CoordinatedBreaker,
     recorded = true;
     const cancelled = err instanceof ConnectError && err.code === Code.Canceled;
     if (cancelled && admission.kind !== "probe") return;
-    breaker.record(err === undefined || (!cancelled && !isUpstreamFailure(err)), performance.now() - started, admission);
+    breaker.record(
+      err === undefined || (!cancelled && !isUpstreamFailure(err)),
+      performance.now() - started,
+      admission,
+    );
   };
   const guarded: Record<string, unknown> = { channel: client.channel, close: () => client.close() };
   for (const method of cacheV1.CacheService.methods) {

@@ -30,21 +30,24 @@ describe("UPSTREAM_TIMEOUT", () => {
     ["HEAD", "HEAD", {}],
     ["DELETE", "DELETE", {}],
     ["GET with an unsatisfiable Range", "GET", { range: "bytes=-0" }],
-  ])("%s of an uncached key on slow storage: 504 with a JSON error that names no internals", async (_n, method, headers) => {
-    const before = stack.proxy!.requests.length;
-    const started = performance.now();
-    const res = await fetch(`${stack.base}/slow/${method}-${Date.now()}`, { method, headers });
-    const body = await res.text();
-    expect(res.status).toBe(504);
-    // The call reached storage (and is still waiting there): the deadline, not an early failure, made the 504.
-    expect(stack.proxy!.requests.length).toBeGreaterThan(before);
-    // Breakage bound only: storage would have answered after STORAGE_DELAY_MS.
-    expect(performance.now() - started).toBeLessThan(STORAGE_DELAY_MS);
-    if (method !== "HEAD") {
-      expect(res.headers.get("content-type")).toBe("application/json");
-      const json = JSON.parse(body) as { error: string; code: string };
-      expect(json.code).toBe("deadline_exceeded");
-      expect(json.error).not.toMatch(/127\.0\.0\.1|deadline|grpc/i);
-    }
-  });
+  ])(
+    "%s of an uncached key on slow storage: 504 with a JSON error that names no internals",
+    async (_n, method, headers) => {
+      const before = stack.proxy!.requests.length;
+      const started = performance.now();
+      const res = await fetch(`${stack.base}/slow/${method}-${Date.now()}`, { method, headers });
+      const body = await res.text();
+      expect(res.status).toBe(504);
+      // The call reached storage (and is still waiting there): the deadline, not an early failure, made the 504.
+      expect(stack.proxy!.requests.length).toBeGreaterThan(before);
+      // Breakage bound only: storage would have answered after STORAGE_DELAY_MS.
+      expect(performance.now() - started).toBeLessThan(STORAGE_DELAY_MS);
+      if (method !== "HEAD") {
+        expect(res.headers.get("content-type")).toBe("application/json");
+        const json = JSON.parse(body) as { error: string; code: string };
+        expect(json.code).toBe("deadline_exceeded");
+        expect(json.error).not.toMatch(/127\.0\.0\.1|deadline|grpc/i);
+      }
+    },
+  );
 });

@@ -56,12 +56,14 @@ export function createUpstreamPool(urls: readonly string[], breakers?: BreakerCl
     },
     async ready() {
       // Ready when an upstream is SERVING and its breaker is not open.
-      const checks = all.filter((u) => u.breaker?.state() !== "open").map((u) =>
-        u.health.check({ service: "breakwater.cache.v1.CacheService" }, { timeoutMs: 1000 }).then(
-          (r) => r.status === healthV1.HealthCheckResponse_ServingStatus.SERVING,
-          () => false,
-        ),
-      );
+      const checks = all
+        .filter((u) => u.breaker?.state() !== "open")
+        .map((u) =>
+          u.health.check({ service: "breakwater.cache.v1.CacheService" }, { timeoutMs: 1000 }).then(
+            (r) => r.status === healthV1.HealthCheckResponse_ServingStatus.SERVING,
+            () => false,
+          ),
+        );
       return (await Promise.all(checks)).some(Boolean);
     },
     close() {

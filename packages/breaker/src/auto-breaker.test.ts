@@ -4,7 +4,11 @@ import { createBreakerConfig } from "./config.js";
 
 function auto(): { breaker: AutoBreaker; changes: Array<[string, number]> } {
   const changes: Array<[string, number]> = [];
-  const breaker = new AutoBreaker(createBreakerConfig(), () => 0.5, (reason, at) => changes.push([reason, at]));
+  const breaker = new AutoBreaker(
+    createBreakerConfig(),
+    () => 0.5,
+    (reason, at) => changes.push([reason, at]),
+  );
   return { breaker, changes };
 }
 

@@ -50,7 +50,7 @@ describe("reconnectDelay", () => {
 
   it("spreads replicas that retry together", () => {
     let seed = 7;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const delays = new Set(Array.from({ length: 50 }, () => reconnectDelay(3, reconnect, random)));
     expect(delays.size).toBeGreaterThan(20);
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(400);

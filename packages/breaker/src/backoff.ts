@@ -40,8 +40,10 @@ export interface ReconnectBackoff {
  */
 export function reconnectDelay(attempt: number, backoff: ReconnectBackoff, random: Random): number {
   const { initialMs, maxMs } = backoff;
-  if (!(initialMs > 0) || !Number.isFinite(initialMs)) throw new RangeError(`initialMs must be a finite number > 0, got ${initialMs}`);
-  if (!(maxMs >= initialMs) || !Number.isFinite(maxMs)) throw new RangeError(`maxMs must be finite and ≥ initialMs, got ${maxMs}`);
+  if (!(initialMs > 0) || !Number.isFinite(initialMs))
+    throw new RangeError(`initialMs must be a finite number > 0, got ${initialMs}`);
+  if (!(maxMs >= initialMs) || !Number.isFinite(maxMs))
+    throw new RangeError(`maxMs must be finite and ≥ initialMs, got ${maxMs}`);
   // Capping the exponent keeps 2^attempt finite however long the outage.
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(0, attempt), 30));
   return Math.round(base / 2 + (random() * base) / 2);

@@ -4,7 +4,13 @@ import { machineHarness } from "./__fixtures__/machine-harness.js";
 describe("BreakerMachine: closed → open", () => {
   it("starts closed at version 0", () => {
     const { machine, now } = machineHarness();
-    expect(machine.view(now)).toEqual({ name: "s3:test", state: "closed", version: 0, openUntil: undefined, forced: false });
+    expect(machine.view(now)).toEqual({
+      name: "s3:test",
+      state: "closed",
+      version: 0,
+      openUntil: undefined,
+      forced: false,
+    });
     expect(machine.since).toBe(now);
   });
 

@@ -119,7 +119,14 @@ export class BreakerMachine {
   record(instance: string, counts: OutcomeCounts, now: number): void {
     checkCounts(counts);
     this.tick(now);
-    this.auto.record(instance, counts.successes, counts.failures, counts.slowCalls ?? 0, now, this.forcedBy === undefined);
+    this.auto.record(
+      instance,
+      counts.successes,
+      counts.failures,
+      counts.slowCalls ?? 0,
+      now,
+      this.forcedBy === undefined,
+    );
   }
 
   /** Asks for a half-open trial permit for `holder`; at most halfOpenMaxProbes are out at once, fleet-wide. */
@@ -213,6 +220,16 @@ export class BreakerMachine {
     const version = ++this.versionValue;
     this.sinceValue = now;
     this.reasonValue = reason;
-    this.listener?.({ name: this.name, from, to, state: to, version, openUntil: this.openUntil, forced, reason, at: now });
+    this.listener?.({
+      name: this.name,
+      from,
+      to,
+      state: to,
+      version,
+      openUntil: this.openUntil,
+      forced,
+      reason,
+      at: now,
+    });
   }
 }

@@ -55,7 +55,10 @@ export class BreakerSet {
   ensure(name: string, now: number): BreakerMachine {
     let machine = this.machines.get(name);
     if (machine === undefined) {
-      machine = new BreakerMachine({ name, config: this.resolveConfig(name), random: this.random, onTransition: this.emit }, now);
+      machine = new BreakerMachine(
+        { name, config: this.resolveConfig(name), random: this.random, onTransition: this.emit },
+        now,
+      );
       this.machines.set(name, machine);
     }
     return machine;

@@ -51,10 +51,14 @@ export function parseBreakerConfigFile(text: string, base: BreakerConfig = defau
 
   const problems: string[] = [];
   for (const key of Object.keys(root)) {
-    if (key !== "defaults" && key !== "backends") problems.push(`${key}: unknown section (expected "defaults" or "backends")`);
+    if (key !== "defaults" && key !== "backends")
+      problems.push(`${key}: unknown section (expected "defaults" or "backends")`);
   }
   const before = problems.length;
-  const defaultsConfig = Object.freeze({ ...base, ...readSection(root["defaults"], "defaults", problems) }) as BreakerConfig;
+  const defaultsConfig = Object.freeze({
+    ...base,
+    ...readSection(root["defaults"], "defaults", problems),
+  }) as BreakerConfig;
   if (problems.length === before) report(crossCheck(defaultsConfig), "defaults", problems);
   const defaultsHold = problems.length === before;
 
@@ -68,7 +72,8 @@ export function parseBreakerConfigFile(text: string, base: BreakerConfig = defau
       const path = `backends[${JSON.stringify(key)}]`;
       const start = problems.length;
       const star = key.indexOf("*");
-      if (star !== -1 && star !== key.length - 1) problems.push(`${path}: only a trailing "*" is supported in a pattern`);
+      if (star !== -1 && star !== key.length - 1)
+        problems.push(`${path}: only a trailing "*" is supported in a pattern`);
       const prefix = star === -1 ? undefined : key.slice(0, -1);
       const layer: Layer = { key, prefix, values: readSection(section, path, problems) };
       layers.push(layer);

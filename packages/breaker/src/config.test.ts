@@ -46,7 +46,9 @@ describe("createBreakerConfig", () => {
     expect(() => createBreakerConfig({ openTimeoutMs: 60_000, maxOpenTimeoutMs: 10_000 })).toThrow(
       /maxOpenTimeoutMs must be ≥ open timeout \(60000 ms\), got 10000 ms/,
     );
-    expect(() => createBreakerConfig({ detachAfterMs: 500 })).toThrow(/detachAfterMs must be longer than the heartbeat interval/);
+    expect(() => createBreakerConfig({ detachAfterMs: 500 })).toThrow(
+      /detachAfterMs must be longer than the heartbeat interval/,
+    );
   });
 
   it("rejects unknown options and non-numbers", () => {

@@ -85,7 +85,13 @@ const jitter: Check = (v) => (v >= 0 && v < 1 ? undefined : `must be ≥ 0 and <
 const buckets: Check = (v) =>
   Number.isInteger(v) && v >= 1 && v <= 1000 ? undefined : `must be an integer from 1 to 1000, got ${v}`;
 
-const field = (key: keyof BreakerConfig, yaml: string, check: Check, duration = false, optional = false): ConfigField => ({
+const field = (
+  key: keyof BreakerConfig,
+  yaml: string,
+  check: Check,
+  duration = false,
+  optional = false,
+): ConfigField => ({
   key,
   yaml,
   check,

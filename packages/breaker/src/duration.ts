@@ -8,7 +8,8 @@ const whole = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
 /** The result of reading a duration: milliseconds, or why the value is not one. */
-export type DurationParse = { readonly ok: true; readonly ms: number } | { readonly ok: false; readonly problem: string };
+export type DurationParse =
+  { readonly ok: true; readonly ms: number } | { readonly ok: false; readonly problem: string };
 
 /**
  * Reads a duration. Numbers are milliseconds; strings need a unit on every

@@ -39,7 +39,13 @@ export { openTimeout, reconnectDelay } from "./backoff.js";
 export type { ReconnectBackoff } from "./backoff.js";
 
 /** States, the view instances admit calls from, and transition events. */
-export type { AutoState, BreakerStateKind, BreakerTransition, BreakerView, TransitionListener } from "./breaker-state.js";
+export type {
+  AutoState,
+  BreakerStateKind,
+  BreakerTransition,
+  BreakerView,
+  TransitionListener,
+} from "./breaker-state.js";
 /** An operator's override (ForceBreaker): mode, reason, expiry. */
 export type { ForceMode, ForceOptions, Override } from "./override.js";
 /** Combines fleet and local state so local can only be stricter; reads a fleet view at a time, attached or detached. */

@@ -11,7 +11,11 @@ const config = createBreakerConfig();
 /** Saves through JSON text, as the snapshot file does, and restores at `at`. */
 function roundTrip(h: MachineHarness, at = h.now, events: BreakerTransition[] = []): BreakerMachine {
   const text = JSON.stringify(h.machine.toJSON(h.now));
-  return BreakerMachine.restore(JSON.parse(text), { config, random: () => 0.5, onTransition: (t) => events.push(t) }, at);
+  return BreakerMachine.restore(
+    JSON.parse(text),
+    { config, random: () => 0.5, onTransition: (t) => events.push(t) },
+    at,
+  );
 }
 
 /** Asserts that a probe was granted and answers the permit (the test fails here otherwise). */
@@ -117,7 +121,9 @@ describe("machine snapshots", () => {
       return "restored";
     };
     expect(bad({ version: -1 })).toBe("breaker.version: must be an integer ≥ 0, got -1");
-    expect(bad({ auto: { kind: "ajar" } })).toBe('breaker.auto.kind: must be "closed", "open" or "half-open", got "ajar"');
+    expect(bad({ auto: { kind: "ajar" } })).toBe(
+      'breaker.auto.kind: must be "closed", "open" or "half-open", got "ajar"',
+    );
     expect(bad({ auto: { kind: "open" } })).toBe("breaker.auto.openUntil: must be a time in ms, got undefined");
     expect(bad({ override: { mode: "sideways", reason: "" } })).toBe(
       'breaker.override.mode: must be "open" or "closed", got "sideways"',

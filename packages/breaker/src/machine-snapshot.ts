@@ -30,7 +30,8 @@ export function parseBreakerMachineJSON(value: unknown, path = "breaker"): Break
     since: time(o["since"], `${path}.since`),
     reason: text(o["reason"], `${path}.reason`),
     auto: parseAuto(o["auto"], `${path}.auto`),
-    override: o["override"] === null || o["override"] === undefined ? null : parseOverride(o["override"], `${path}.override`),
+    override:
+      o["override"] === null || o["override"] === undefined ? null : parseOverride(o["override"], `${path}.override`),
     reopens: count(o["reopens"], `${path}.reopens`),
     probes: parseProbes(o["probes"], `${path}.probes`),
     window: parseFleetWindow(o["window"], `${path}.window`),
@@ -47,7 +48,9 @@ function parseAuto(value: unknown, path: string): AutoState {
     case "half-open":
       return { kind: "half-open", successes: count(o["successes"], `${path}.successes`) };
     default:
-      throw new BreakerSnapshotError(`${path}.kind: must be "closed", "open" or "half-open", got ${JSON.stringify(o["kind"])}`);
+      throw new BreakerSnapshotError(
+        `${path}.kind: must be "closed", "open" or "half-open", got ${JSON.stringify(o["kind"])}`,
+      );
   }
 }
 
@@ -90,7 +93,12 @@ function parseWindow(value: unknown, path: string): SlidingWindowJSON {
     const cells = list(b, at);
     if (cells.length !== 4) throw new BreakerSnapshotError(`${at}: must be [start, successes, failures, slow calls]`);
     const [start, successes, failures, slow] = cells;
-    return [time(start, `${at}[0]`), count(successes, `${at}[1]`), count(failures, `${at}[2]`), count(slow, `${at}[3]`)] as const;
+    return [
+      time(start, `${at}[0]`),
+      count(successes, `${at}[1]`),
+      count(failures, `${at}[2]`),
+      count(slow, `${at}[3]`),
+    ] as const;
   });
   return { buckets, consecutiveFailures: count(o["consecutiveFailures"], `${path}.consecutiveFailures`) };
 }

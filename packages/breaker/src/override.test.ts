@@ -15,7 +15,9 @@ describe("createOverride", () => {
   });
 
   it("rejects a negative or non-finite ttl with a RangeError naming the value", () => {
-    expect(() => createOverride("open", { ttlMs: -5 }, 0)).toThrow(new RangeError("ttlMs must be a finite number ≥ 0, got -5"));
+    expect(() => createOverride("open", { ttlMs: -5 }, 0)).toThrow(
+      new RangeError("ttlMs must be a finite number ≥ 0, got -5"),
+    );
     expect(() => createOverride("open", { ttlMs: Number.POSITIVE_INFINITY }, 0)).toThrow(/got Infinity/);
   });
 });

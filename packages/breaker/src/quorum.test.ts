@@ -45,8 +45,13 @@ describe("fleet breaker quorum", () => {
     const h = machineHarness();
     for (const id of ["a", "b", "c"]) h.machine.record(id, { successes: 1, failures: 3 }, h.now);
     expect(h.machine.state).toBe("open");
-    expect(h.machine.reason).toBe("failure rate 0.75 ≥ 0.5 over 12 calls (3 of 3 instances failing); open for 30000 ms");
-    expect(describeBreaker(h.machine, h.now)).toMatchObject({ contributingInstances: ["a", "b", "c"], locallyOpenInstances: [] });
+    expect(h.machine.reason).toBe(
+      "failure rate 0.75 ≥ 0.5 over 12 calls (3 of 3 instances failing); open for 30000 ms",
+    );
+    expect(describeBreaker(h.machine, h.now)).toMatchObject({
+      contributingInstances: ["a", "b", "c"],
+      locallyOpenInstances: [],
+    });
   });
 
   it("does not open for one instance failing alone among healthy ones, and reports it locally open", () => {

@@ -9,7 +9,13 @@ describe("SlidingWindow", () => {
     const w = window();
     w.record(3, 1, 1, 1_000);
     w.record(0, 2, 0, 20_000);
-    expect(w.counts(30_000)).toEqual({ successes: 3, failures: 3, slowCalls: 1, failureRate: 0.5, consecutiveFailures: 3 });
+    expect(w.counts(30_000)).toEqual({
+      successes: 3,
+      failures: 3,
+      slowCalls: 1,
+      failureRate: 0.5,
+      consecutiveFailures: 3,
+    });
     expect(w.calls).toBe(6);
   });
 
@@ -32,7 +38,9 @@ describe("SlidingWindow", () => {
     for (let bucket = 0; bucket < 35; bucket++) w.record(1, bucket % 2, 0, bucket * 6_000 + 3_000);
     // Buckets 25..34 remain: 10 successes, 5 failures (the odd ones).
     expect(w.counts(34 * 6_000 + 5_999)).toMatchObject({ successes: 10, failures: 5 });
-    expect(w.toJSON(34 * 6_000).buckets.map((b) => b[0])).toEqual(Array.from({ length: 10 }, (_, i) => (25 + i) * 6_000));
+    expect(w.toJSON(34 * 6_000).buckets.map((b) => b[0])).toEqual(
+      Array.from({ length: 10 }, (_, i) => (25 + i) * 6_000),
+    );
   });
 
   it("empties entirely after a gap longer than the window", () => {
@@ -40,7 +48,13 @@ describe("SlidingWindow", () => {
     w.record(4, 4, 2, 10_000);
     w.advance(10_000 + 10 * 60_000);
     const later = 10_000 + 10 * 60_000;
-    expect(w.counts(later)).toEqual({ successes: 0, failures: 0, slowCalls: 0, failureRate: 0, consecutiveFailures: 0 });
+    expect(w.counts(later)).toEqual({
+      successes: 0,
+      failures: 0,
+      slowCalls: 0,
+      failureRate: 0,
+      consecutiveFailures: 0,
+    });
   });
 
   it("counts the run of consecutive failures; a success ends it", () => {
@@ -77,7 +91,13 @@ describe("SlidingWindow", () => {
     w.record(3, 1, 0, 1_000);
     w.record(0, 2, 1, 40_000);
     const json = w.toJSON(50_000);
-    expect(json).toEqual({ buckets: [[0, 3, 1, 0], [36_000, 0, 2, 1]], consecutiveFailures: 3 });
+    expect(json).toEqual({
+      buckets: [
+        [0, 3, 1, 0],
+        [36_000, 0, 2, 1],
+      ],
+      consecutiveFailures: 3,
+    });
 
     const same = window();
     same.load(JSON.parse(JSON.stringify(json)), 50_000);

@@ -41,7 +41,8 @@ export class SlidingWindow {
   private run = 0;
 
   constructor(windowMs: number, buckets: number) {
-    if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be an integer ≥ 1, got ${buckets}`);
+    if (!Number.isInteger(buckets) || buckets < 1)
+      throw new RangeError(`buckets must be an integer ≥ 1, got ${buckets}`);
     if (!(windowMs >= buckets)) throw new RangeError(`windowMs must be at least 1 ms per bucket, got ${windowMs}`);
     this.bucketMs = windowMs / buckets;
     this.size = buckets;

@@ -12,7 +12,13 @@ describe("storage outcomes", () => {
   it("counts unavailable and unknown errors as failures, answers as successes", () => {
     expect(classifyOutcome(new CacheError("unavailable", "x"))).toBe("failure");
     expect(classifyOutcome(new Error("ECONNRESET"))).toBe("failure");
-    for (const kind of ["not-found", "precondition-failed", "invalid-argument", "range-not-satisfiable", "too-large"] as const) {
+    for (const kind of [
+      "not-found",
+      "precondition-failed",
+      "invalid-argument",
+      "range-not-satisfiable",
+      "too-large",
+    ] as const) {
       expect(classifyOutcome(new CacheError(kind, "x"))).toBe("success");
     }
     expect(classifyOutcome(new CacheError("cancelled", "x"))).toBe("cancelled");

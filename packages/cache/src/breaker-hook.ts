@@ -12,7 +12,8 @@ import { CacheError, isCacheError } from "./errors.js";
  * answers (a half-open probe's permit); the cache gives the same object back
  * to `record`, so the permit returns with the call's outcome.
  */
-export type Admission = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs?: number | undefined };
+export type Admission =
+  { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs?: number | undefined };
 
 /** What the cache needs from a breaker guarding its storage backend. */
 export interface BreakerHook<A extends Admission = Admission> {
@@ -69,7 +70,9 @@ export function createStorageGuard(hook: BreakerHook | undefined, clock: Clock):
     async run(call, signal) {
       const admission = hook?.admit() ?? admitted;
       if (!admission.allowed) {
-        throw new CacheError("unavailable", "storage is unavailable (breaker open)", { retryAfterMs: admission.retryAfterMs });
+        throw new CacheError("unavailable", "storage is unavailable (breaker open)", {
+          retryAfterMs: admission.retryAfterMs,
+        });
       }
       const started = clock.now();
       try {

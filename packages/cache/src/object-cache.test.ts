@@ -19,7 +19,11 @@ async function bytesOf(result: GetResult): Promise<{ chunks: number[]; bytes: Ui
   return { chunks: parts.map((p) => p.byteLength), bytes };
 }
 const text = async (result: GetResult) => decoder.decode((await bytesOf(result)).bytes);
-const body = (s: string) => ({ async *[Symbol.asyncIterator]() { yield new TextEncoder().encode(s); } });
+const body = (s: string) => ({
+  async *[Symbol.asyncIterator]() {
+    yield new TextEncoder().encode(s);
+  },
+});
 const big = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 253);
 const kindOf = (kind: CacheError["kind"]) => (e: unknown) => isCacheError(e, kind);
 
@@ -103,7 +107,10 @@ describe("read path", () => {
     storage.seed("bkt", "a", "hello");
     const stale: StaleInfo[] = [];
     let open = false;
-    const breaker: BreakerHook = { admit: () => (open ? { allowed: false, retryAfterMs: 700 } : { allowed: true }), record: () => {} };
+    const breaker: BreakerHook = {
+      admit: () => (open ? { allowed: false, retryAfterMs: 700 } : { allowed: true }),
+      record: () => {},
+    };
     const c = cache({ breaker, events: { onStale: (i) => stale.push(i) } });
     await c.get("bkt", "a");
     now += 2_000;
@@ -261,7 +268,9 @@ describe("large objects and ranges", () => {
     gate.release();
     const results = await Promise.all(all);
     expect(results.map((r) => r.status)).toEqual(["BYPASS", "BYPASS", "BYPASS"]);
-    expect((await Promise.all(results.map(bytesOf))).map((b) => b.bytes.byteLength)).toEqual([200_000, 200_000, 200_000]);
+    expect((await Promise.all(results.map(bytesOf))).map((b) => b.bytes.byteLength)).toEqual([
+      200_000, 200_000, 200_000,
+    ]);
     expect(storage.calls.get).toBe(3);
     expect(storage.openBodies).toBe(0);
   });
@@ -318,8 +327,12 @@ describe("conditional reads", () => {
     const c = cache();
     await c.get("bkt", "a");
     expect((await c.get("bkt", "a", { ifModifiedSince: meta.lastModified })).notModified).toBe(true);
-    expect((await c.get("bkt", "a", { ifModifiedSince: new Date(meta.lastModified.getTime() - 1000) })).notModified).toBe(false);
-    expect((await c.get("bkt", "a", { ifNoneMatch: '"no"', ifModifiedSince: meta.lastModified })).notModified).toBe(false);
+    expect(
+      (await c.get("bkt", "a", { ifModifiedSince: new Date(meta.lastModified.getTime() - 1000) })).notModified,
+    ).toBe(false);
+    expect((await c.get("bkt", "a", { ifNoneMatch: '"no"', ifModifiedSince: meta.lastModified })).notModified).toBe(
+      false,
+    );
   });
 
   it("evaluates conditions before the range, and on a bypass closes the unwanted body", async () => {
@@ -366,7 +379,13 @@ describe("write path", () => {
     const r = await c.get("bkt", "a");
     expect([r.status, await text(r)]).toEqual(["HIT", "new"]);
     // What storage would answer: its etag, the type and metadata written (names in lower case), the second of the acknowledgement.
-    expect(r.meta).toEqual({ size: 3, contentType: "text/plain", etag: '"v2"', lastModified: new Date(1_000_000), metadata: { owner: "ops" } });
+    expect(r.meta).toEqual({
+      size: 3,
+      contentType: "text/plain",
+      etag: '"v2"',
+      lastModified: new Date(1_000_000),
+      metadata: { owner: "ops" },
+    });
     expect(storage.calls.get).toBe(1);
     expect(events).toEqual([{ bucket: "bkt", key: "a", prefix: false, cause: "put", sequence: 1 }]);
   });
@@ -390,7 +409,11 @@ describe("write path", () => {
   it("does not keep a body over maxObjectBytes: the next read goes to storage", async () => {
     const c = cache({ maxObjectBytes: 1_000 });
     const bytes = big(5_000);
-    await c.put("bkt", "a", { async *[Symbol.asyncIterator]() { for (let at = 0; at < bytes.length; at += 700) yield bytes.subarray(at, at + 700); } });
+    await c.put("bkt", "a", {
+      async *[Symbol.asyncIterator]() {
+        for (let at = 0; at < bytes.length; at += 700) yield bytes.subarray(at, at + 700);
+      },
+    });
     const r = await c.get("bkt", "a");
     expect(r.status).toBe("BYPASS");
     expect((await bytesOf(r)).bytes).toEqual(bytes);

@@ -13,7 +13,17 @@ import { isNotModified } from "./conditional.js";
 import { CacheError, isCacheError } from "./errors.js";
 import { createGenerations, type LoadTicket } from "./generations.js";
 import { createInvalidationFeed, type InvalidationCause } from "./invalidation-feed.js";
-import { asAsync, bodyLength, bodySlices, collectBody, discardBody, emptyBody, keepCopy, type ObjectBody, rechunk } from "./object-body.js";
+import {
+  asAsync,
+  bodyLength,
+  bodySlices,
+  collectBody,
+  discardBody,
+  emptyBody,
+  keepCopy,
+  type ObjectBody,
+  rechunk,
+} from "./object-body.js";
 import { createObjectStore, type ObjectEntry, storeKey } from "./object-store.js";
 import type { CacheStatus, GetOptions, GetResult, ObjectCache } from "./object-cache-api.js";
 import { createSingleFlight } from "./single-flight.js";
@@ -217,7 +227,8 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
       // an unsatisfiable range; storage judged the range alone, so ask again.
       if (isCacheError(e, "range-not-satisfiable") && hasConditions(options)) {
         const meta = await guard.run(() => storage.head(bucket, key, { signal }), signal);
-        if (isNotModified(options, meta)) return counted({ status: "BYPASS", meta, notModified: true, body: emptyBody });
+        if (isNotModified(options, meta))
+          return counted({ status: "BYPASS", meta, notModified: true, body: emptyBody });
       }
       throw e;
     } finally {
@@ -385,7 +396,9 @@ function writtenMeta(result: StoragePutResult, options: StoragePutOptions, now: 
     etag: result.etag,
     lastModified: new Date(Math.floor(now / 1000) * 1000),
     // S3 names user metadata in lower case; so does every other read of it.
-    metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+    metadata: Object.fromEntries(
+      Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    ),
   };
 }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createObjectStore, ENTRY_OVERHEAD_BYTES, entrySize, type ObjectStoreOptions, storeKey } from "./object-store.js";
+import {
+  createObjectStore,
+  ENTRY_OVERHEAD_BYTES,
+  entrySize,
+  type ObjectStoreOptions,
+  storeKey,
+} from "./object-store.js";
 import type { ObjectMeta } from "./storage.js";
 
 const meta = (size: number): ObjectMeta => ({

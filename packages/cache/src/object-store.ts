@@ -144,7 +144,8 @@ export function createObjectStore(options: ObjectStoreOptions): ObjectStore {
     const ageMs = Math.max(0, now - confirmedAt);
     // `<=`: an entry confirmed in the same millisecond as expireAll may predate it.
     const expired = confirmedAt <= expiredAt;
-    if (entry.kind === "not-found") return ageMs < negativeTtlMs && !expired ? { entry, freshness: "fresh", ageMs } : undefined;
+    if (entry.kind === "not-found")
+      return ageMs < negativeTtlMs && !expired ? { entry, freshness: "fresh", ageMs } : undefined;
     if (ageMs < ttlMs && !expired) return { entry, freshness: "fresh", ageMs };
     if (ageMs < maxStaleMs) return { entry, freshness: "stale", ageMs };
     return undefined;
@@ -216,7 +217,8 @@ export function entrySize(entry: CacheEntry, storeKey: string): number {
 }
 
 function checkPositive(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
 }
 
 function checkDuration(name: string, value: number): void {

@@ -18,9 +18,7 @@ export interface ObjectMeta {
 }
 
 /** A byte range to read: inclusive bounds, or the last `suffix` bytes. */
-export type RangeRequest =
-  | { readonly start: number; readonly end?: number | undefined }
-  | { readonly suffix: number };
+export type RangeRequest = { readonly start: number; readonly end?: number | undefined } | { readonly suffix: number };
 
 /** A resolved range: first and last byte, inclusive. */
 export interface ResolvedRange {

@@ -4,7 +4,12 @@ import { readFileSync } from "node:fs";
  * start with every problem listed as a ConfigError (the process exits 2).
  */
 import { ConfigError, env } from "@breakwater/server-kit";
-import { BreakerConfigError, isBreakerConfigError, parseBreakerConfigFile, type BreakerConfigSet } from "@breakwater/breaker";
+import {
+  BreakerConfigError,
+  isBreakerConfigError,
+  parseBreakerConfigFile,
+  type BreakerConfigSet,
+} from "@breakwater/breaker";
 
 /**
  * Reads BREAKER_CONFIG, the YAML of per-backend breaker settings that the
@@ -24,7 +29,10 @@ export function readBreakerConfigFile(path: string): BreakerConfigSet {
 
 /** The BREAKER_CONFIG variable, for a service's config schema. */
 export const breakerConfigEnv = {
-  BREAKER_CONFIG: env.string("", "YAML file of per-backend breaker settings, shared by the coordinator and every instance; empty: defaults"),
+  BREAKER_CONFIG: env.string(
+    "",
+    "YAML file of per-backend breaker settings, shared by the coordinator and every instance; empty: defaults",
+  ),
 };
 
 /** Reads BREAKER_CONFIG at start; a bad file is a ConfigError naming every problem (so the process exits 2). */

@@ -46,7 +46,11 @@ describe("three breaker clients with a real coordinator", () => {
     dir = mkdtempSync(join(tmpdir(), "bw-session-"));
     writeFileSync(join(dir, "breakers.yaml"), YAML);
     port = await freePort();
-    env = { BREAKER_CONFIG: join(dir, "breakers.yaml"), COORDINATOR_STATE_FILE: join(dir, "state.json"), COORDINATOR_PORT: String(port) };
+    env = {
+      BREAKER_CONFIG: join(dir, "breakers.yaml"),
+      COORDINATOR_STATE_FILE: join(dir, "state.json"),
+      COORDINATOR_PORT: String(port),
+    };
     coordinator = await startServiceProcess("breaker-coordinator", { env });
     ops = createGrpcClient(breakerV1.BreakerCoordinator, `127.0.0.1:${port}`);
     const config = parseBreakerConfigFile(readFileSync(join(dir, "breakers.yaml"), "utf8"));
@@ -79,7 +83,9 @@ describe("three breaker clients with a real coordinator", () => {
     rmSync(dir, { recursive: true, force: true });
     // Nothing left behind: sessions closed, the coordinator process gone.
     expect(clients.every((c) => !c.connected)).toBe(true);
-    expect(coordinator === undefined || coordinator.child.exitCode !== null || coordinator.child.signalCode !== null).toBe(true);
+    expect(
+      coordinator === undefined || coordinator.child.exitCode !== null || coordinator.child.signalCode !== null,
+    ).toBe(true);
   });
 
   it("opens fleet-wide on failures from the instances, and every client refuses", async () => {
@@ -92,34 +98,55 @@ describe("three breaker clients with a real coordinator", () => {
     for (const b of breakers()) for (const ok of [false, false, false, false, true, false]) b.record(ok, 3);
     await eventually(() => breakers().every((b) => !b.admit().allowed), { what: "every client refusing" });
     expect(breakers().every((b) => !b.locallyOpen && b.fleetView?.state === "open")).toBe(true);
-    expect(breakers().map((b) => b.admit())).toEqual(Array(3).fill(expect.objectContaining({ kind: "refused", state: "open" })));
-    for (const r of registries) expect(promSample(await r.metrics(), "test_breaker_state", { breaker: BREAKER })).toBe(2);
+    expect(breakers().map((b) => b.admit())).toEqual(
+      Array(3).fill(expect.objectContaining({ kind: "refused", state: "open" })),
+    );
+    for (const r of registries)
+      expect(promSample(await r.metrics(), "test_breaker_state", { breaker: BREAKER })).toBe(2);
   });
 
   it("in half-open, admits exactly one probe at a time across the 3 clients, and closes everywhere after the successes", async () => {
     const open = (await ops.getBreaker({ name: BREAKER })).breaker!;
     const openUntil = Number(open.openUntil!.seconds) * 1000 + Math.floor(open.openUntil!.nanos / 1e6);
-    await eventually(() => Date.now() >= openUntil, { timeoutMs: openUntil - Date.now() + 5_000, everyMs: 5, what: "open_until passed" });
+    await eventually(() => Date.now() >= openUntil, {
+      timeoutMs: openUntil - Date.now() + 5_000,
+      everyMs: 5,
+      what: "open_until passed",
+    });
     let inFlight = 0;
     let maxInFlight = 0;
     let probes = 0;
     const holders = new Set<number>();
     // Traffic on every client, one admit per client per turn of the loop; a probe takes 20 ms.
-    await eventually(() => {
-      breakers().forEach((b, i) => {
-        const a = b.admit();
-        if (a.kind !== "probe") return;
-        probes++;
-        holders.add(i);
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-        setTimeout(() => {
-          inFlight--;
-          b.record(true, 20, a as ProbeAdmission);
-        }, 20);
-      });
-      return breakers().every((b) => b.state() === "closed");
-    }, { timeoutMs: 15_000, everyMs: 1, what: "closed everywhere after probes" }).catch((err: unknown) => {
-      console.log(JSON.stringify({ probes, maxInFlight, events: events.map((l) => l.filter((e) => e.type !== "disconnected")), views: breakers().map((b) => [b.fleetView, b.state(), b.locallyOpen]) }, null, 1));
+    await eventually(
+      () => {
+        breakers().forEach((b, i) => {
+          const a = b.admit();
+          if (a.kind !== "probe") return;
+          probes++;
+          holders.add(i);
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          setTimeout(() => {
+            inFlight--;
+            b.record(true, 20, a as ProbeAdmission);
+          }, 20);
+        });
+        return breakers().every((b) => b.state() === "closed");
+      },
+      { timeoutMs: 15_000, everyMs: 1, what: "closed everywhere after probes" },
+    ).catch((err: unknown) => {
+      console.log(
+        JSON.stringify(
+          {
+            probes,
+            maxInFlight,
+            events: events.map((l) => l.filter((e) => e.type !== "disconnected")),
+            views: breakers().map((b) => [b.fleetView, b.state(), b.locallyOpen]),
+          },
+          null,
+          1,
+        ),
+      );
       throw err;
     });
     expect(maxInFlight).toBe(1);
@@ -127,7 +154,9 @@ describe("three breaker clients with a real coordinator", () => {
     expect(breakers().every((b) => b.admit().kind === "allowed")).toBe(true);
     expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(breakerV1.BreakerState.CLOSED);
     expect(events.flat().filter((e) => e.type === "probe" && e.granted)).toHaveLength(3);
-    console.info(`half-open: 3 probes, at most ${maxInFlight} in flight, held by client(s) ${[...holders].map((i) => i + 1).join(", ")}`);
+    console.info(
+      `half-open: 3 probes, at most ${maxInFlight} in flight, held by client(s) ${[...holders].map((i) => i + 1).join(", ")}`,
+    );
   });
 
   it("detaches after detach_after when the coordinator dies, keeps known open states, guards locally", async () => {
@@ -148,13 +177,20 @@ describe("three breaker clients with a real coordinator", () => {
     // The open state known from the coordinator holds until it expires (open_timeout 4s leaves seconds to spare)...
     expect(Date.now()).toBeLessThan(openUntil);
     expect(breakers().every((b) => b.admit().kind === "refused")).toBe(true);
-    await eventually(() => Date.now() >= openUntil, { timeoutMs: openUntil - Date.now() + 5_000, what: "open_until passed" });
+    await eventually(() => Date.now() >= openUntil, {
+      timeoutMs: openUntil - Date.now() + 5_000,
+      what: "open_until passed",
+    });
     // ...then the local breakers decide alone: closed for all, until client 1's own calls fail.
     expect(breakers().every((b) => b.admit().kind === "allowed")).toBe(true);
     const first = breakers()[0]!;
     for (let i = 0; i < 5; i++) first.record(false, 3);
     expect(first.admit()).toMatchObject({ kind: "refused", state: "open" });
-    expect(breakers().slice(1).every((b) => b.admit().allowed)).toBe(true);
+    expect(
+      breakers()
+        .slice(1)
+        .every((b) => b.admit().allowed),
+    ).toBe(true);
   });
 
   it("reattaches when the coordinator is back on the same port, reports what it saw, and agrees again", async () => {
@@ -166,7 +202,9 @@ describe("three breaker clients with a real coordinator", () => {
     await eventually(
       async () => {
         const b = (await ops.getBreaker({ name: BREAKER })).breaker!;
-        return breakers().every((x) => x.fleetView?.version === Number(b.version) && x.fleetView?.state === stateName(b.state));
+        return breakers().every(
+          (x) => x.fleetView?.version === Number(b.version) && x.fleetView?.state === stateName(b.state),
+        );
       },
       { what: "every client on the coordinator's state and version" },
     );
@@ -178,5 +216,9 @@ describe("three breaker clients with a real coordinator", () => {
 });
 
 function stateName(state: breakerV1.BreakerState): string {
-  return state === breakerV1.BreakerState.OPEN ? "open" : state === breakerV1.BreakerState.HALF_OPEN ? "half-open" : "closed";
+  return state === breakerV1.BreakerState.OPEN
+    ? "open"
+    : state === breakerV1.BreakerState.HALF_OPEN
+      ? "half-open"
+      : "closed";
 }

@@ -70,7 +70,17 @@ export function logBreakerEvents(logger: Logger): BreakerEventListener {
   return (e) => {
     switch (e.type) {
       case "transition":
-        logger.warn({ event: "breaker_transition", breaker: e.breaker, from: e.from, to: e.to, source: e.source, reason: e.reason }, "breaker transition");
+        logger.warn(
+          {
+            event: "breaker_transition",
+            breaker: e.breaker,
+            from: e.from,
+            to: e.to,
+            source: e.source,
+            reason: e.reason,
+          },
+          "breaker transition",
+        );
         return;
       case "detached":
         logger.warn("coordinator unreachable: local breakers decide alone");

@@ -14,7 +14,9 @@ describe("registerBreakerStateGauge", () => {
     ];
     registerBreakerStateGauge(registry, { name: "x_breaker_state", help: "Breaker state", breakers: () => breakers });
     const text = await registry.metrics();
-    expect(["s3:a", "s3:b", "s3:c"].map((breaker) => promSample(text, "x_breaker_state", { breaker }))).toEqual([0, 1, 2]);
+    expect(["s3:a", "s3:b", "s3:c"].map((breaker) => promSample(text, "x_breaker_state", { breaker }))).toEqual([
+      0, 1, 2,
+    ]);
     expect(text).toContain("# HELP x_breaker_state Breaker state: 0 closed, 1 half-open, 2 open");
     breakers = [{ name: "s3:a", state: "open" }];
     const later = await registry.metrics();

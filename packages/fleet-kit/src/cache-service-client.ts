@@ -27,6 +27,11 @@ export function createCacheServiceClient(url: string, options: CacheServiceClien
   return createGrpcClient(
     cacheV1.CacheService,
     url,
-    streamChannelOptions({ keepaliveMs: 10_000, keepaliveTimeoutMs: 5_000, reconnect: options.reconnect, maxReceiveBytes: 8 * 1024 * 1024 }),
+    streamChannelOptions({
+      keepaliveMs: 10_000,
+      keepaliveTimeoutMs: 5_000,
+      reconnect: options.reconnect,
+      maxReceiveBytes: 8 * 1024 * 1024,
+    }),
   );
 }

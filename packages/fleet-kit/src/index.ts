@@ -9,7 +9,11 @@
 /** grpc-js channel options of a long-lived stream: keepalive, reconnect backoff caps. */
 export { streamChannelOptions, type StreamChannelOptions } from "./channel-presets.js";
 /** A CacheService client tuned for its invalidation stream. */
-export { createCacheServiceClient, type CacheServiceClient, type CacheServiceClientOptions } from "./cache-service-client.js";
+export {
+  createCacheServiceClient,
+  type CacheServiceClient,
+  type CacheServiceClientOptions,
+} from "./cache-service-client.js";
 /** Follows cache-stores' WatchInvalidations streams, reopening them with backoff. */
 export {
   createInvalidationFollower,
@@ -24,6 +28,10 @@ export { createBreakerSession, logBreakerEvents, type BreakerSessionOptions } fr
 /** The Session stream to the coordinator over grpc-js, for breaker clients. */
 export { coordinatorTransport } from "./session-transport.js";
 /** The breaker-state gauge every service exports (0 closed, 1 half-open, 2 open). */
-export { registerBreakerStateGauge, type BreakerStateGaugeOptions, type BreakerStateSample } from "./breaker-state-gauge.js";
+export {
+  registerBreakerStateGauge,
+  type BreakerStateGaugeOptions,
+  type BreakerStateSample,
+} from "./breaker-state-gauge.js";
 /** BREAKER_CONFIG: the variable for a config schema, and the file read at start. */
 export { breakerConfigEnv, loadBreakerConfig, readBreakerConfigFile } from "./breaker-config.js";

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
-import { createInvalidationFollower, sleepUnlessAborted, type InvalidatedKeys, type InvalidationFollowerOptions, type InvalidationSource } from "./invalidation-follower.js";
+import {
+  createInvalidationFollower,
+  sleepUnlessAborted,
+  type InvalidatedKeys,
+  type InvalidationFollowerOptions,
+  type InvalidationSource,
+} from "./invalidation-follower.js";
 
 type Message = cacheV1.WatchInvalidationsResponse;
 
@@ -63,7 +69,10 @@ const subscribed = (replicaId: string): Message =>
   create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "subscribed", value: { replicaId } } });
 const invalidation = (key: string, prefix = false): Message =>
   create(cacheV1.WatchInvalidationsResponseSchema, {
-    event: { case: "invalidation", value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence: 1n } },
+    event: {
+      case: "invalidation",
+      value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence: 1n },
+    },
   });
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -193,7 +202,10 @@ describe("invalidation follower: every stream live", () => {
 });
 
 /** A replica following its peers, as the cache-store does: resync on each subscription, skip itself. */
-function peerSetup(peers: InvalidationSource[], overrides: Partial<InvalidationFollowerOptions> & { apply?: () => void } = {}) {
+function peerSetup(
+  peers: InvalidationSource[],
+  overrides: Partial<InvalidationFollowerOptions> & { apply?: () => void } = {},
+) {
   const applied: InvalidatedKeys[] = [];
   const log: string[] = [];
   const sleeps: number[] = [];
@@ -244,7 +256,12 @@ describe("invalidation follower: a replica following its peers", () => {
       { bucket: "b", key: "dir/", prefix: true },
     ]);
     expect(resyncs()).toBe(2);
-    expect(log).toEqual(["live http://a:1 replica-a 7", "live http://b:2 replica-b 7", "applied http://a:1 k1", "applied http://b:2 dir/"]);
+    expect(log).toEqual([
+      "live http://a:1 replica-a 7",
+      "live http://b:2 replica-b 7",
+      "applied http://a:1 k1",
+      "applied http://b:2 dir/",
+    ]);
     await follower.stop();
   });
 

@@ -13,13 +13,26 @@ const schema = {
 describe("loadConfig", () => {
   it("applies defaults and freezes", () => {
     const c = loadConfig(schema, {});
-    expect(c).toEqual({ PORT: 50051, MAX: 104857600, TTL: 300_000, URLS: ["http://127.0.0.1:50051"], SSL: false, TOKEN: "" });
+    expect(c).toEqual({
+      PORT: 50051,
+      MAX: 104857600,
+      TTL: 300_000,
+      URLS: ["http://127.0.0.1:50051"],
+      SSL: false,
+      TOKEN: "",
+    });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it("parses values", () => {
     const c = loadConfig(schema, { PORT: "0", MAX: "8MiB", TTL: "30s", URLS: "http://a:1, http://b:2/", SSL: "true" });
-    expect(c).toMatchObject({ PORT: 0, MAX: 8 * 1024 * 1024, TTL: 30_000, URLS: ["http://a:1", "http://b:2"], SSL: true });
+    expect(c).toMatchObject({
+      PORT: 0,
+      MAX: 8 * 1024 * 1024,
+      TTL: 30_000,
+      URLS: ["http://a:1", "http://b:2"],
+      SSL: true,
+    });
   });
 
   it("lists every problem at once, naming each variable", () => {
@@ -31,7 +44,7 @@ describe("loadConfig", () => {
       const problems = (err as ConfigError).problems;
       expect(problems).toHaveLength(5);
       expect(problems.map((p) => p.split("=")[0])).toEqual(["PORT", "MAX", "TTL", "URLS", "SSL"]);
-      expect((err as ConfigError).message).toContain("PORT=\"70000\": must be between 0 and 65535");
+      expect((err as ConfigError).message).toContain('PORT="70000": must be between 0 and 65535');
     }
   });
 

@@ -17,7 +17,9 @@ export interface ConfigField<T> {
 export type ConfigSchema = Record<string, ConfigField<unknown>>;
 
 /** The frozen, typed values of a schema. */
-export type ConfigOf<S extends ConfigSchema> = { readonly [K in keyof S]: S[K] extends ConfigField<infer T> ? T : never };
+export type ConfigOf<S extends ConfigSchema> = {
+  readonly [K in keyof S]: S[K] extends ConfigField<infer T> ? T : never;
+};
 
 /** Every problem found in the environment, one line each. */
 export class ConfigError extends Error {
@@ -28,7 +30,10 @@ export class ConfigError extends Error {
 }
 
 /** Reads and validates `env` against `schema`; throws ConfigError listing every problem. */
-export function loadConfig<S extends ConfigSchema>(schema: S, env: Readonly<Record<string, string | undefined>>): ConfigOf<S> {
+export function loadConfig<S extends ConfigSchema>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigOf<S> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema)) {
@@ -69,7 +74,15 @@ export function parseDurationMs(raw: string): number {
   return Math.round(Number(m[1]) * durationUnits[m[2] ?? "ms"]!);
 }
 
-const byteUnits: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const byteUnits: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 /** "100MiB", "8MiB", "64KiB", "1GB", or a plain number of bytes. */
 export function parseBytes(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(raw.trim());
@@ -110,7 +123,10 @@ export const env = {
   urlList: (def: readonly string[] | undefined, describe: string) =>
     field(
       (raw) => {
-        const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        const urls = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (urls.length === 0) throw new Error("needs at least one URL");
         for (const u of urls) {
           const p = new URL(u).protocol;
@@ -137,5 +153,8 @@ export const commonConfig = {
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info", "pino log level"),
   COORDINATOR_URL: env.url("http://127.0.0.1:50052", "breaker-coordinator gRPC address"),
   SHUTDOWN_GRACE_MS: env.durationMs(10_000, "how long in-flight calls may finish after SIGTERM before they are cut"),
-  SHUTDOWN_DRAIN_DELAY_MS: env.durationMs(0, "time between reporting NOT_SERVING and closing the ports, for load balancers to notice"),
+  SHUTDOWN_DRAIN_DELAY_MS: env.durationMs(
+    0,
+    "time between reporting NOT_SERVING and closing the ports, for load balancers to notice",
+  ),
 };

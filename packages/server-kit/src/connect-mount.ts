@@ -21,7 +21,11 @@ function fromHandlerContext(hc: HandlerContext): CallContext {
  * Registers service code on a connect router: the same handlers as the grpc-js
  * mount, so curl (Connect JSON) and browsers (gRPC-Web) reach identical logic.
  */
-export function mountOnConnect(router: ConnectRouter, registration: ServiceRegistration, options: MountOptions = {}): void {
+export function mountOnConnect(
+  router: ConnectRouter,
+  registration: ServiceRegistration,
+  options: MountOptions = {},
+): void {
   const { desc, impl } = registration;
   const { observer, toServiceError } = options;
   const wrapped: Record<string, unknown> = {};

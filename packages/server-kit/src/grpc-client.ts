@@ -109,7 +109,8 @@ function callOptionsOf(o?: GrpcCallOptions): grpc.CallOptions {
 
 /** Cancels the call when the signal aborts; passes trailers on. */
 function watch(call: grpc.Call, o?: GrpcCallOptions): void {
-  if (o?.onTrailers) call.on("status", (s: grpc.StatusObject) => s.code === grpc.status.OK && o.onTrailers!(s.metadata));
+  if (o?.onTrailers)
+    call.on("status", (s: grpc.StatusObject) => s.code === grpc.status.OK && o.onTrailers!(s.metadata));
   const signal = o?.signal;
   if (signal === undefined) return;
   if (signal.aborted) return call.cancel();
@@ -123,7 +124,10 @@ function watch(call: grpc.Call, o?: GrpcCallOptions): void {
  * a grpc-js duplex call's async iterator never ends (it waits for a 'close'
  * that a finished bidi call does not emit).
  */
-async function* readAll(call: grpc.ClientReadableStream<object> | grpc.ClientDuplexStream<object, object>, o?: GrpcCallOptions): AsyncIterable<never> {
+async function* readAll(
+  call: grpc.ClientReadableStream<object> | grpc.ClientDuplexStream<object, object>,
+  o?: GrpcCallOptions,
+): AsyncIterable<never> {
   watch(call, o);
   const queue: object[] = [];
   let ended = false;
@@ -157,18 +161,22 @@ async function* readAll(call: grpc.ClientReadableStream<object> | grpc.ClientDup
   }
 }
 
-async function writeAll(call: grpc.ClientWritableStream<object> | grpc.ClientDuplexStream<object, object>, reqs: AsyncIterable<object>): Promise<void> {
+async function writeAll(
+  call: grpc.ClientWritableStream<object> | grpc.ClientDuplexStream<object, object>,
+  reqs: AsyncIterable<object>,
+): Promise<void> {
   try {
     for await (const r of reqs) {
-      if (!call.write(r)) await new Promise<void>((resolve) => {
-        const done = (): void => {
-          call.off("drain", done);
-          call.off("status", done);
-          resolve();
-        };
-        call.on("drain", done);
-        call.on("status", done);
-      });
+      if (!call.write(r))
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            call.off("drain", done);
+            call.off("status", done);
+            resolve();
+          };
+          call.on("drain", done);
+          call.on("status", done);
+        });
     }
     call.end();
   } catch (err) {

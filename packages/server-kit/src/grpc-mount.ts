@@ -42,7 +42,10 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, options: Mou
       return (c: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => {
         const ctx = new GrpcCallContext(path, c);
         const started = observer === undefined ? 0 : performance.now();
-        (c.request instanceof MalformedMessage ? Promise.reject(malformed(c.request)) : (call(c.request, ctx) as Promise<object>)).then(
+        (c.request instanceof MalformedMessage
+          ? Promise.reject(malformed(c.request))
+          : (call(c.request, ctx) as Promise<object>)
+        ).then(
           (response) => {
             ctx.flushHeader();
             callback(null, response, ctx.trailer);
@@ -67,7 +70,10 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, options: Mou
     case "server_streaming":
       return (c: grpc.ServerWritableStream<object, object>) => {
         const ctx = new GrpcCallContext(path, c);
-        const messages = c.request instanceof MalformedMessage ? rejecting(malformed(c.request)) : (call(c.request, ctx) as AsyncIterable<object>);
+        const messages =
+          c.request instanceof MalformedMessage
+            ? rejecting(malformed(c.request))
+            : (call(c.request, ctx) as AsyncIterable<object>);
         void stream(c, ctx, messages, options);
       };
     case "bidi_streaming":
@@ -83,7 +89,9 @@ function makeHandler(method: DescMethod, path: string, fn: Handler, options: Mou
  * the call would destroy the duplex when the loop ends, and with it the
  * response and status still to be sent.
  */
-async function* requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): AsyncIterable<object> {
+async function* requestsOf(
+  c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>,
+): AsyncIterable<object> {
   for await (const m of c.iterator({ destroyOnReturn: false })) {
     if (m instanceof MalformedMessage) throw malformed(m);
     yield m as object;
@@ -99,7 +107,9 @@ async function* requestsOf(c: grpc.ServerReadableStream<object, object> | grpc.S
  * True when the call was cancelled, or its HTTP/2 stream was reset (read off
  * grpc-js's call internals, which carry no public flag for it yet).
  */
-function resetByClient(c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>): boolean {
+function resetByClient(
+  c: grpc.ServerReadableStream<object, object> | grpc.ServerDuplexStream<object, object>,
+): boolean {
   if (c.cancelled) return true;
   const stream = (c as unknown as { call?: { stream?: { rstCode?: number } } }).call?.stream;
   return stream?.rstCode !== undefined && stream.rstCode !== 0;

@@ -24,7 +24,17 @@ export {
 export { runService, type Runnable } from "./run-service.js";
 export { shutDown, drainableHttp, drainableGrpc, type Drainable, type ShutdownOptions } from "./shutdown.js";
 export { createLogThrottle, type LogThrottle } from "./log-throttle.js";
-export { loadConfig, env, commonConfig, parseBytes, parseDurationMs, ConfigError, type ConfigSchema, type ConfigOf, type ConfigField } from "./config.js";
+export {
+  loadConfig,
+  env,
+  commonConfig,
+  parseBytes,
+  parseDurationMs,
+  ConfigError,
+  type ConfigSchema,
+  type ConfigOf,
+  type ConfigField,
+} from "./config.js";
 export { createLogger, type Logger } from "./logger.js";
 export {
   createGrpcClient,

@@ -11,7 +11,11 @@ export interface LogThrottle {
   admit(kind: string): { readonly write: boolean; readonly suppressed: number };
 }
 
-export function createLogThrottle(options: { readonly windowMs: number; readonly now?: () => number; readonly maxKinds?: number }): LogThrottle {
+export function createLogThrottle(options: {
+  readonly windowMs: number;
+  readonly now?: () => number;
+  readonly maxKinds?: number;
+}): LogThrottle {
   const now = options.now ?? (() => performance.now());
   const maxKinds = options.maxKinds ?? 1_000;
   const kinds = new Map<string, { writtenAt: number; suppressed: number }>();

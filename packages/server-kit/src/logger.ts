@@ -7,7 +7,15 @@ export function createLogger(options: { service: string; level: string }): Logge
     base: { service: options.service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ["authorization", "*.authorization", "headers.authorization", "secretAccessKey", "*.secretAccessKey", "*.S3_SECRET_KEY", "*.BW_ADMIN_TOKEN"],
+      paths: [
+        "authorization",
+        "*.authorization",
+        "headers.authorization",
+        "secretAccessKey",
+        "*.secretAccessKey",
+        "*.S3_SECRET_KEY",
+        "*.BW_ADMIN_TOKEN",
+      ],
       censor: "[redacted]",
     },
   });

@@ -21,7 +21,13 @@ export function codeName(code: number): string {
 
 /** Answers, not faults: a 404 or a failed precondition is a normal outcome of a call. */
 const answerCodes = new Set<number>([Code.NotFound, Code.FailedPrecondition, Code.OutOfRange, Code.AlreadyExists]);
-const serverSide = new Set<number>([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable, Code.DeadlineExceeded]);
+const serverSide = new Set<number>([
+  Code.Internal,
+  Code.Unknown,
+  Code.DataLoss,
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+]);
 
 /** The level a call's line is written at. */
 export function rpcLogLevel(code: number): "debug" | "info" | "warn" | "error" {
@@ -38,7 +44,11 @@ export function rpcLogLevel(code: number): "debug" | "info" | "warn" | "error" {
  * method, code and message (with how many were held back), so an outage does
  * not write a line per refused call.
  */
-export function rpcObserver(registry: Registry, logger: Logger, throttle: LogThrottle = createLogThrottle({ windowMs: 1_000 })): CallObserver {
+export function rpcObserver(
+  registry: Registry,
+  logger: Logger,
+  throttle: LogThrottle = createLogThrottle({ windowMs: 1_000 }),
+): CallObserver {
   const calls = new Counter({
     name: "rpc_server_calls_total",
     help: "RPCs handled, by method and gRPC status code",
@@ -59,7 +69,12 @@ export function rpcObserver(registry: Registry, logger: Logger, throttle: LogThr
     duration.observe({ method }, seconds);
     const level = rpcLogLevel(code);
     if (!logger.isLevelEnabled(level)) return;
-    const fields: Record<string, unknown> = { method, requestId: ctx.requestHeader("x-request-id"), code: name, ms: Math.round(seconds * 1e4) / 10 };
+    const fields: Record<string, unknown> = {
+      method,
+      requestId: ctx.requestHeader("x-request-id"),
+      code: name,
+      ms: Math.round(seconds * 1e4) / 10,
+    };
     if (error === undefined) {
       logger.child(fields)[level]("rpc");
       return;

@@ -18,7 +18,9 @@ export function addReflection(server: grpc.Server, services: readonly DescServic
     file.dependencies.forEach(visit);
   };
   services.forEach((s) => visit(s.file));
-  const fileDescriptorProtos = [...files.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  const fileDescriptorProtos = [...files.values()].map((f) =>
+    Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)),
+  );
   // @grpc/reflection reads a proto-loader PackageDefinition only for its
   // `fileDescriptorProtos`; one entry carrying all of them is enough.
   const packageDefinition = { files: { format: "Protocol Buffer 3 FileDescriptorProto", fileDescriptorProtos } };

@@ -119,7 +119,7 @@ describe("service server: failures reach clients as codes, never as internals", 
     expect([...res.payload]).toEqual([9]);
   }
 
-  it("a handler's plain Error: INTERNAL \"internal error\", no message, no stack (grpc-js and Connect)", async () => {
+  it('a handler\'s plain Error: INTERNAL "internal error", no message, no stack (grpc-js and Connect)', async () => {
     const viaGrpc = (await echo.echo({ failCode: Code.Internal }).catch((e: unknown) => e)) as ConnectError;
     expect([viaGrpc.code, viaGrpc.rawMessage]).toEqual([Code.Internal, "internal error"]);
     expectNothingInternal(seenByClient(viaGrpc));
@@ -179,7 +179,12 @@ describe("service server: failures reach clients as codes, never as internals", 
   it("a malformed message inside a client stream: INVALID_ARGUMENT, and the server stays up", async () => {
     log.events.length = 0;
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.makeClientStreamRequest(COLLECT, (b: Buffer) => b, (b: Buffer) => b, (e) => resolve(e));
+      const call = raw.makeClientStreamRequest(
+        COLLECT,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        (e) => resolve(e),
+      );
       call.write(Buffer.from([0x0a, 0x01, 0x07])); // payload [7]: fine
       call.write(Buffer.from([0x0a, 0x05, 0x01])); // payload of 5 bytes that holds 1: truncated
       call.end();
@@ -195,7 +200,11 @@ describe("service server: failures reach clients as codes, never as internals", 
   it("a malformed message inside a bidi stream: answers so far, then INVALID_ARGUMENT; server stays up", async () => {
     const answers: string[] = [];
     const err = await new Promise<grpc.StatusObject>((resolve) => {
-      const call = raw.makeBidiStreamRequest(CHAT, (b: Buffer) => b, (b: Buffer) => b);
+      const call = raw.makeBidiStreamRequest(
+        CHAT,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
       call.on("data", (b: Buffer) => answers.push(b.subarray(2).toString()));
       call.on("error", () => undefined); // the status says it
       call.on("status", resolve);

@@ -84,7 +84,10 @@ describe("service server: one service code on grpc-js and connect", () => {
     })().catch((e: unknown) => e);
     expect((chatErr as ConnectError).code).toBe(Code.InvalidArgument);
 
-    const connect = createClient(testingV1.EchoService, createConnectTransport({ baseUrl: httpUrl, httpVersion: "1.1" }));
+    const connect = createClient(
+      testingV1.EchoService,
+      createConnectTransport({ baseUrl: httpUrl, httpVersion: "1.1" }),
+    );
     const cErr = await connect.echo({ failCode: Code.NotFound, failMessage: "no such thing" }).catch((e: unknown) => e);
     expect((cErr as ConnectError).code).toBe(Code.NotFound);
     expect((cErr as ConnectError).rawMessage).toBe("no such thing");
@@ -95,7 +98,13 @@ describe("service server: one service code on grpc-js and connect", () => {
     // Field 3 (fail_message, a string) holding bytes that are not UTF-8.
     const bytes = Buffer.from([0x1a, 0x02, 0xff, 0xfe]);
     const err = await new Promise<grpc.ServiceError>((resolve) =>
-      raw.makeUnaryRequest("/breakwater.testing.v1.EchoService/Echo", (b: Buffer) => b, (b: Buffer) => b, bytes, (e) => resolve(e!)),
+      raw.makeUnaryRequest(
+        "/breakwater.testing.v1.EchoService/Echo",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (e) => resolve(e!),
+      ),
     );
     raw.close();
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
@@ -129,7 +138,10 @@ describe("service server: one service code on grpc-js and connect", () => {
     expect(res.status).toBe(200);
     expect(Buffer.from(((await res.json()) as { payload: string }).payload, "base64").toString()).toBe("json!");
 
-    const connect = createClient(testingV1.EchoService, createConnectTransport({ baseUrl: httpUrl, httpVersion: "1.1" }));
+    const connect = createClient(
+      testingV1.EchoService,
+      createConnectTransport({ baseUrl: httpUrl, httpVersion: "1.1" }),
+    );
     const got: number[] = [];
     for await (const m of connect.echoStream({ count: 3 })) got.push(m.index);
     expect(got).toEqual([0, 1, 2]);
@@ -147,10 +159,15 @@ describe("service server: one service code on grpc-js and connect", () => {
       const reflection = createReflectionClient(grpcUrl, version);
       try {
         const services = await reflection.listServices();
-        expect(services).toEqual(expect.arrayContaining(["breakwater.testing.v1.EchoService", "grpc.health.v1.Health"]));
+        expect(services).toEqual(
+          expect.arrayContaining(["breakwater.testing.v1.EchoService", "grpc.health.v1.Health"]),
+        );
         const files = await reflection.fileContainingSymbol("breakwater.testing.v1.EchoService");
         expect(files[0]?.name).toBe("breakwater/testing/v1/echo.proto");
-        const out = await reflection.invokeJson("breakwater.testing.v1.EchoService", "EchoStream", { payload: "AQ==", count: 2 });
+        const out = await reflection.invokeJson("breakwater.testing.v1.EchoService", "EchoStream", {
+          payload: "AQ==",
+          count: 2,
+        });
         expect(out).toEqual([{ payload: "AQ==" }, { payload: "AQ==", index: 1 }]);
       } finally {
         reflection.close();

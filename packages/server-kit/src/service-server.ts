@@ -97,7 +97,13 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   });
   const mount = { observer, toServiceError: options.toServiceError };
   for (const s of served) mountOnGrpc(grpcServer, s, mount);
-  addReflection(grpcServer, served.map((s) => s.desc).concat(healthV1.Health).filter(unique));
+  addReflection(
+    grpcServer,
+    served
+      .map((s) => s.desc)
+      .concat(healthV1.Health)
+      .filter(unique),
+  );
 
   const httpServer = createHttpPort({
     services: served,
@@ -119,7 +125,9 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     async listen() {
       const grpcPort = await new Promise<number>((resolve, reject) =>
         grpcServer.bindAsync(`${host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-          err ? reject(/in use|EADDRINUSE/i.test(err.message) ? new PortInUseError(options.grpcPort, "gRPC") : err) : resolve(port),
+          err
+            ? reject(/in use|EADDRINUSE/i.test(err.message) ? new PortInUseError(options.grpcPort, "gRPC") : err)
+            : resolve(port),
         ),
       );
       const httpPort = await new Promise<number>((resolve, reject) => {

@@ -35,7 +35,10 @@ describe("shutDown", () => {
       beforeDrain: () => steps.push("streams ended"),
       servers: [a],
       graceMs: 5_000,
-      resources: [{ close: () => steps.push("first opened closed") }, { close: () => steps.push("last opened closed") }],
+      resources: [
+        { close: () => steps.push("first opened closed") },
+        { close: () => steps.push("last opened closed") },
+      ],
     });
     await vi.advanceTimersByTimeAsync(999);
     expect(steps).toEqual(["not ready"]); // still serving during the drain delay

@@ -24,8 +24,24 @@ beforeAll(async () => {
       length += chunk.length;
     });
     req.on("end", () => {
-      res.writeHead(201, "Made", [["x-echo", "1"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]].flat());
-      res.end(JSON.stringify({ method: req.method, url: req.url, host: req.headers.host, sha256: hash.digest("hex"), length }));
+      res.writeHead(
+        201,
+        "Made",
+        [
+          ["x-echo", "1"],
+          ["set-cookie", "a=1"],
+          ["set-cookie", "b=2"],
+        ].flat(),
+      );
+      res.end(
+        JSON.stringify({
+          method: req.method,
+          url: req.url,
+          host: req.headers.host,
+          sha256: hash.digest("hex"),
+          length,
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
@@ -48,13 +64,24 @@ interface Answer {
   body: Buffer;
 }
 
-function call(url: string, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+function call(
+  url: string,
+  method: string,
+  path: string,
+  body?: Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () =>
-        resolve({ status: res.statusCode!, message: res.statusMessage!, headers: res.headers, body: Buffer.concat(chunks) }),
+        resolve({
+          status: res.statusCode!,
+          message: res.statusMessage!,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
       );
       res.on("error", reject);
     });

@@ -64,7 +64,8 @@ export async function startCountingProxy(target: string | URL): Promise<Counting
       },
     );
     upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain", connection: "close" }).end("bad gateway");
+      if (!res.headersSent)
+        res.writeHead(502, { "content-type": "text/plain", connection: "close" }).end("bad gateway");
       else res.destroy();
     });
     // The client went away before the answer was complete: give up upstream too.

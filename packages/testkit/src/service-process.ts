@@ -51,7 +51,9 @@ export function startServiceProcess(app: string, options: StartServiceOptions = 
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
-  const exited = new Promise<number | string>((done) => child.once("exit", (code, signal) => done(code ?? signal ?? "unknown")));
+  const exited = new Promise<number | string>((done) =>
+    child.once("exit", (code, signal) => done(code ?? signal ?? "unknown")),
+  );
   return new Promise((resolveStart, rejectStart) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -108,7 +110,11 @@ function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): v
 }
 
 /** Runs an app to its exit with the given environment (for config-error tests). */
-export function runServiceToExit(app: string, env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; output: string }> {
+export function runServiceToExit(
+  app: string,
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [resolve(repoRoot, "apps", app, "dist/main.js")], {
     env: { ...(process.env as Record<string, string>), ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -38,7 +38,8 @@ async function settle(side: AbsorbSide): Promise<void> {
   let last = await side.absorbed();
   let still = 0;
   while (still < 2) {
-    if (performance.now() > deadline) throw new Error(`${side.name} still absorbing ${settleTimeoutMs} ms after the sessions stopped`);
+    if (performance.now() > deadline)
+      throw new Error(`${side.name} still absorbing ${settleTimeoutMs} ms after the sessions stopped`);
     await sleep(25);
     const now = await side.absorbed();
     still = now === last ? still + 1 : 0;
@@ -80,7 +81,21 @@ export async function compareAbsorption(
       await writing(side, () => sleep(settings.warmupSeconds * 1000));
     }
   }
-  const totals = new Map(sides.map((s) => [s, { count: 0, ms: 0, clientCpuMs: 0, serverCpuMs: 0, serverKnown: true, machineMs: 0, machineKnown: true, roundRates: [] as number[] }]));
+  const totals = new Map(
+    sides.map((s) => [
+      s,
+      {
+        count: 0,
+        ms: 0,
+        clientCpuMs: 0,
+        serverCpuMs: 0,
+        serverKnown: true,
+        machineMs: 0,
+        machineKnown: true,
+        roundRates: [] as number[],
+      },
+    ]),
+  );
   const roundMs = (settings.seconds / settings.rounds) * 1000;
   for (let round = 0; round < settings.rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -108,7 +123,8 @@ export async function compareAbsorption(
         t.clientCpuMs += ((client.user + client.system) / 1000) * share;
         if (cpuBefore !== undefined && cpuAfter !== undefined) t.serverCpuMs += ((cpuAfter - cpuBefore) / 1000) * share;
         else t.serverKnown = false;
-        if (machineBefore !== undefined && machineAfter !== undefined) t.machineMs += (machineAfter - machineBefore) * share;
+        if (machineBefore !== undefined && machineAfter !== undefined)
+          t.machineMs += (machineAfter - machineBefore) * share;
         else t.machineKnown = false;
       });
     }
@@ -124,7 +140,8 @@ export async function compareAbsorption(
       clientCpuSeconds: t.clientCpuMs / 1000,
       serverCpuSeconds: serverKnown ? t.serverCpuMs / 1000 : undefined,
       roundRates: t.roundRates,
-      otherCpuSeconds: t.machineKnown && serverKnown ? Math.max(0, t.machineMs - t.clientCpuMs - t.serverCpuMs) / 1000 : undefined,
+      otherCpuSeconds:
+        t.machineKnown && serverKnown ? Math.max(0, t.machineMs - t.clientCpuMs - t.serverCpuMs) / 1000 : undefined,
     };
   });
 }

@@ -10,7 +10,8 @@ import { cacheV1 } from "@breakwater/proto";
 import { announceReady } from "./child-server.js";
 import { bareCacheHandlers, benchBody, benchObjects } from "./servers/bare-cache-server.js";
 
-const arg = (name: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? "";
+const arg = (name: string): string =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? "";
 const etags = arg("etag").split(",");
 const modified = BigInt(arg("modified") || "0");
 
@@ -34,6 +35,8 @@ server.addService(
   ),
 );
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+    err ? reject(err) : resolve(p),
+  ),
 );
 announceReady(port);

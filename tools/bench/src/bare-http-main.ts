@@ -19,7 +19,9 @@ const json = process.argv.find((a) => a.startsWith("--objects="))?.slice("--obje
 if (json === undefined) throw new Error("usage: bare-http-main.js --objects=<json>");
 const specs = JSON.parse(json) as ObjectSpec[];
 // node:http's defaults, like the gateway apart from its timeouts (which do not fire under load).
-const server = createServer(bareObjectHandler(specs.map((s) => ({ path: s.path, headers: s.headers, body: benchBody(s.size) }))));
+const server = createServer(
+  bareObjectHandler(specs.map((s) => ({ path: s.path, headers: s.headers, body: benchBody(s.size) }))),
+);
 const port = await new Promise<number>((resolve, reject) => {
   server.once("error", reject);
   server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));

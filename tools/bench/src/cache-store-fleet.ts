@@ -96,7 +96,11 @@ export async function startCacheStoreFleet(options: CacheStoreFleetOptions): Pro
   try {
     writeFileSync(join(dir, "breakers.yaml"), options.breakerYaml);
     // The compiled script, whether this file runs compiled (dist) or from source in tests (src).
-    s3 = await startChildServer({ name: "s3rver", script: fileURLToPath(new URL("../dist/s3-server-main.js", import.meta.url)), args: [] });
+    s3 = await startChildServer({
+      name: "s3rver",
+      script: fileURLToPath(new URL("../dist/s3-server-main.js", import.meta.url)),
+      args: [],
+    });
     const s3Endpoint = `http://127.0.0.1:${s3.port}`;
     proxy = await startCountingProxy(s3Endpoint);
     recorder = await startRequestRecorder(proxy.url);
@@ -123,12 +127,15 @@ export async function startCacheStoreFleet(options: CacheStoreFleetOptions): Pro
       clients.push(createGrpcClient(cacheV1.CacheService, p.grpcAddress));
       options.log(`  cache-store ${i}: pid ${p.pid}, gRPC ${p.grpcAddress}`);
     }
-    options.log(`  storage: replicas → recorder ${recorder.url} → counting proxy ${proxy.url} → s3rver ${s3Endpoint} (pid ${s3.pid}); breaker ${breaker}`);
+    options.log(
+      `  storage: replicas → recorder ${recorder.url} → counting proxy ${proxy.url} → s3rver ${s3Endpoint} (pid ${s3.pid}); breaker ${breaker}`,
+    );
     const deadline = performance.now() + (options.attachTimeoutMs ?? 10_000);
     for (;;) {
       const { instances } = await coordinatorOps.listInstances({});
       if (instances.filter((i) => i.status === breakerV1.InstanceStatus.LIVE).length === options.replicas) break;
-      if (performance.now() > deadline) throw new Error(`not every replica holds a session with the coordinator: ${instances.length} instances`);
+      if (performance.now() > deadline)
+        throw new Error(`not every replica holds a session with the coordinator: ${instances.length} instances`);
       await sleep(50);
     }
     return {

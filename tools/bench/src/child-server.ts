@@ -59,11 +59,18 @@ export function startChildServer(options: ChildServerOptions): Promise<ChildServ
     exitHookInstalled = true;
     process.once("exit", killLeftovers);
   }
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
   live.add(child);
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
-    output.push(...chunk.toString("utf8").split("\n").filter((l) => l.length > 0));
+    output.push(
+      ...chunk
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.length > 0),
+    );
     if (output.length > 20) output.splice(0, output.length - 20);
   };
   child.stdout?.on("data", keep);

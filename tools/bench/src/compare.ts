@@ -20,15 +20,34 @@ export interface Side {
  * (other load, thermal, GC) falls on every side alike. Results are the sums
  * over the rounds, in the order of `sides`.
  */
-export async function compareSides(scenario: string, sides: readonly Side[], settings: BenchSettings): Promise<Measurement[]> {
-  const load = (side: Side, seconds: number) => runLoad({ inFlight: settings.inFlight, durationMs: seconds * 1000, call: side.call });
+export async function compareSides(
+  scenario: string,
+  sides: readonly Side[],
+  settings: BenchSettings,
+): Promise<Measurement[]> {
+  const load = (side: Side, seconds: number) =>
+    runLoad({ inFlight: settings.inFlight, durationMs: seconds * 1000, call: side.call });
   if (settings.warmupSeconds > 0) {
     for (const side of sides) {
       settings.log(`  ${scenario}: warming up ${side.name}`);
       await load(side, settings.warmupSeconds);
     }
   }
-  const totals = new Map(sides.map((s) => [s, { calls: 0, messages: 0, ms: 0, clientCpuMs: 0, serverCpuMs: 0, machineMs: 0, machineKnown: true, roundRates: [] as number[] }]));
+  const totals = new Map(
+    sides.map((s) => [
+      s,
+      {
+        calls: 0,
+        messages: 0,
+        ms: 0,
+        clientCpuMs: 0,
+        serverCpuMs: 0,
+        machineMs: 0,
+        machineKnown: true,
+        roundRates: [] as number[],
+      },
+    ]),
+  );
   const roundSeconds = settings.seconds / settings.rounds;
   for (let round = 0; round < settings.rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -62,7 +81,9 @@ export async function compareSides(scenario: string, sides: readonly Side[], set
       roundRates: t.roundRates,
       // What the machine did beyond this client and server (when both are known): other load on the shared cores.
       otherCpuSeconds:
-        t.machineKnown && side.cpuMicros !== undefined ? Math.max(0, t.machineMs - t.clientCpuMs - t.serverCpuMs) / 1000 : undefined,
+        t.machineKnown && side.cpuMicros !== undefined
+          ? Math.max(0, t.machineMs - t.clientCpuMs - t.serverCpuMs) / 1000
+          : undefined,
     };
   });
 }

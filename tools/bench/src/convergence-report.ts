@@ -25,7 +25,11 @@ const floorNote = (s: ConvergenceScenario): string[] =>
           `(consecutive_failures − 1 read intervals; less only when reads bunch up): that much of every figure is the load's pace, not the breakers'`,
       ];
 
-const measures: readonly { readonly label: string; readonly of: (s: ConvergenceSample) => number; readonly judged: boolean }[] = [
+const measures: readonly {
+  readonly label: string;
+  readonly of: (s: ConvergenceSample) => number;
+  readonly judged: boolean;
+}[] = [
   { label: "first 503 → every replica refusing (logs)", of: (s) => s.allOpenMs, judged: true },
   { label: "first 503 → first replica refusing (logs)", of: (s) => s.firstOpenMs, judged: false },
   { label: "first 503 → coordinator OPEN", of: (s) => s.fleetOpenMs, judged: false },
@@ -38,11 +42,20 @@ const measures: readonly { readonly label: string; readonly of: (s: ConvergenceS
 /** Whether a scenario's p99 of "first 503 → every replica refusing" is under its target; undefined without runs. */
 export function meetsConvergenceTarget(s: ConvergenceScenario): boolean | undefined {
   if (s.samples.length === 0) return undefined;
-  return percentile(s.samples.map((x) => x.allOpenMs), 0.99) < s.targetP99Ms;
+  return (
+    percentile(
+      s.samples.map((x) => x.allOpenMs),
+      0.99,
+    ) < s.targetP99Ms
+  );
 }
 
 /** Cells as aligned columns: `numeric` columns to the right. */
-function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: (col: number) => boolean): string[] {
+function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: (col: number) => boolean,
+): string[] {
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -88,7 +101,18 @@ export function formatConvergenceReport(title: string, scenarios: readonly Conve
       }
     });
   }
-  const out = [title, "", ...table(["scenario", "measure", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "target"], rows, (c) => c >= 2 && c <= 6), "", ...verdicts, ...scenarios.flatMap(floorNote)];
+  const out = [
+    title,
+    "",
+    ...table(
+      ["scenario", "measure", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "target"],
+      rows,
+      (c) => c >= 2 && c <= 6,
+    ),
+    "",
+    ...verdicts,
+    ...scenarios.flatMap(floorNote),
+  ];
   for (const s of scenarios) {
     const runRows = s.samples.map((x, i) => [
       String(i + 1),
@@ -96,12 +120,27 @@ export function formatConvergenceReport(title: string, scenarios: readonly Conve
       ms(x.firstOpenMs),
       ms(x.fleetOpenMs),
       ms(x.lastRequestMs),
-      x.replicas.map((r) => `${ms(r.openMs)} ${r.source === "local" ? "L" : "F"} (${r.failuresBeforeOpen}${r.lateSuccesses > 0 ? ` +${r.lateSuccesses} ok` : ""})`).join(" / "),
+      x.replicas
+        .map(
+          (r) =>
+            `${ms(r.openMs)} ${r.source === "local" ? "L" : "F"} (${r.failuresBeforeOpen}${r.lateSuccesses > 0 ? ` +${r.lateSuccesses} ok` : ""})`,
+        )
+        .join(" / "),
       `${x.failedRequests} (${x.replicas.map((r) => r.failedRequests).join("/")})`,
       x.replicas.map((r) => r.afterOwnOpen).join("/"),
       x.replicas.map((r) => ms(r.afterFleetOpen)).join("/"),
     ]);
-    const header = ["run", "all open", "first open", "coord OPEN", "last S3 req", "each replica open: ms, L/F (503s sent to it by then, +late oks)", "S3 reqs from 1st 503", "after own open", "after coord OPEN"];
+    const header = [
+      "run",
+      "all open",
+      "first open",
+      "coord OPEN",
+      "last S3 req",
+      "each replica open: ms, L/F (503s sent to it by then, +late oks)",
+      "S3 reqs from 1st 503",
+      "after own open",
+      "after coord OPEN",
+    ];
     out.push("", `${s.name}: every run, ms from the first 503`, "", ...table(header, runRows, (c) => c <= 4));
   }
   return out.join("\n");

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { convergenceSample, type ObservedRequest } from "./convergence-sample.js";
 
-const req = (at: number, replica: number, status: number | undefined, answeredAt = status === undefined ? undefined : at + 1): ObservedRequest => ({ at, replica, status, answeredAt });
+const req = (
+  at: number,
+  replica: number,
+  status: number | undefined,
+  answeredAt = status === undefined ? undefined : at + 1,
+): ObservedRequest => ({ at, replica, status, answeredAt });
 
 describe("one fleet-convergence run", () => {
   it("measures from the first 503 answer to each replica's opening, and counts the requests that met the failure", () => {
@@ -33,15 +38,53 @@ describe("one fleet-convergence run", () => {
       lastRequestMs: 49,
       failedRequests: 8,
       replicas: [
-        { openMs: 30, source: "local", failuresBeforeOpen: 3, reactionMs: 0, lateSuccesses: 0, lastRequestMs: 29, failedRequests: 3, afterOwnOpen: 0, afterFleetOpen: 0 },
-        { openMs: 44, source: "local", failuresBeforeOpen: 3, reactionMs: 4, lateSuccesses: 0, lastRequestMs: 49, failedRequests: 4, afterOwnOpen: 1, afterFleetOpen: 2 },
-        { openMs: 35, source: "fleet", failuresBeforeOpen: 0, reactionMs: NaN, lateSuccesses: 1, lastRequestMs: 0, failedRequests: 0, afterOwnOpen: 0, afterFleetOpen: 0 },
+        {
+          openMs: 30,
+          source: "local",
+          failuresBeforeOpen: 3,
+          reactionMs: 0,
+          lateSuccesses: 0,
+          lastRequestMs: 29,
+          failedRequests: 3,
+          afterOwnOpen: 0,
+          afterFleetOpen: 0,
+        },
+        {
+          openMs: 44,
+          source: "local",
+          failuresBeforeOpen: 3,
+          reactionMs: 4,
+          lateSuccesses: 0,
+          lastRequestMs: 49,
+          failedRequests: 4,
+          afterOwnOpen: 1,
+          afterFleetOpen: 2,
+        },
+        {
+          openMs: 35,
+          source: "fleet",
+          failuresBeforeOpen: 0,
+          reactionMs: NaN,
+          lateSuccesses: 1,
+          lastRequestMs: 0,
+          failedRequests: 0,
+          afterOwnOpen: 0,
+          afterFleetOpen: 0,
+        },
       ],
     });
   });
 
   it("leaves the coordinator's figures out when its breaker did not open", () => {
-    const sample = convergenceSample({ requests: [req(0, 0, 503), req(5, 1, 503)], openings: [{ at: 10, source: "local", reason: "" }, { at: 12, source: "local", reason: "" }], fleetOpenAt: undefined, consecutiveFailures: 5 });
+    const sample = convergenceSample({
+      requests: [req(0, 0, 503), req(5, 1, 503)],
+      openings: [
+        { at: 10, source: "local", reason: "" },
+        { at: 12, source: "local", reason: "" },
+      ],
+      fleetOpenAt: undefined,
+      consecutiveFailures: 5,
+    });
     expect(sample.fleetOpenMs).toBeNaN();
     expect(sample.reactionMs).toBeNaN(); // one failure each: no replica's own breaker tripped on the 5th
     expect(sample.replicas.map((r) => r.afterFleetOpen)).toEqual([NaN, NaN]);
@@ -49,6 +92,13 @@ describe("one fleet-convergence run", () => {
   });
 
   it("refuses a run in which nothing failed", () => {
-    expect(() => convergenceSample({ requests: [req(0, 0, 404)], openings: [{ at: 1, source: "local", reason: "" }], fleetOpenAt: undefined, consecutiveFailures: 5 })).toThrow(/no storage request was answered 503/);
+    expect(() =>
+      convergenceSample({
+        requests: [req(0, 0, 404)],
+        openings: [{ at: 1, source: "local", reason: "" }],
+        fleetOpenAt: undefined,
+        consecutiveFailures: 5,
+      }),
+    ).toThrow(/no storage request was answered 503/);
   });
 });

@@ -86,15 +86,23 @@ export interface ConvergenceSample {
  */
 export function convergenceSample(run: RunObservations): ConvergenceSample {
   const first = run.requests.findIndex((r) => r.status === 503);
-  if (first < 0) throw new Error(`no storage request was answered 503 (${run.requests.length} requests after the switch)`);
-  const t0 = Math.min(...run.requests.filter((r) => r.status === 503 && r.answeredAt !== undefined).map((r) => r.answeredAt!));
+  if (first < 0)
+    throw new Error(`no storage request was answered 503 (${run.requests.length} requests after the switch)`);
+  const t0 = Math.min(
+    ...run.requests.filter((r) => r.status === 503 && r.answeredAt !== undefined).map((r) => r.answeredAt!),
+  );
   // A read that reached S3 before the switch may still be answered (404) after the first 503: it did not meet the failure.
   const failing = run.requests.slice(first).filter((r) => r.status === undefined || r.status >= 500);
   const fleetOpenAt = run.fleetOpenAt;
   const replicas = run.openings.map((opening, i): ReplicaConvergence => {
     const own = failing.filter((r) => r.replica === i);
-    const lateSuccesses = run.requests.filter((r) => r.replica === i && r.status !== undefined && r.status < 500 && r.answeredAt !== undefined && r.answeredAt > t0).length;
-    const failedAnswers = own.flatMap((r) => (r.status === 503 && r.answeredAt !== undefined ? [r.answeredAt] : [])).sort((a, b) => a - b);
+    const lateSuccesses = run.requests.filter(
+      (r) =>
+        r.replica === i && r.status !== undefined && r.status < 500 && r.answeredAt !== undefined && r.answeredAt > t0,
+    ).length;
+    const failedAnswers = own
+      .flatMap((r) => (r.status === 503 && r.answeredAt !== undefined ? [r.answeredAt] : []))
+      .sort((a, b) => a - b);
     return {
       openMs: opening.at - t0,
       source: opening.source,

@@ -33,9 +33,16 @@ export function findCommand(command: string, path = process.env.PATH ?? ""): str
 }
 
 /** Runs a command to its end (bounded), answering its exit code and its output (stdout and stderr, the last 64 KiB). */
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const child = spawn(file, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     let output = "";
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString("utf8")).slice(-65_536);
@@ -68,7 +75,8 @@ export async function findOrInstallCommand(options: DebianCommandOptions): Promi
   const howTo = `install it with: sudo apt-get install ${pkg} (Debian/Ubuntu), then re-run`;
   const aptGet = findCommand("apt-get");
   if (aptGet === undefined) return { missing: `${command} is not installed and there is no apt-get here; ${howTo}` };
-  if (process.getuid?.() !== 0) return { missing: `${command} is not installed and the bench is not root, so it cannot install it; ${howTo}` };
+  if (process.getuid?.() !== 0)
+    return { missing: `${command} is not installed and the bench is not root, so it cannot install it; ${howTo}` };
   log(`  ${command} not found: apt-get install ${pkg}`);
   // Wait for the dpkg lock rather than fail when another install is running.
   const install = ["-o", "DPkg::Lock::Timeout=120", "install", "-y", "--no-install-recommends", pkg];
@@ -84,7 +92,9 @@ export async function findOrInstallCommand(options: DebianCommandOptions): Promi
     log(`  installed ${pkg}: ${installed}`);
     return { path: installed };
   }
-  return { missing: `${command} is not installed and apt-get install ${pkg} failed:\n    ${tail(result.output)}\n  ${howTo}` };
+  return {
+    missing: `${command} is not installed and apt-get install ${pkg} failed:\n    ${tail(result.output)}\n  ${howTo}`,
+  };
 }
 
 /** A program's own version line (e.g. `nginx -v`, `wrk -v`), whatever stream and exit code it uses for it. */

@@ -26,7 +26,9 @@ const serverOptions: grpc.ServerOptions = {
 
 function bind(server: grpc.Server): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
   );
 }
 
@@ -35,7 +37,14 @@ async function listen(kind: Kind): Promise<number> {
     case "kit": {
       // Level info, as in production: OK calls log at debug, so the observer only counts and times them.
       const logger = createLogger({ service: "bench-echo", level: "info" });
-      const server = createServiceServer({ name: "bench-echo", services: [echoService()], logger, grpcPort: 0, httpPort: 0, host: "127.0.0.1" });
+      const server = createServiceServer({
+        name: "bench-echo",
+        services: [echoService()],
+        logger,
+        grpcPort: 0,
+        httpPort: 0,
+        host: "127.0.0.1",
+      });
       return (await server.listen()).grpcPort;
     }
     case "mount": {

@@ -33,13 +33,19 @@ describe("fan-out report", () => {
     expect(text).toMatch(/trip → OPEN at all 50\s+bare \(base\)\s+3\s+2\.00\s+3\.00\s+3\.00\s+3\.00\n/);
     expect(text).toMatch(/\s+coordinator\s+3\s+4\.00\s+19\.00\s+19\.00\s+19\.00\s+2\.00×\s+6\.33×\s+p99 < 20 ms met/);
     expect(text).toMatch(/ResetBreaker → CLOSED at all 50\s+bare \(base\)\s+3\s+4\.00/);
-    expect(text).toMatch(/\nmet {5}coordinator: trip → OPEN at all 50 sessions p99 19\.00 ms, max 19\.00 ms \(target p99 < 20 ms\)$/);
+    expect(text).toMatch(
+      /\nmet {5}coordinator: trip → OPEN at all 50 sessions p99 19\.00 ms, max 19\.00 ms \(target p99 < 20 ms\)$/,
+    );
     expect(text).not.toContain("MISSED");
     expect(checkVerdicts(text)).toBe(1);
 
     const missed = formatFanOutReport("title", { ...c, targetP99Ms: 19 });
-    expect(missed).toMatch(/\s+coordinator\s+3\s+4\.00\s+19\.00\s+19\.00\s+19\.00\s+2\.00×\s+6\.33×\s+p99 ≥ 19 ms MISSED\n/);
-    expect(missed).toMatch(/\nMISSED {2}coordinator: trip → OPEN at all 50 sessions p99 19\.00 ms, max 19\.00 ms \(target p99 < 19 ms\)$/);
+    expect(missed).toMatch(
+      /\s+coordinator\s+3\s+4\.00\s+19\.00\s+19\.00\s+19\.00\s+2\.00×\s+6\.33×\s+p99 ≥ 19 ms MISSED\n/,
+    );
+    expect(missed).toMatch(
+      /\nMISSED {2}coordinator: trip → OPEN at all 50 sessions p99 19\.00 ms, max 19\.00 ms \(target p99 < 19 ms\)$/,
+    );
     expect(checkVerdicts(missed)).toBe(1);
   });
 });

@@ -27,7 +27,11 @@ export function percentile(values: readonly number[], p: number): number {
 const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : "–");
 const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
 
-const events: readonly { readonly key: keyof FanOutSample; readonly label: (sessions: number) => string; readonly judged: boolean }[] = [
+const events: readonly {
+  readonly key: keyof FanOutSample;
+  readonly label: (sessions: number) => string;
+  readonly judged: boolean;
+}[] = [
   { key: "openAll", label: (n) => `trip → OPEN at all ${n}`, judged: true },
   { key: "openFirst", label: () => "trip → OPEN at the first", judged: false },
   { key: "closeAll", label: (n) => `ResetBreaker → CLOSED at all ${n}`, judged: false },
@@ -36,7 +40,12 @@ const events: readonly { readonly key: keyof FanOutSample; readonly label: (sess
 /** Whether the p99 of "trip → OPEN at every session" of `m` meets the target; undefined for the baseline. */
 export function meetsLatencyTarget(c: FanOutComparison, m: FanOutMeasurement): boolean | undefined {
   if (m.name === c.baseline) return undefined;
-  return percentile(m.samples.map((s) => s.openAll), 0.99) < c.targetP99Ms;
+  return (
+    percentile(
+      m.samples.map((s) => s.openAll),
+      0.99,
+    ) < c.targetP99Ms
+  );
 }
 
 /**
@@ -47,7 +56,18 @@ export function meetsLatencyTarget(c: FanOutComparison, m: FanOutMeasurement): b
 export function formatFanOutReport(title: string, c: FanOutComparison): string {
   const base = c.measurements.find((m) => m.name === c.baseline);
   if (base === undefined) throw new Error(`fan-out: no measurement named ${c.baseline}`);
-  const header = ["event", "server", "runs", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ×base", "p99 ×base", "target"];
+  const header = [
+    "event",
+    "server",
+    "runs",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "p50 ×base",
+    "p99 ×base",
+    "target",
+  ];
   const rows: string[][] = [];
   const verdicts: string[] = [];
   for (const e of events) {
@@ -71,7 +91,9 @@ export function formatFanOutReport(title: string, c: FanOutComparison): string {
       ]);
       if (met !== undefined) {
         const max = Math.max(...values);
-        verdicts.push(`${met ? "met   " : "MISSED"}  ${m.name}: ${e.label(c.sessions)} sessions p99 ${ms(p99)} ms, max ${ms(max)} ms (target p99 < ${c.targetP99Ms} ms)`);
+        verdicts.push(
+          `${met ? "met   " : "MISSED"}  ${m.name}: ${e.label(c.sessions)} sessions p99 ${ms(p99)} ms, max ${ms(max)} ms (target p99 < ${c.targetP99Ms} ms)`,
+        );
       }
     });
   }
@@ -82,5 +104,13 @@ export function formatFanOutReport(title: string, c: FanOutComparison): string {
       .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
       .join("  ")
       .trimEnd();
-  return [title, "", line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line), "", ...verdicts].join("\n");
+  return [
+    title,
+    "",
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+    "",
+    ...verdicts,
+  ].join("\n");
 }

@@ -40,7 +40,10 @@ async function within<T>(what: string, promise: Promise<T>): Promise<T> {
   try {
     return await Promise.race([
       promise,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${stepTimeoutMs} ms`)), stepTimeoutMs))),
+      new Promise<never>(
+        (_, reject) =>
+          (timer = setTimeout(() => reject(new Error(`${what}: not within ${stepTimeoutMs} ms`)), stepTimeoutMs)),
+      ),
     ]);
   } finally {
     clearTimeout(timer);
@@ -48,12 +51,20 @@ async function within<T>(what: string, promise: Promise<T>): Promise<T> {
 }
 
 /** Polls GetBreaker until `done` holds (at most `stepTimeoutMs`). */
-async function until(target: FanOutTarget, breaker: string, what: string, done: (b: breakerV1.Breaker) => boolean): Promise<breakerV1.Breaker> {
+async function until(
+  target: FanOutTarget,
+  breaker: string,
+  what: string,
+  done: (b: breakerV1.Breaker) => boolean,
+): Promise<breakerV1.Breaker> {
   const deadline = performance.now() + stepTimeoutMs;
   for (;;) {
     const b = (await target.ops.getBreaker({ name: breaker })).breaker;
     if (b !== undefined && done(b)) return b;
-    if (performance.now() > deadline) throw new Error(`${target.name}: ${what}: not within ${stepTimeoutMs} ms (state ${b?.state}, window ${JSON.stringify(b?.window, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : v))})`);
+    if (performance.now() > deadline)
+      throw new Error(
+        `${target.name}: ${what}: not within ${stepTimeoutMs} ms (state ${b?.state}, window ${JSON.stringify(b?.window, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : v))})`,
+      );
     await sleep(1);
   }
 }
@@ -64,7 +75,9 @@ async function arrivals(target: FanOutTarget, breaker: string, state: breakerV1.
   const each = target.fleet.sessions.map((s, i) => s.nextState(breaker, state).then((at) => (times[i] = at)));
   return within("the others are missing", Promise.all(each)).catch((err: unknown) => {
     const reached = times.filter((t) => t !== undefined).length;
-    throw new Error(`${target.name}: ${BreakerState[state]} reached ${reached} of ${times.length} sessions: ${(err as Error).message}`);
+    throw new Error(
+      `${target.name}: ${BreakerState[state]} reached ${reached} of ${times.length} sessions: ${(err as Error).message}`,
+    );
   });
 }
 
@@ -82,10 +95,21 @@ export async function fanOutRun(target: FanOutTarget, breaker: string): Promise<
   const sessions = target.fleet.sessions;
   const successes = reportBytes(breaker, successesEach, 0);
   for (const s of sessions) s.write(successes);
-  await until(target, breaker, "successes absorbed", (b) => Number(b.window?.successes ?? 0) >= sessions.length * successesEach);
+  await until(
+    target,
+    breaker,
+    "successes absorbed",
+    (b) => Number(b.window?.successes ?? 0) >= sessions.length * successesEach,
+  );
   sessions[0]!.write(reportBytes(breaker, 0, failures));
-  const before = await until(target, breaker, "first failures absorbed", (b) => Number(b.window?.failures ?? 0) >= failures);
-  if (before.state !== BreakerState.CLOSED) throw new Error(`${target.name}: one failing instance of ${sessions.length} opened the breaker (no quorum)`);
+  const before = await until(
+    target,
+    breaker,
+    "first failures absorbed",
+    (b) => Number(b.window?.failures ?? 0) >= failures,
+  );
+  if (before.state !== BreakerState.CLOSED)
+    throw new Error(`${target.name}: one failing instance of ${sessions.length} opened the breaker (no quorum)`);
 
   const opened = arrivals(target, breaker, BreakerState.OPEN);
   const crossingReport = reportBytes(breaker, 0, failures);
@@ -97,7 +121,11 @@ export async function fanOutRun(target: FanOutTarget, breaker: string): Promise<
   const t1 = performance.now();
   await within(`${target.name}: ResetBreaker`, target.ops.resetBreaker({ name: breaker }, target.admin));
   const closeTimes = await closed;
-  return { openAll: Math.max(...openTimes) - t0, openFirst: Math.min(...openTimes) - t0, closeAll: Math.max(...closeTimes) - t1 };
+  return {
+    openAll: Math.max(...openTimes) - t0,
+    openFirst: Math.min(...openTimes) - t0,
+    closeAll: Math.max(...closeTimes) - t1,
+  };
 }
 
 /**

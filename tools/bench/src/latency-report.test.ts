@@ -40,9 +40,13 @@ describe("latency report", () => {
     const header = ["scenario", "measure", "n", "unit", "p50", "p90", "p99", "max", "p50 ×base", "p99 ×base"];
     expect(text).toMatch(new RegExp(`^title\\n\\n${header.join("\\s+")}\\s+target\\n`));
     expect(text).toMatch(/near-cache\s+floor\s+4\s+ms\s+2\.0\s+4\.0\s+4\.0\s+4\.0\n/);
-    expect(text).toMatch(/\s+B serves\s+4\s+ms\s+4\.0\s+99\.0\s+99\.0\s+99\.0\s+2\.00×\s+24\.75×\s+p99 < 100\.0 ms met/);
+    expect(text).toMatch(
+      /\s+B serves\s+4\s+ms\s+4\.0\s+99\.0\s+99\.0\s+99\.0\s+2\.00×\s+24\.75×\s+p99 < 100\.0 ms met/,
+    );
     expect(text).toMatch(/, max < 100\.0 ms met\n/);
-    expect(text).toContain("met     near-cache: B serves max 99.0 ms (target max < 100.0 ms; p50 4.0, p99 99.0, max 99.0 ms;");
+    expect(text).toContain(
+      "met     near-cache: B serves max 99.0 ms (target max < 100.0 ms; p50 4.0, p99 99.0, max 99.0 ms;",
+    );
     expect(text).not.toContain("MISSED");
     expect(checkVerdicts(text)).toBe(2);
   });

@@ -42,7 +42,9 @@ async function main(argv: readonly string[]): Promise<number> {
   let failed = 0;
   const missed: string[] = [];
   for (const suite of selected) {
-    settings.log(`${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`);
+    settings.log(
+      `${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`,
+    );
     try {
       // The verdicts are read back from what the suite printed (its own tables) and what is printed for it here.
       const { text } = await tee(process.stdout, async () => {
@@ -57,7 +59,9 @@ async function main(argv: readonly string[]): Promise<number> {
       missed.push(...missedTargets(text).map((v) => `${suite.name}: ${v}`));
     } catch (err) {
       failed++;
-      process.stderr.write(`${suite.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `${suite.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     }
   }
   if (missed.length > 0) process.stdout.write(`\n${missedSummary(missed)}\n`);

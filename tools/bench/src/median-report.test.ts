@@ -23,7 +23,10 @@ const comparison: MedianComparison = {
   sides: [
     { name: "nginx", samples: [round(60_000), round(70_000), round(10_000)] },
     { name: "bare", samples: [round(50_000), round(40_000), round(45_000)] },
-    { name: "gateway", samples: [round(33_000, { server: 0.66, wrk: 0.3, machine: 1.5 }), round(32_000), round(5_000)] },
+    {
+      name: "gateway",
+      samples: [round(33_000, { server: 0.66, wrk: 0.3, machine: 1.5 }), round(32_000), round(5_000)],
+    },
   ],
   targets: [
     { side: "gateway", baseline: "nginx", atLeast: 0.5 },
@@ -56,9 +59,15 @@ describe("median report", () => {
     const text = formatMedianReport("title", [comparison], 1);
     expect(text).toMatch(/^title\n\nscenario\s+server\s+req\/s\s+×nginx\s+×bare\s+p50 ms/);
     expect(text).toMatch(/GET hit 1 KiB\s+nginx\s+60,000\s+1\.00×\s+1\.33×/);
-    expect(text).toMatch(/\n\s+gateway\s+32,000\s+0\.53×\s+0\.71×\s+1\.00\s+4\.00\s+66%\s+20\.0\s+30%\s+54%\s+≥ 0\.50× nginx met, ≥ 0\.70× bare met\n/);
-    expect(text).toMatch(/\nmet {5}GET hit 1 KiB: gateway 0\.53× of nginx \(median req\/s; rounds 0\.46–0\.55; target ≥ 0\.50×\)/);
-    expect(text).toMatch(/\nmet {5}GET hit 1 KiB: gateway 0\.71× of bare \(median req\/s; rounds 0\.11–0\.80; target ≥ 0\.70×\)/);
+    expect(text).toMatch(
+      /\n\s+gateway\s+32,000\s+0\.53×\s+0\.71×\s+1\.00\s+4\.00\s+66%\s+20\.0\s+30%\s+54%\s+≥ 0\.50× nginx met, ≥ 0\.70× bare met\n/,
+    );
+    expect(text).toMatch(
+      /\nmet {5}GET hit 1 KiB: gateway 0\.53× of nginx \(median req\/s; rounds 0\.46–0\.55; target ≥ 0\.50×\)/,
+    );
+    expect(text).toMatch(
+      /\nmet {5}GET hit 1 KiB: gateway 0\.71× of bare \(median req\/s; rounds 0\.11–0\.80; target ≥ 0\.70×\)/,
+    );
     expect(text).toMatch(/note {4}GET hit 1 KiB: other processes used ≥ 25% of a core/);
     expect(text).not.toMatch(/wrk used/);
     expect(checkVerdicts(text)).toBe(2);
@@ -67,7 +76,11 @@ describe("median report", () => {
   it("says MISSED and flags a saturated wrk", () => {
     const slow: MedianComparison = {
       ...comparison,
-      sides: [comparison.sides[0]!, comparison.sides[1]!, { name: "gateway", samples: [round(20_000, { server: 0.5, wrk: 0.95, machine: 1.45 })] }],
+      sides: [
+        comparison.sides[0]!,
+        comparison.sides[1]!,
+        { name: "gateway", samples: [round(20_000, { server: 0.5, wrk: 0.95, machine: 1.45 })] },
+      ],
     };
     const text = formatMedianReport("title", [slow], 1);
     expect(text).toMatch(/< 0\.50× nginx MISSED, < 0\.70× bare MISSED/);

@@ -38,23 +38,35 @@ const medianRate = (s: MedianSide): number => median(s.samples.map((r) => r.requ
 
 /** Per-round ratios of `side` to `baseline` (the same round's runs): how much the noise moved the ratio. */
 export function roundRatios(side: MedianSide, baseline: MedianSide): number[] {
-  return side.samples.map((r, i) => r.requestsPerSecond / (baseline.samples[i]?.requestsPerSecond ?? NaN)).filter(Number.isFinite);
+  return side.samples
+    .map((r, i) => r.requestsPerSecond / (baseline.samples[i]?.requestsPerSecond ?? NaN))
+    .filter(Number.isFinite);
 }
 
 /** The target's ratio (median req/s ÷ median req/s) and whether it is met; undefined when a side is missing. */
-export function judge(c: MedianComparison, t: MedianTarget): { ratio: number; met: boolean; range: readonly [number, number] } | undefined {
+export function judge(
+  c: MedianComparison,
+  t: MedianTarget,
+): { ratio: number; met: boolean; range: readonly [number, number] } | undefined {
   const side = c.sides.find((s) => s.name === t.side);
   const base = c.sides.find((s) => s.name === t.baseline);
   if (side === undefined || base === undefined) return undefined;
   const ratio = medianRate(side) / medianRate(base);
   const per = roundRatios(side, base);
-  return { ratio, met: ratio >= t.atLeast, range: per.length === 0 ? [NaN, NaN] : [Math.min(...per), Math.max(...per)] };
+  return {
+    ratio,
+    met: ratio >= t.atLeast,
+    range: per.length === 0 ? [NaN, NaN] : [Math.min(...per), Math.max(...per)],
+  };
 }
 
-const int = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "–" : Math.round(n).toLocaleString("en-US"));
-const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(digits));
+const int = (n: number | undefined): string =>
+  n === undefined || !Number.isFinite(n) ? "–" : Math.round(n).toLocaleString("en-US");
+const fixed = (n: number | undefined, digits: number): string =>
+  n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(digits);
 const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
-const percent = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? "–" : `${Math.round(n * 100)}%`);
+const percent = (n: number | undefined): string =>
+  n === undefined || !Number.isFinite(n) ? "–" : `${Math.round(n * 100)}%`;
 
 /** Share of a core at or above which wrk counts as possibly bounding throughput (per wrk thread). */
 const saturated = 0.9;
@@ -69,9 +81,25 @@ const busyMachine = 0.25;
  * the range of the per-round ratios) and notes on load-bound or noisy runs.
  * `wrkThreads` sets when wrk counts as saturated.
  */
-export function formatMedianReport(title: string, comparisons: readonly MedianComparison[], wrkThreads: number): string {
+export function formatMedianReport(
+  title: string,
+  comparisons: readonly MedianComparison[],
+  wrkThreads: number,
+): string {
   const baselines = [...new Set(comparisons.flatMap((c) => c.targets.map((t) => t.baseline)))];
-  const header = ["scenario", "server", "req/s", ...baselines.map((b) => `×${b}`), "p50 ms", "p99 ms", "srv CPU", "srv µs/req", "wrk CPU", "other CPU", "target"];
+  const header = [
+    "scenario",
+    "server",
+    "req/s",
+    ...baselines.map((b) => `×${b}`),
+    "p50 ms",
+    "p99 ms",
+    "srv CPU",
+    "srv µs/req",
+    "wrk CPU",
+    "other CPU",
+    "target",
+  ];
   const rows: string[][] = [];
   const verdicts: string[] = [];
   const notes: string[] = [];
@@ -98,10 +126,24 @@ export function formatMedianReport(title: string, comparisons: readonly MedianCo
         fixed(medianOf(s.samples.map((r) => r.p50Ms)), 2),
         fixed(medianOf(s.samples.map((r) => r.p99Ms)), 2),
         percent(share((r) => r.serverCpuSeconds)),
-        fixed(medianOf(s.samples.map((r) => (r.serverCpuSeconds === undefined ? undefined : (r.serverCpuSeconds * 1e6) / r.requests))), 1),
+        fixed(
+          medianOf(
+            s.samples.map((r) =>
+              r.serverCpuSeconds === undefined ? undefined : (r.serverCpuSeconds * 1e6) / r.requests,
+            ),
+          ),
+          1,
+        ),
         percent(wrkShare),
         percent(otherShare),
-        judged.map(({ t, j }) => (j === undefined ? "" : `${j.met ? "≥" : "<"} ${t.atLeast.toFixed(2)}× ${t.baseline} ${j.met ? "met" : "MISSED"}`)).filter((x) => x !== "").join(", "),
+        judged
+          .map(({ t, j }) =>
+            j === undefined
+              ? ""
+              : `${j.met ? "≥" : "<"} ${t.atLeast.toFixed(2)}× ${t.baseline} ${j.met ? "met" : "MISSED"}`,
+          )
+          .filter((x) => x !== "")
+          .join(", "),
       ]);
       for (const { t, j } of judged) {
         if (j === undefined) continue;
@@ -110,8 +152,14 @@ export function formatMedianReport(title: string, comparisons: readonly MedianCo
         );
       }
     });
-    if (loadBound) notes.push(`note    ${c.scenario}: wrk used ≥ ${percent(saturated)} of its ${wrkThreads === 1 ? "core" : `${wrkThreads} cores`} for some server, so wrk (not that server) may bound its rate; "srv µs/req" still tells the servers apart`);
-    if (noisy) notes.push(`note    ${c.scenario}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough, re-run on a quieter machine`);
+    if (loadBound)
+      notes.push(
+        `note    ${c.scenario}: wrk used ≥ ${percent(saturated)} of its ${wrkThreads === 1 ? "core" : `${wrkThreads} cores`} for some server, so wrk (not that server) may bound its rate; "srv µs/req" still tells the servers apart`,
+      );
+    if (noisy)
+      notes.push(
+        `note    ${c.scenario}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough, re-run on a quieter machine`,
+      );
   }
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const numeric = (col: number): boolean => col >= 2 && col < header.length - 1;
@@ -120,5 +168,14 @@ export function formatMedianReport(title: string, comparisons: readonly MedianCo
       .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
       .join("  ")
       .trimEnd();
-  return [title, "", line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line), "", ...verdicts, ...notes].join("\n");
+  return [
+    title,
+    "",
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+    "",
+    ...verdicts,
+    ...notes,
+  ].join("\n");
 }

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { nginxCacheConfig } from "./nginx-cache-proxy.js";
 
 describe("nginxCacheConfig", () => {
-  const conf = nginxCacheConfig({ port: 18080, origin: "127.0.0.1:9000", directory: "/tmp/bench-nginx-x", workerProcesses: 1 });
+  const conf = nginxCacheConfig({
+    port: 18080,
+    origin: "127.0.0.1:9000",
+    directory: "/tmp/bench-nginx-x",
+    workerProcesses: 1,
+  });
 
   it("proxies /objects/:bucket/*key to the S3 server path-style and caches 200s for 10 minutes", () => {
     expect(conf).toMatch(/listen 127\.0\.0\.1:18080;/);

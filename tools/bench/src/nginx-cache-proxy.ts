@@ -174,10 +174,17 @@ export async function startNginxCacheProxy(options: NginxCacheProxyOptions): Pro
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(directory, "nginx.conf");
-    await writeFile(conf, nginxCacheConfig({ port, origin: options.origin, directory, workerProcesses: options.workerProcesses }));
-    const child = spawn(options.nginx, ["-c", conf, "-p", directory, "-e", join(directory, "error.log"), "-g", "daemon off;"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    await writeFile(
+      conf,
+      nginxCacheConfig({ port, origin: options.origin, directory, workerProcesses: options.workerProcesses }),
+    );
+    const child = spawn(
+      options.nginx,
+      ["-c", conf, "-p", directory, "-e", join(directory, "error.log"), "-g", "daemon off;"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     masters.add(child);
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString("utf8")));
@@ -231,7 +238,10 @@ export async function startNginxCacheProxy(options: NginxCacheProxyOptions): Pro
             const workers = childPids(pid);
             child.kill("SIGTERM");
             let timer: NodeJS.Timeout | undefined;
-            const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 5000)))]);
+            const timedOut = await Promise.race([
+              exited.then(() => false),
+              new Promise<boolean>((r) => (timer = setTimeout(() => r(true), 5000))),
+            ]);
             clearTimeout(timer);
             if (timedOut) {
               killAll(workers); // a SIGKILLed master leaves its workers running

@@ -40,7 +40,12 @@ describe("paced reads", () => {
 
   it("skips a tick rather than exceed the reads in flight", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-    const reads = startPacedReads({ client: fakeClient([]), ratePerSecond: 100, key: (n) => `hang-${n}`, maxInFlight: 3 });
+    const reads = startPacedReads({
+      client: fakeClient([]),
+      ratePerSecond: 100,
+      key: (n) => `hang-${n}`,
+      maxInFlight: 3,
+    });
     await vi.advanceTimersByTimeAsync(95);
     expect(reads.tally).toMatchObject({ started: 3, skipped: 7 });
   });

@@ -50,7 +50,8 @@ export interface PacedReads {
  */
 export function startPacedReads(options: PacedReadsOptions): PacedReads {
   const { client, key } = options;
-  if (!(options.ratePerSecond > 0)) throw new RangeError(`ratePerSecond must be greater than 0, got ${options.ratePerSecond}`);
+  if (!(options.ratePerSecond > 0))
+    throw new RangeError(`ratePerSecond must be greater than 0, got ${options.ratePerSecond}`);
   const intervalMs = 1000 / options.ratePerSecond;
   const maxInFlight = options.maxInFlight ?? 32;
   const timeoutMs = options.timeoutMs ?? 2_000;

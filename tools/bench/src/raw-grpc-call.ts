@@ -16,13 +16,20 @@ export interface RawMethod {
  * generator (sharing the cores with the server) spends as little as it can.
  * A stream must deliver exactly `messages` messages; resolves with the count.
  */
-export function rawCaller(clients: readonly grpc.Client[], method: RawMethod, request: object, messages: number): (worker: number) => Promise<number> {
+export function rawCaller(
+  clients: readonly grpc.Client[],
+  method: RawMethod,
+  request: object,
+  messages: number,
+): (worker: number) => Promise<number> {
   const bytes = (method.requestSerialize as (v: object) => Bytes)(request);
   const toBytes = (): Bytes => bytes;
   if (!method.responseStream) {
     return (worker) =>
       new Promise((resolve, reject) => {
-        clients[worker % clients.length]!.makeUnaryRequest(method.path, toBytes, passBytes, bytes, (err) => (err ? reject(err) : resolve(1)));
+        clients[worker % clients.length]!.makeUnaryRequest(method.path, toBytes, passBytes, bytes, (err) =>
+          err ? reject(err) : resolve(1),
+        );
       });
   }
   return (worker) =>
@@ -31,6 +38,8 @@ export function rawCaller(clients: readonly grpc.Client[], method: RawMethod, re
       const call = clients[worker % clients.length]!.makeServerStreamRequest(method.path, toBytes, passBytes, bytes);
       call.on("data", () => received++);
       call.on("error", reject);
-      call.on("end", () => (received === messages ? resolve(received) : reject(new Error(`${received} of ${messages} messages arrived`))));
+      call.on("end", () =>
+        received === messages ? resolve(received) : reject(new Error(`${received} of ${messages} messages arrived`)),
+      );
     });
 }

@@ -1,9 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { checkVerdicts } from "./__fixtures__/verdict-check.js";
-import { formatReport, meetsTarget, ratioRange, serverMicrosPerCall, throughputRatio, type Comparison, type Measurement } from "./report.js";
+import {
+  formatReport,
+  meetsTarget,
+  ratioRange,
+  serverMicrosPerCall,
+  throughputRatio,
+  type Comparison,
+  type Measurement,
+} from "./report.js";
 
 function measurement(name: string, calls: number, roundRates: number[], serverCpuSeconds?: number): Measurement {
-  return { name, calls, messages: calls * 2, seconds: 2, clientCpuSeconds: 1, serverCpuSeconds, otherCpuSeconds: 0.1, roundRates };
+  return {
+    name,
+    calls,
+    messages: calls * 2,
+    seconds: 2,
+    clientCpuSeconds: 1,
+    serverCpuSeconds,
+    otherCpuSeconds: 0.1,
+    roundRates,
+  };
 }
 
 const bare = measurement("bare", 2000, [900, 1100], 1);
@@ -29,7 +46,9 @@ describe("report", () => {
     const text = formatReport("title", [comparison]);
     expect(text).toMatch(/^title\n/);
     expect(text).toMatch(/unary 1 KiB\s+bare \(base\)\s+1,000\s+2,000\s+1\.00×/);
-    expect(text).toMatch(/kit\s+750\s+1,500\s+0\.75×\s+0\.50–1\.00\s+60%\s+800\.0\s+1\.60×\s+50%\s+5%\s+< 0\.80× MISSED/);
+    expect(text).toMatch(
+      /kit\s+750\s+1,500\s+0\.75×\s+0\.50–1\.00\s+60%\s+800\.0\s+1\.60×\s+50%\s+5%\s+< 0\.80× MISSED/,
+    );
     expect(text).toContain("MISSED  unary 1 KiB: kit 0.75× of bare (target ≥ 0.80×)");
     expect(text).not.toContain("note");
     const busy = formatReport("t", [{ ...comparison, measurements: [bare, { ...kit, clientCpuSeconds: 1.9 }] }]);

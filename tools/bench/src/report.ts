@@ -71,7 +71,20 @@ export function meetsTarget(c: Comparison, m: Measurement): boolean | undefined 
  * processes' CPU use, and the target verdict. Then one verdict line per side with a target.
  */
 export function formatReport(title: string, comparisons: readonly Comparison[]): string {
-  const header = ["scenario", "server", "calls/s", "msgs/s", "thr ×base", "per round", "srv CPU", "srv µs/call", "cost ×base", "load CPU", "other CPU", "target"];
+  const header = [
+    "scenario",
+    "server",
+    "calls/s",
+    "msgs/s",
+    "thr ×base",
+    "per round",
+    "srv CPU",
+    "srv µs/call",
+    "cost ×base",
+    "load CPU",
+    "other CPU",
+    "target",
+  ];
   const rows: string[][] = [];
   const verdicts: string[] = [];
   const loadBound = new Set<string>();
@@ -90,7 +103,11 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
         int(rate(m.calls, m.seconds)),
         int(rate(m.messages, m.seconds)),
         ratio(thr),
-        m === base ? "" : ratioRange(m, base).map((r) => r.toFixed(2)).join("–"),
+        m === base
+          ? ""
+          : ratioRange(m, base)
+              .map((r) => r.toFixed(2))
+              .join("–"),
         percent(m.serverCpuSeconds === undefined ? undefined : m.serverCpuSeconds / m.seconds),
         micros(cost),
         cost === undefined || baseCost === undefined ? "–" : ratio(cost / baseCost),
@@ -100,7 +117,10 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
       ]);
       if (m.clientCpuSeconds / m.seconds >= saturated) loadBound.add(c.scenario);
       if (m.otherCpuSeconds !== undefined && m.otherCpuSeconds / m.seconds >= busyMachine) noisy.add(c.scenario);
-      if (met !== undefined) verdicts.push(`${met ? "met   " : "MISSED"}  ${c.scenario}: ${m.name} ${ratio(thr)} of ${c.baseline} (target ≥ ${c.target!.toFixed(2)}×)`);
+      if (met !== undefined)
+        verdicts.push(
+          `${met ? "met   " : "MISSED"}  ${c.scenario}: ${m.name} ${ratio(thr)} of ${c.baseline} (target ≥ ${c.target!.toFixed(2)}×)`,
+        );
     });
   }
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
@@ -111,12 +131,23 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
       .join("  ")
       .trimEnd();
   const notes: string[] = [...loadBound].map(
-    (s) => `note    ${s}: the load generator used ≥ ${percent(saturated)} of a core, so it (not the server) may bound throughput; "cost ×base" (server CPU per call) then tells the servers apart`,
+    (s) =>
+      `note    ${s}: the load generator used ≥ ${percent(saturated)} of a core, so it (not the server) may bound throughput; "cost ×base" (server CPU per call) then tells the servers apart`,
   );
   notes.push(
     ...[...noisy].map(
-      (s) => `note    ${s}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough (see "per round"), re-run on a quieter machine`,
+      (s) =>
+        `note    ${s}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough (see "per round"), re-run on a quieter machine`,
     ),
   );
-  return [title, "", line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line), "", ...verdicts, ...notes].join("\n");
+  return [
+    title,
+    "",
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map(line),
+    "",
+    ...verdicts,
+    ...notes,
+  ].join("\n");
 }

@@ -15,7 +15,11 @@ describe("request recorder", () => {
     target = createServer((req, res) => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
-      req.on("end", () => res.writeHead(req.url?.startsWith("/fail") ? 503 : 200, { "x-host": req.headers.host ?? "" }).end(`${req.method} ${req.url} ${body}`));
+      req.on("end", () =>
+        res
+          .writeHead(req.url?.startsWith("/fail") ? 503 : 200, { "x-host": req.headers.host ?? "" })
+          .end(`${req.method} ${req.url} ${body}`),
+      );
     });
     await new Promise<void>((r) => target!.listen(0, "127.0.0.1", r));
     recorder = await startRequestRecorder(`http://127.0.0.1:${(target.address() as AddressInfo).port}`);

@@ -44,10 +44,24 @@ export async function startRequestRecorder(target: string): Promise<RequestRecor
   const server = createServer((req, res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
-    const entry: RecordedRequest = { at: Date.now(), method: req.method ?? "GET", path: q < 0 ? url : url.slice(0, q), status: undefined, answeredAt: undefined };
+    const entry: RecordedRequest = {
+      at: Date.now(),
+      method: req.method ?? "GET",
+      path: q < 0 ? url : url.slice(0, q),
+      status: undefined,
+      answeredAt: undefined,
+    };
     requests.push(entry);
     const upstream = httpRequest(
-      { host: origin.hostname, port: Number(origin.port || 80), method: req.method, path: url, headers: req.rawHeaders, setHost: false, agent },
+      {
+        host: origin.hostname,
+        port: Number(origin.port || 80),
+        method: req.method,
+        path: url,
+        headers: req.rawHeaders,
+        setHost: false,
+        agent,
+      },
       (upstreamRes) => {
         entry.status = upstreamRes.statusCode;
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, upstreamRes.rawHeaders);

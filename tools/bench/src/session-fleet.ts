@@ -77,7 +77,8 @@ export class BenchSession {
         this.#unanswered = Math.max(0, this.#unanswered - 1);
         this.#onAnswer?.();
         this.#onAnswer = undefined;
-      } else if (m.message.case === "transition" && m.message.value.breaker !== undefined) this.#arrived(m.message.value.breaker, at);
+      } else if (m.message.case === "transition" && m.message.value.breaker !== undefined)
+        this.#arrived(m.message.value.breaker, at);
     });
     this.#finished = new Promise<void>((resolve) => {
       this.#call.on("error", (err: Error) => {
@@ -85,13 +86,21 @@ export class BenchSession {
         resolve();
       });
       this.#call.on("status", (s: grpc.StatusObject) => {
-        if (s.code !== grpc.status.OK) this.#fail(new Error(`session ${instanceId} ended: ${grpc.status[s.code]} ${s.details}`));
+        if (s.code !== grpc.status.OK)
+          this.#fail(new Error(`session ${instanceId} ended: ${grpc.status[s.code]} ${s.details}`));
         resolve();
       });
     });
-    void this.#finished.then(() => snapshotFailed(this.#failure ?? new Error(`session ${instanceId} ended before its snapshot`)));
+    void this.#finished.then(() =>
+      snapshotFailed(this.#failure ?? new Error(`session ${instanceId} ended before its snapshot`)),
+    );
     this.snapshot.catch(() => undefined);
-    this.write(sessionRequestBytes({ case: "hello", value: { instanceId, service: "bench", address: `${instanceId}:0`, breakers } }));
+    this.write(
+      sessionRequestBytes({
+        case: "hello",
+        value: { instanceId, service: "bench", address: `${instanceId}:0`, breakers },
+      }),
+    );
   }
 
   #arrived(view: breakerV1.BreakerView, at: number): void {
@@ -156,7 +165,10 @@ export class BenchSession {
   async end(timeoutMs = 2000): Promise<void> {
     this.#call.end();
     let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([this.#finished.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    const late = await Promise.race([
+      this.#finished.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (late) this.#call.cancel();
   }
@@ -198,7 +210,11 @@ export async function openSessionFleet(options: SessionFleetOptions): Promise<Se
   const clients = Array.from(
     { length: options.channels },
     // A local subchannel pool gives each client its own connection; no retries, so no retry buffer between writes and the wire.
-    () => new grpc.Client(options.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.enable_retries": 0 }),
+    () =>
+      new grpc.Client(options.address, grpc.credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+        "grpc.enable_retries": 0,
+      }),
   );
   const sessions: BenchSession[] = [];
   const heartbeats = setInterval(() => {
@@ -212,7 +228,12 @@ export async function openSessionFleet(options: SessionFleetOptions): Promise<Se
   };
   try {
     const deadline = Date.now() + 10_000;
-    await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(deadline, (err) => (err ? reject(err) : resolve())))));
+    await Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<void>((resolve, reject) => c.waitForReady(deadline, (err) => (err ? reject(err) : resolve()))),
+      ),
+    );
     for (let i = 0; i < options.sessions; i++) {
       sessions.push(new BenchSession(clients[i % clients.length]!, `${options.idPrefix}-${i + 1}`, options.breakers));
     }

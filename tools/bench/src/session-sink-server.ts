@@ -28,6 +28,8 @@ const server = new grpc.Server(serverOptions);
 // The same codec as the coordinator's mount: the definition for breakerV1.BreakerCoordinator, server side.
 server.addService(grpcServiceDefinition(breakerV1.BreakerCoordinator, "server"), sessionSinkHandlers(heartbeatMs));
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+    err ? reject(err) : resolve(p),
+  ),
 );
 announceReady(port);

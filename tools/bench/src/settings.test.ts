@@ -11,7 +11,16 @@ describe("loadSettings", () => {
   });
 
   it("reads BENCH_* and profiles servers when BENCH_PROFILE_DIR is set", () => {
-    const s = loadSettings({ BENCH_SECONDS: "0.5", BENCH_WARMUP_SECONDS: "0", BENCH_ROUNDS: "2", BENCH_IN_FLIGHT: "8", BENCH_PROFILE_DIR: "/tmp/p" }, log);
+    const s = loadSettings(
+      {
+        BENCH_SECONDS: "0.5",
+        BENCH_WARMUP_SECONDS: "0",
+        BENCH_ROUNDS: "2",
+        BENCH_IN_FLIGHT: "8",
+        BENCH_PROFILE_DIR: "/tmp/p",
+      },
+      log,
+    );
     expect(s).toMatchObject({ seconds: 0.5, warmupSeconds: 0, rounds: 2, inFlight: 8 });
     expect(s.serverNodeArgs).toEqual(["--cpu-prof", "--cpu-prof-dir=/tmp/p"]);
   });

@@ -34,7 +34,12 @@ export function openingFromLogLine(line: string, breaker: string): BreakerOpenin
   }
   if (parsed.msg !== "breaker transition" || parsed.breaker !== breaker || parsed.to !== "open") return undefined;
   if (parsed.source !== "local" && parsed.source !== "fleet") return undefined;
-  const at = typeof parsed.time === "string" ? Date.parse(parsed.time) : typeof parsed.time === "number" ? parsed.time : Number.NaN;
+  const at =
+    typeof parsed.time === "string"
+      ? Date.parse(parsed.time)
+      : typeof parsed.time === "number"
+        ? parsed.time
+        : Number.NaN;
   if (!Number.isFinite(at)) return undefined;
   return { at, source: parsed.source, reason: typeof parsed.reason === "string" ? parsed.reason : "" };
 }

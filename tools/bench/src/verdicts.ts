@@ -8,9 +8,7 @@
 
 /** The MISSED verdict lines in `text`, without the leading "MISSED" and spaces. */
 export function missedTargets(text: string): string[] {
-  return text
-    .split("\n")
-    .flatMap((line) => /^MISSED\s+(\S.*)$/.exec(line)?.[1] ?? []);
+  return text.split("\n").flatMap((line) => /^MISSED\s+(\S.*)$/.exec(line)?.[1] ?? []);
 }
 
 /** The last line `npm run bench` prints when targets were missed. */

@@ -20,7 +20,8 @@ export interface WrkResult {
   readonly non2xx3xx: number;
   readonly socketErrors: WrkSocketErrors;
   /** Latency percentiles in ms, from `--latency`'s distribution; undefined without that flag. */
-  readonly latencyMs: { readonly p50: number; readonly p75: number; readonly p90: number; readonly p99: number } | undefined;
+  readonly latencyMs:
+    { readonly p50: number; readonly p75: number; readonly p90: number; readonly p99: number } | undefined;
 }
 
 // wrk 4.x prints times with units from format_time_us and sizes from format_binary (units.c).
@@ -65,7 +66,10 @@ export function parseWrkOutput(text: string): WrkResult {
       errors === null
         ? { connect: 0, read: 0, write: 0, timeout: 0 }
         : { connect: Number(errors[1]), read: Number(errors[2]), write: Number(errors[3]), timeout: Number(errors[4]) },
-    latencyMs: p50 === undefined || p75 === undefined || p90 === undefined || p99 === undefined ? undefined : { p50, p75, p90, p99 },
+    latencyMs:
+      p50 === undefined || p75 === undefined || p90 === undefined || p99 === undefined
+        ? undefined
+        : { p50, p75, p90, p99 },
   };
 }
 

@@ -49,13 +49,20 @@ export interface WrkRoundsOptions {
 }
 
 /** Fails the run when a server answered other than 2xx/3xx, short, or with many socket errors. */
-function check(side: HttpSide, r: { requests: number; bytesRead: number; non2xx3xx: number; socketErrors: number }, minBytes: number): void {
+function check(
+  side: HttpSide,
+  r: { requests: number; bytesRead: number; non2xx3xx: number; socketErrors: number },
+  minBytes: number,
+): void {
   if (r.requests === 0) throw new Error(`${side.name}: wrk completed no request against ${side.url}`);
-  if (r.non2xx3xx > 0) throw new Error(`${side.name}: ${r.non2xx3xx} of ${r.requests} answers were not 2xx/3xx (${side.url})`);
+  if (r.non2xx3xx > 0)
+    throw new Error(`${side.name}: ${r.non2xx3xx} of ${r.requests} answers were not 2xx/3xx (${side.url})`);
   const perResponse = r.bytesRead / r.requests;
   // wrk prints the bytes with 2 decimals of MB/GB: allow that rounding.
-  if (perResponse < minBytes * 0.99) throw new Error(`${side.name}: ${perResponse.toFixed(0)} bytes per answer, expected ≥ ${minBytes} (${side.url})`);
-  if (r.socketErrors > Math.max(10, r.requests / 100)) throw new Error(`${side.name}: ${r.socketErrors} socket errors in ${r.requests} requests (${side.url})`);
+  if (perResponse < minBytes * 0.99)
+    throw new Error(`${side.name}: ${perResponse.toFixed(0)} bytes per answer, expected ≥ ${minBytes} (${side.url})`);
+  if (r.socketErrors > Math.max(10, r.requests / 100))
+    throw new Error(`${side.name}: ${r.socketErrors} socket errors in ${r.requests} requests (${side.url})`);
 }
 
 /**
@@ -65,7 +72,11 @@ function check(side: HttpSide, r: { requests: number; bytesRead: number; non2xx3
  * Answers each side's rounds in `sides` order. A run with non-2xx/3xx
  * answers, short answers or more than 1% socket errors fails the scenario.
  */
-export async function compareWithWrk(scenario: string, sides: readonly HttpSide[], options: WrkRoundsOptions): Promise<RoundSample[][]> {
+export async function compareWithWrk(
+  scenario: string,
+  sides: readonly HttpSide[],
+  options: WrkRoundsOptions,
+): Promise<RoundSample[][]> {
   const load = (side: HttpSide, seconds: number) =>
     runWrk({ wrk: options.wrk, url: side.url, connections: options.connections, threads: options.threads, seconds });
   if (options.warmupSeconds > 0) {
@@ -99,7 +110,8 @@ export async function compareWithWrk(scenario: string, sides: readonly HttpSide[
         wallSeconds,
         serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / 1e6 : undefined,
         wrkCpuSeconds: r.cpuSeconds,
-        machineBusySeconds: machineBefore !== undefined && machineAfter !== undefined ? (machineAfter - machineBefore) / 1000 : undefined,
+        machineBusySeconds:
+          machineBefore !== undefined && machineAfter !== undefined ? (machineAfter - machineBefore) / 1000 : undefined,
       };
       check(side, { ...sample, non2xx3xx: r.non2xx3xx }, options.minBytesPerResponse);
       samples[i]!.push(sample);
@@ -110,6 +122,7 @@ export async function compareWithWrk(scenario: string, sides: readonly HttpSide[
 
 /** CPU that other processes took during a round: the machine's, less wrk's and the server's; undefined when one is unknown. */
 export function otherCpuSeconds(s: RoundSample): number | undefined {
-  if (s.machineBusySeconds === undefined || s.serverCpuSeconds === undefined || s.wrkCpuSeconds === undefined) return undefined;
+  if (s.machineBusySeconds === undefined || s.serverCpuSeconds === undefined || s.wrkCpuSeconds === undefined)
+    return undefined;
   return Math.max(0, s.machineBusySeconds - s.serverCpuSeconds - s.wrkCpuSeconds);
 }

@@ -42,14 +42,18 @@ function killGroup(child: ChildProcess): void {
  * fails or prints no summary.
  */
 export function runWrk(options: WrkOptions): Promise<WrkRun> {
-  if (!Number.isInteger(options.seconds) || options.seconds < 1) throw new RangeError(`wrk runs whole seconds ≥ 1, got ${options.seconds}`);
+  if (!Number.isInteger(options.seconds) || options.seconds < 1)
+    throw new RangeError(`wrk runs whole seconds ≥ 1, got ${options.seconds}`);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once("exit", () => live.forEach(killGroup));
   }
   const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.seconds}s`, "--latency", options.url];
   const script = '"$@"; status=$?; times; exit $status';
-  const child = spawn("bash", ["-c", script, "wrk-run", options.wrk, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn("bash", ["-c", script, "wrk-run", options.wrk, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   live.add(child);
   let stdout = "";
   let stderr = "";
@@ -66,7 +70,9 @@ export function runWrk(options: WrkOptions): Promise<WrkRun> {
       clearTimeout(timer);
       live.delete(child);
       if (code !== 0) {
-        reject(new Error(`wrk ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${(stderr || stdout).trim()}`));
+        reject(
+          new Error(`wrk ${args.join(" ")} ended with ${signal ?? `code ${code}`}:\n${(stderr || stdout).trim()}`),
+        );
         return;
       }
       try {

@@ -30,7 +30,9 @@ function run(command, args) {
 function listFiles(dir, prefix = "") {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), path.join(prefix, e.name)) : [path.join(prefix, e.name)]))
+    .flatMap((e) =>
+      e.isDirectory() ? listFiles(path.join(dir, e.name), path.join(prefix, e.name)) : [path.join(prefix, e.name)],
+    )
     .sort();
 }
 
@@ -57,7 +59,8 @@ try {
     const problems = [];
     for (const f of freshFiles) {
       if (!committedFiles.includes(f)) problems.push(`missing (buf would generate it): ${path.join(out, f)}`);
-      else if (!readFileSync(path.join(fresh, f)).equals(readFileSync(path.join(committed, f)))) problems.push(`differs: ${path.join(out, f)}`);
+      else if (!readFileSync(path.join(fresh, f)).equals(readFileSync(path.join(committed, f))))
+        problems.push(`differs: ${path.join(out, f)}`);
     }
     for (const f of committedFiles) {
       if (!freshFiles.includes(f)) problems.push(`extra (buf does not generate it): ${path.join(out, f)}`);

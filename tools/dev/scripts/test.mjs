@@ -76,8 +76,10 @@ try {
       break;
     }
     const t = tally(report);
-    if (t.brokenFiles > 0) console.error(`npm test: ${t.brokenFiles} test file(s) failed outside any test (counted as failed below)`);
-    if (status !== 0 && t.failed === 0) console.error(`npm test: step "vitest" failed (exit ${status}) though no test failed (unhandled error?)`);
+    if (t.brokenFiles > 0)
+      console.error(`npm test: ${t.brokenFiles} test file(s) failed outside any test (counted as failed below)`);
+    if (status !== 0 && t.failed === 0)
+      console.error(`npm test: step "vitest" failed (exit ${status}) though no test failed (unhandled error?)`);
     else if (status !== 0) console.error(`npm test: step "vitest" failed (exit ${status})`);
     exitCode = status !== 0 || t.failed > 0 ? status || 1 : 0;
     console.log(`${t.passed} passed, ${t.failed} failed${t.skipped > 0 ? `, ${t.skipped} skipped` : ""}`);

@@ -25,7 +25,10 @@ export function renderBanner(options: BannerOptions): string {
   const cache = `127.0.0.1:${ports.cacheStoreGrpc}`;
   const coordinator = `127.0.0.1:${ports.coordinatorGrpc}`;
   const coordinatorHttp = `http://127.0.0.1:${ports.coordinatorHttp}`;
-  const rows: string[][] = [["service", "protocol", "address"], ...options.endpoints.map((e) => [e.service, e.protocol, e.address])];
+  const rows: string[][] = [
+    ["service", "protocol", "address"],
+    ...options.endpoints.map((e) => [e.service, e.protocol, e.address]),
+  ];
   return [
     "",
     `${readyLine} (data in ${options.dataDir})`,
@@ -48,6 +51,10 @@ export function renderBanner(options: BannerOptions): string {
 /** Left-aligned columns two spaces apart, with a rule under the header. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  const line = (r: readonly string[]): string => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join("  ")
+      .trimEnd();
   return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)];
 }

@@ -31,7 +31,7 @@ describe("startChildService", () => {
     const { service, lines } = child(
       `process.on("SIGTERM", () => { console.log("bye"); process.exit(0); }); console.log("up"); setInterval(() => {}, 1000);`,
     );
-    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: "the child's \"up\" line" });
+    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: 'the child\'s "up" line' });
     const exit = await service.stop(5_000);
     expect(exit).toMatchObject({ code: 0, signal: null, forced: false });
     expect(lines).toContain("stdout: bye");
@@ -39,8 +39,10 @@ describe("startChildService", () => {
   });
 
   it("kills a child that ignores SIGTERM once the grace is over", async () => {
-    const { service, lines } = child(`process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000);`);
-    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: "the child's \"up\" line" });
+    const { service, lines } = child(
+      `process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000);`,
+    );
+    await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: 'the child\'s "up" line' });
     const exit = await service.stop(200);
     expect(exit).toMatchObject({ signal: "SIGKILL", forced: true });
   });

@@ -67,7 +67,9 @@ export function startChildService(options: ChildServiceOptions): ChildService {
   let stopping = false;
   let done = false;
   for (const stream of ["stdout", "stderr"] as const) {
-    readline.createInterface({ input: child[stream], crlfDelay: Infinity }).on("line", (line) => options.onLine(stream, line));
+    readline
+      .createInterface({ input: child[stream], crlfDelay: Infinity })
+      .on("line", (line) => options.onLine(stream, line));
   }
   const exited = new Promise<ChildExit>((resolve) => {
     child.once("error", (error) => {

@@ -39,7 +39,10 @@ describe("loadDevConfig", () => {
   it("lists every problem at once", () => {
     let error: unknown;
     try {
-      loadDevConfig({ BW_DEV_BASE_PORT: "x", CACHE_STORE_PORT: "70000", LOG_LEVEL: "loud", GATEWAY_PORT: "9000" }, "/repo");
+      loadDevConfig(
+        { BW_DEV_BASE_PORT: "x", CACHE_STORE_PORT: "70000", LOG_LEVEL: "loud", GATEWAY_PORT: "9000" },
+        "/repo",
+      );
     } catch (err) {
       error = err;
     }

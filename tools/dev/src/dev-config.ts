@@ -36,7 +36,9 @@ export interface DevConfig {
 }
 
 /** The variable that moves a port, per port, and its offset from BW_DEV_BASE_PORT. */
-export const portVariables: Readonly<Record<keyof DevPorts, { readonly name: string; readonly defaultPort: number; readonly offset: number }>> = {
+export const portVariables: Readonly<
+  Record<keyof DevPorts, { readonly name: string; readonly defaultPort: number; readonly offset: number }>
+> = {
   s3: { name: "BW_DEV_S3_PORT", defaultPort: 9000, offset: 0 },
   coordinatorGrpc: { name: "COORDINATOR_PORT", defaultPort: 50052, offset: 1 },
   coordinatorHttp: { name: "COORDINATOR_HTTP_PORT", defaultPort: 9452, offset: 2 },
@@ -70,11 +72,13 @@ export function loadDevConfig(env: Readonly<Record<string, string | undefined>>,
   const seen = new Map<number, string>();
   for (const [key, port] of Object.entries(ports)) {
     const other = seen.get(port);
-    if (other !== undefined) problems.push(`port ${port} is given to both ${other} and ${portVariables[key as keyof DevPorts].name}`);
+    if (other !== undefined)
+      problems.push(`port ${port} is given to both ${other} and ${portVariables[key as keyof DevPorts].name}`);
     else seen.set(port, portVariables[key as keyof DevPorts].name);
   }
   const logLevel = (env["LOG_LEVEL"] || "info") as LogLevel;
-  if (!logLevels.includes(logLevel)) problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: must be one of ${logLevels.join(", ")}`);
+  if (!logLevels.includes(logLevel))
+    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: must be one of ${logLevels.join(", ")}`);
   const startTimeoutMs = readInt(env, "BW_DEV_START_TIMEOUT_MS", 1, 3_600_000, problems) ?? 30_000;
   const stopGraceMs = readInt(env, "BW_DEV_STOP_GRACE_MS", 0, 3_600_000, problems) ?? 15_000;
   if (problems.length > 0) throw new DevConfigError(problems);

@@ -13,8 +13,17 @@ import { isPortFree } from "./ports.js";
 // six free ports and a temporary data folder so it runs beside anything else.
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const orchestrator = path.join(repoRoot, "tools/dev/dist/main.js");
-const apps = ["breaker-coordinator", "cache-store", "gateway"].map((a) => path.join(repoRoot, "apps", a, "dist/main.js"));
-const portNames = ["BW_DEV_S3_PORT", "COORDINATOR_PORT", "COORDINATOR_HTTP_PORT", "CACHE_STORE_PORT", "CACHE_STORE_HTTP_PORT", "GATEWAY_PORT"];
+const apps = ["breaker-coordinator", "cache-store", "gateway"].map((a) =>
+  path.join(repoRoot, "apps", a, "dist/main.js"),
+);
+const portNames = [
+  "BW_DEV_S3_PORT",
+  "COORDINATOR_PORT",
+  "COORDINATOR_HTTP_PORT",
+  "CACHE_STORE_PORT",
+  "CACHE_STORE_HTTP_PORT",
+  "GATEWAY_PORT",
+];
 
 let dataDir: string;
 const running = new Set<ChildProcess>();
@@ -102,7 +111,10 @@ describe("npm start (tools/dev)", () => {
     expect(stdout).toMatch(/^breaker-coordinator \| /m);
     expect(stdout).toMatch(/^cache-store +\| /m);
 
-    const put = await fetch(`${gateway}/objects/default/dev-stack-test.txt`, { method: "PUT", body: "hello from the dev stack" });
+    const put = await fetch(`${gateway}/objects/default/dev-stack-test.txt`, {
+      method: "PUT",
+      body: "hello from the dev stack",
+    });
     expect(put.status).toBe(200);
     const get = await fetch(`${gateway}/objects/default/dev-stack-test.txt`);
     expect(get.status).toBe(200);
@@ -112,7 +124,12 @@ describe("npm start (tools/dev)", () => {
     expect(await run.exited).toBe(0);
     const out = run.output().stdout;
     // Reverse order: gateway, then cache-store, then the coordinator, then S3.
-    const order = ["stopping gateway", "stopping cache-store", "stopping breaker-coordinator", "embedded S3 closed"].map((l) => out.indexOf(l));
+    const order = [
+      "stopping gateway",
+      "stopping cache-store",
+      "stopping breaker-coordinator",
+      "embedded S3 closed",
+    ].map((l) => out.indexOf(l));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // Nothing is left holding a port.

@@ -87,7 +87,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
 
   try {
     for (const service of plan.services) {
-      if (options.signal?.aborted) throw new ServiceStartError(service.name, "aborted", `start of ${service.name} was interrupted`);
+      if (options.signal?.aborted)
+        throw new ServiceStartError(service.name, "aborted", `start of ${service.name} was interrupted`);
       options.onStatus(`starting ${service.name}`);
       const child = startChildService({
         name: service.name,
@@ -115,7 +116,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     await stack.stop();
     if (crashed !== undefined && !options.signal?.aborted) {
       const { name, exit } = crashed;
-      throw new ServiceStartError(name, "exited", `${name} ${describeExit(exit)} before the stack was up (its output is above)`);
+      throw new ServiceStartError(
+        name,
+        "exited",
+        `${name} ${describeExit(exit)} before the stack was up (its output is above)`,
+      );
     }
     throw err;
   }
@@ -136,7 +141,9 @@ async function stopAll(
     }
     onStatus(`stopping ${child.name}`);
     const exit = await child.stop(graceMs);
-    onStatus(exit.forced ? `${child.name} did not stop within ${graceMs} ms: killed` : `${child.name} ${describeExit(exit)}`);
+    onStatus(
+      exit.forced ? `${child.name} did not stop within ${graceMs} ms: killed` : `${child.name} ${describeExit(exit)}`,
+    );
   }
   await s3.close();
   onStatus("embedded S3 closed");

@@ -15,7 +15,9 @@ describe("formatLogLine", () => {
       grpcPort: 50051,
       note: "two words",
     });
-    expect(formatLogLine("cache-store", line, plain)).toBe('cache-store | INFO  listening grpcPort=50051 note="two words"');
+    expect(formatLogLine("cache-store", line, plain)).toBe(
+      'cache-store | INFO  listening grpcPort=50051 note="two words"',
+    );
   });
 
   it("prints lines that are not JSON as they came", () => {
@@ -32,7 +34,9 @@ describe("formatLogLine", () => {
 
   it("shows an error's message, and its stack at error level", () => {
     const err = { type: "Error", message: "boom", stack: "Error: boom\n    at f (a.js:1:1)" };
-    expect(formatLogLine("gateway", JSON.stringify({ level: 40, msg: "retrying", err }), plain)).toBe('gateway     | WARN  retrying err="boom"');
+    expect(formatLogLine("gateway", JSON.stringify({ level: 40, msg: "retrying", err }), plain)).toBe(
+      'gateway     | WARN  retrying err="boom"',
+    );
     expect(formatLogLine("gateway", JSON.stringify({ level: 50, msg: "failed", err }), plain)).toBe(
       'gateway     | ERROR failed err="boom"\n              at f (a.js:1:1)',
     );

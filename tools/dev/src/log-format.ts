@@ -73,7 +73,13 @@ export function formatLogLine(service: string, line: string, options: LogFormatO
   const out = `${prefix}${parts.filter((p) => p !== "").join(" ")}`;
   if (stack === undefined) return out;
   const indent = " ".repeat(options.nameWidth + 3);
-  return [out, ...stack.split("\n").slice(1).map((l) => `${indent}${l.trim()}`)].join("\n");
+  return [
+    out,
+    ...stack
+      .split("\n")
+      .slice(1)
+      .map((l) => `${indent}${l.trim()}`),
+  ].join("\n");
 }
 
 /** `name | ` padded to the width, coloured per service when colours are on. */
@@ -86,7 +92,9 @@ function parseRecord(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
     const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -26,8 +26,10 @@ try {
 const plan = planStack(config, repoRoot, process.env);
 const colour = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const nameWidth = Math.max(...plan.services.map((s) => s.name.length));
-const say = (message: string): void => void process.stdout.write(`${formatPrefix("dev", { colour, nameWidth })}${message}\n`);
-const fail = (message: string): void => void process.stderr.write(`${formatPrefix("dev", { colour, nameWidth })}error: ${message}\n`);
+const say = (message: string): void =>
+  void process.stdout.write(`${formatPrefix("dev", { colour, nameWidth })}${message}\n`);
+const fail = (message: string): void =>
+  void process.stderr.write(`${formatPrefix("dev", { colour, nameWidth })}error: ${message}\n`);
 
 const starting = new AbortController();
 let stack: DevStack | undefined;

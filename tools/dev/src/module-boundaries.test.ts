@@ -38,7 +38,10 @@ describe("module boundaries", () => {
   });
 
   it("forbids node:http in the pure core of cache", async () => {
-    const found = await errors('import * as http from "node:http";\nexport const h = http;\n', "packages/cache/src/__fixture__.ts");
+    const found = await errors(
+      'import * as http from "node:http";\nexport const h = http;\n',
+      "packages/cache/src/__fixture__.ts",
+    );
     expect(found).toEqual([expect.stringMatching(/^no-restricted-imports: 'node:http'/)]);
   });
 
@@ -56,7 +59,10 @@ describe("module boundaries", () => {
   });
 
   it("lets breaker's session edge import the generated protobuf code", async () => {
-    const found = await errors('import { breakerV1 } from "@breakwater/proto";\nexport const b = breakerV1;\n', "packages/breaker/src/session/__fixture__.ts");
+    const found = await errors(
+      'import { breakerV1 } from "@breakwater/proto";\nexport const b = breakerV1;\n',
+      "packages/breaker/src/session/__fixture__.ts",
+    );
     expect(found).toEqual([]);
   });
 

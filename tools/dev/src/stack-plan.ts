@@ -53,7 +53,11 @@ const loopback = "127.0.0.1";
  * starting anything. `env` is the orchestrator's own environment, read only
  * for COORDINATOR_STATE_FILE, which is passed on when set.
  */
-export function planStack(config: DevConfig, repoRoot: string, env: Readonly<Record<string, string | undefined>> = {}): StackPlan {
+export function planStack(
+  config: DevConfig,
+  repoRoot: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): StackPlan {
   const p = config.ports;
   const port = (key: keyof DevPorts, service: string, role: string, host = "0.0.0.0"): PlannedPort => ({
     port: p[key],
@@ -117,10 +121,22 @@ export function planStack(config: DevConfig, repoRoot: string, env: Readonly<Rec
     endpoints: [
       { service: "gateway", protocol: "HTTP/1.1 object API, /metrics", address: `http://${loopback}:${p.gateway}` },
       { service: "cache-store", protocol: "gRPC (h2c)", address: `${loopback}:${p.cacheStoreGrpc}` },
-      { service: "cache-store", protocol: "Connect JSON, gRPC-Web, /metrics", address: `http://${loopback}:${p.cacheStoreHttp}` },
+      {
+        service: "cache-store",
+        protocol: "Connect JSON, gRPC-Web, /metrics",
+        address: `http://${loopback}:${p.cacheStoreHttp}`,
+      },
       { service: "breaker-coordinator", protocol: "gRPC (h2c)", address: `${loopback}:${p.coordinatorGrpc}` },
-      { service: "breaker-coordinator", protocol: "Connect JSON, gRPC-Web, /metrics", address: `http://${loopback}:${p.coordinatorHttp}` },
-      { service: "embedded S3", protocol: `S3 HTTP (keys S3RVER/S3RVER, bucket ${config.bucket})`, address: s3Endpoint },
+      {
+        service: "breaker-coordinator",
+        protocol: "Connect JSON, gRPC-Web, /metrics",
+        address: `http://${loopback}:${p.coordinatorHttp}`,
+      },
+      {
+        service: "embedded S3",
+        protocol: `S3 HTTP (keys S3RVER/S3RVER, bucket ${config.bucket})`,
+        address: s3Endpoint,
+      },
     ],
   };
 }

@@ -42,7 +42,11 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<void> {
   for (;;) {
     if (options.signal?.aborted) throw new ServiceStartError(service, "aborted", `start of ${service} was interrupted`);
     if (exit !== undefined) {
-      throw new ServiceStartError(service, "exited", `${service} ${describeExit(exit)} before it became healthy (its output is above)`);
+      throw new ServiceStartError(
+        service,
+        "exited",
+        `${service} ${describeExit(exit)} before it became healthy (its output is above)`,
+      );
     }
     // Each attempt gets at least 250 ms, so the last one is not cut short
     // into a misleading "no answer" (the deadline may pass by that much).

@@ -216,7 +216,12 @@ export async function put(
   header: PutHeaderFields = {},
 ): Promise<cacheV1.PutObjectResponse> {
   const bytes = typeof body === "string" ? Buffer.from(body) : body;
-  const head = create(cacheV1.PutObjectHeaderSchema, { bucket: "default", contentType: "application/octet-stream", ...header, key });
+  const head = create(cacheV1.PutObjectHeaderSchema, {
+    bucket: "default",
+    contentType: "application/octet-stream",
+    ...header,
+    key,
+  });
   return client.putObject(putMessages(head, chunksOf(bytes)));
 }
 
@@ -254,4 +259,3 @@ export function getFailure(client: CacheClient, key: string, bucket = "default")
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
-

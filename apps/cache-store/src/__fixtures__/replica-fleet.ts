@@ -84,7 +84,8 @@ export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<R
     async seed(key, body) {
       await direct.send(new PutObjectCommand({ Bucket: "default", Key: key, Body: body }));
       const out = await direct.send(new GetObjectCommand({ Bucket: "default", Key: key }));
-      if ((await out.Body!.transformToString()) !== body) throw new Error(`s3rver does not serve what was seeded at ${key}`);
+      if ((await out.Body!.transformToString()) !== body)
+        throw new Error(`s3rver does not serve what was seeded at ${key}`);
     },
     async close() {
       const exits = await Promise.all(replicas.map(async (r) => ({ name: r.name, ...(await r.stop()) })));
@@ -95,7 +96,12 @@ export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<R
   };
 }
 
-async function startReplica(name: string, url: string, grpcPort: number, env: Record<string, string>): Promise<Replica> {
+async function startReplica(
+  name: string,
+  url: string,
+  grpcPort: number,
+  env: Record<string, string>,
+): Promise<Replica> {
   let running: ServiceProcess;
   let client: CacheClient;
   let health: GrpcClient<typeof healthV1.Health>;

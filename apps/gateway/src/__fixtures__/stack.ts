@@ -9,8 +9,14 @@ import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage } f
 import { connect } from "node:net";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { freePort, startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type ServiceProcess } from "@breakwater/testkit";
-
+import {
+  freePort,
+  startCountingProxy,
+  startS3Server,
+  startServiceProcess,
+  type CountingProxy,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
 
@@ -47,12 +53,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const proxy = options.proxy ? await startCountingProxy(s3.endpoint) : undefined;
   const cacheStores: ServiceProcess[] = [];
   // Peers must know each other's ports before any of them starts.
-  const ports = options.peers ? await Promise.all(Array.from({ length: options.cacheStores ?? 1 }, () => freePort())) : [];
+  const ports = options.peers
+    ? await Promise.all(Array.from({ length: options.cacheStores ?? 1 }, () => freePort()))
+    : [];
   const peersOf = (i: number): Record<string, string> =>
     options.peers
       ? {
           CACHE_STORE_PORT: String(ports[i]),
-          CACHE_STORE_PEERS: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`).join(","),
+          CACHE_STORE_PEERS: ports
+            .filter((_, j) => j !== i)
+            .map((p) => `http://127.0.0.1:${p}`)
+            .join(","),
         }
       : {};
   for (let i = 0; i < (options.cacheStores ?? 1); i++) {

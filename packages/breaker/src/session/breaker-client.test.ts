@@ -53,10 +53,20 @@ describe("breaker client: detached mode", () => {
     expect(h.client.detached).toBe(false);
     expect(h.client.connected).toBe(true);
     expect(h.breaker.admit().kind).toBe("allowed");
-    expect(stream.reports()[0]).toEqual([{ breaker: NAME, successes: 4, failures: 1, slowCalls: 0, locallyOpen: false }]);
+    expect(stream.reports()[0]).toEqual([
+      { breaker: NAME, successes: 4, failures: 1, slowCalls: 0, locallyOpen: false },
+    ]);
     expect(h.events.filter((e) => e.type !== "disconnected").slice(-3)).toEqual([
       { type: "detached", at: expect.any(Number) },
-      { type: "transition", breaker: NAME, from: "open", to: "closed", source: "fleet", reason: "snapshot", at: h.time.now() },
+      {
+        type: "transition",
+        breaker: NAME,
+        from: "open",
+        to: "closed",
+        source: "fleet",
+        reason: "snapshot",
+        at: h.time.now(),
+      },
       { type: "attached", at: h.time.now(), afterDetach: true },
     ]);
   });
@@ -81,14 +91,29 @@ describe("breaker client: detached mode", () => {
 describe("breaker client: wiring", () => {
   it("says hello with the instance and every breaker", () => {
     const h = clientHarness();
-    expect(h.stream.sent[0]).toEqual({ kind: "hello", hello: { instanceId: "i1", service: "cache-store", address: "i1:50051", breakers: [NAME] } });
+    expect(h.stream.sent[0]).toEqual({
+      kind: "hello",
+      hello: { instanceId: "i1", service: "cache-store", address: "i1:50051", breakers: [NAME] },
+    });
   });
 
   it("ignores transitions and grants of breakers it does not use, and older transitions", () => {
     const h = clientHarness();
     h.attach([view(NAME, "closed", 5)]);
-    h.stream.deliver({ kind: "transition", transition: { ...view("s3:other", "open", 2, h.time.now() + 1_000), from: "closed", to: "open", reason: "", at: 0 } });
-    h.stream.deliver({ kind: "probe-grant", grant: { breaker: "s3:other", granted: true, permitId: "p1", leaseExpiresAt: h.time.now() + 1 } });
+    h.stream.deliver({
+      kind: "transition",
+      transition: {
+        ...view("s3:other", "open", 2, h.time.now() + 1_000),
+        from: "closed",
+        to: "open",
+        reason: "",
+        at: 0,
+      },
+    });
+    h.stream.deliver({
+      kind: "probe-grant",
+      grant: { breaker: "s3:other", granted: true, permitId: "p1", leaseExpiresAt: h.time.now() + 1 },
+    });
     h.transition("closed", "open", 4, h.time.now() + 1_000);
     expect(h.breaker.admit().allowed).toBe(true);
     expect(h.breaker.fleetView?.version).toBe(5);
@@ -106,7 +131,9 @@ describe("breaker client: wiring", () => {
     const time = new DrivenTime();
     const transport = new FakeTransport();
     transport.failOpen = true;
-    const set = parseBreakerConfigFile('backends:\n  "s3:a":\n    detach_after: 700ms\n    heartbeat_interval: 100ms\n');
+    const set = parseBreakerConfigFile(
+      'backends:\n  "s3:a":\n    detach_after: 700ms\n    heartbeat_interval: 100ms\n',
+    );
     const client = createBreakerClient({
       instanceId: "i",
       service: "s",
@@ -128,7 +155,14 @@ describe("breaker client: wiring", () => {
   });
 
   it("a listener that throws does not break admission", () => {
-    const h = clientHarness({}, { onEvent: () => { throw new Error("bad listener"); } });
+    const h = clientHarness(
+      {},
+      {
+        onEvent: () => {
+          throw new Error("bad listener");
+        },
+      },
+    );
     h.attach();
     h.fail(5);
     expect(h.breaker.admit().allowed).toBe(false);
@@ -169,7 +203,13 @@ describe("breaker client: wiring", () => {
   it("rejects unknown names and bad options with a RangeError naming the value", () => {
     const h = clientHarness();
     expect(() => h.client.breaker("s3:nope")).toThrow(/no breaker named "s3:nope"/);
-    const base = { instanceId: "i", service: "s", address: "a", config: () => createBreakerConfig(), transport: new FakeTransport() };
+    const base = {
+      instanceId: "i",
+      service: "s",
+      address: "a",
+      config: () => createBreakerConfig(),
+      transport: new FakeTransport(),
+    };
     expect(() => createBreakerClient({ ...base, breakers: [] })).toThrow(/at least one breaker/);
     expect(() => createBreakerClient({ ...base, breakers: ["a", "a"] })).toThrow(/"a" is named twice/);
     expect(() => createBreakerClient({ ...base, breakers: [""] })).toThrow(/non-empty/);

@@ -100,7 +100,8 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     }
   };
 
-  const transport = typeof options.transport === "function" ? options.transport({ detachAfterMs, reconnectMaxMs }) : options.transport;
+  const transport =
+    typeof options.transport === "function" ? options.transport({ detachAfterMs, reconnectMaxMs }) : options.transport;
   // The link and the batcher need each other: reports go out on the link, the link (re)starts reports.
   const batcher = new OutcomeBatcher({
     clock,
@@ -122,7 +123,11 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       onSnapshot(views, heartbeatMs) {
         const now = clock.now();
         const afterDetach = [...breakers.values()].some((b) => b.detached);
-        for (const b of breakers.values()) b.adoptSnapshot(views.find((v) => v.name === b.name), now);
+        for (const b of breakers.values())
+          b.adoptSnapshot(
+            views.find((v) => v.name === b.name),
+            now,
+          );
         batcher.start(heartbeatMs !== undefined && heartbeatMs > 0 ? heartbeatMs : heartbeatFallbackMs);
         emit({ type: "attached", at: now, afterDetach });
       },
@@ -160,7 +165,8 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
   return {
     breaker(name) {
       const b = breakers.get(name);
-      if (b === undefined) throw new RangeError(`no breaker named ${JSON.stringify(name)} in this client (it has ${names.join(", ")})`);
+      if (b === undefined)
+        throw new RangeError(`no breaker named ${JSON.stringify(name)} in this client (it has ${names.join(", ")})`);
       return b;
     },
     breakers,
@@ -185,7 +191,8 @@ function checkNames(breakers: readonly string[]): string[] {
   if (breakers.length === 0) throw new RangeError("breakers must name at least one breaker, got none");
   const seen = new Set<string>();
   for (const name of breakers) {
-    if (typeof name !== "string" || name === "") throw new RangeError(`breaker names must be non-empty strings, got ${JSON.stringify(name)}`);
+    if (typeof name !== "string" || name === "")
+      throw new RangeError(`breaker names must be non-empty strings, got ${JSON.stringify(name)}`);
     if (seen.has(name)) throw new RangeError(`breaker ${JSON.stringify(name)} is named twice`);
     seen.add(name);
   }

@@ -9,12 +9,8 @@ describe("BreakerOpenError", () => {
     expect(e.message).toBe("breaker s3:x is open; retry after 1500 ms");
     expect([e.breaker, e.state, e.retryAfterMs]).toEqual(["s3:x", "open", 1_500]);
     expect(isBreakerOpenError(e)).toBe(true);
-    expect([new Error("open"), null, undefined, "BreakerOpenError", { name: "BreakerOpenError" }].map(isBreakerOpenError)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
-    ]);
+    expect(
+      [new Error("open"), null, undefined, "BreakerOpenError", { name: "BreakerOpenError" }].map(isBreakerOpenError),
+    ).toEqual([false, false, false, false, false]);
   });
 });

@@ -12,11 +12,17 @@ function fleetOpens(h: ClientHarness, ms = 30_000, version = 2): number {
 }
 
 function grant(h: ClientHarness, permitId: string, leaseMs = 5_000): void {
-  h.stream.deliver({ kind: "probe-grant", grant: { breaker: NAME, granted: true, permitId, leaseExpiresAt: h.time.now() + leaseMs } });
+  h.stream.deliver({
+    kind: "probe-grant",
+    grant: { breaker: NAME, granted: true, permitId, leaseExpiresAt: h.time.now() + leaseMs },
+  });
 }
 
 function refuseProbe(h: ClientHarness): void {
-  h.stream.deliver({ kind: "probe-grant", grant: { breaker: NAME, granted: false, permitId: "", leaseExpiresAt: undefined } });
+  h.stream.deliver({
+    kind: "probe-grant",
+    grant: { breaker: NAME, granted: false, permitId: "", leaseExpiresAt: undefined },
+  });
 }
 
 const probeRequests = (h: ClientHarness): number => h.stream.ofKind("probe-request").length;
@@ -50,14 +56,26 @@ describe("CoordinatedBreaker admission", () => {
     expect(h.breaker.fleetView?.state).toBe("closed");
     expect(h.breaker.locallyOpen).toBe(true);
     expect(h.breaker.admit()).toMatchObject({ kind: "refused", state: "open", retryAfterMs: 30_000 });
-    expect(h.events).toContainEqual(expect.objectContaining({ type: "transition", from: "closed", to: "open", source: "local" }));
+    expect(h.events).toContainEqual(
+      expect.objectContaining({ type: "transition", from: "closed", to: "open", source: "local" }),
+    );
   });
 
   it("is only ever stricter than the fleet: a closed (even forced closed) fleet does not lift a local open", () => {
     const h = clientHarness();
     h.attach();
     h.fail(5);
-    h.stream.deliver({ kind: "transition", transition: { ...view(NAME, "closed", 2), forced: true, from: "closed", to: "closed", reason: "ops", at: h.time.now() } });
+    h.stream.deliver({
+      kind: "transition",
+      transition: {
+        ...view(NAME, "closed", 2),
+        forced: true,
+        from: "closed",
+        to: "closed",
+        reason: "ops",
+        at: h.time.now(),
+      },
+    });
     expect(h.breaker.admit().allowed).toBe(false);
   });
 
@@ -77,7 +95,8 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     h.attach();
     fleetOpens(h, 30_000);
     h.time.advance(30_000);
-    for (let i = 0; i < 100; i++) expect(h.breaker.admit()).toMatchObject({ kind: "refused", state: "half-open", retryAfterMs: 1_000 });
+    for (let i = 0; i < 100; i++)
+      expect(h.breaker.admit()).toMatchObject({ kind: "refused", state: "half-open", retryAfterMs: 1_000 });
     expect(h.breaker.state()).toBe("half-open");
     expect(h.stream.ofKind("probe-request")).toEqual([{ kind: "probe-request", breaker: NAME }]);
   });
@@ -96,10 +115,17 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     expect(h.breaker.admit().kind).toBe("refused");
     expect(probeRequests(h)).toBe(1);
     h.breaker.record(true, 12, probe);
-    expect(h.stream.ofKind("probe-result")).toEqual([{ kind: "probe-result", breaker: NAME, permitId: "p7", success: true }]);
+    expect(h.stream.ofKind("probe-result")).toEqual([
+      { kind: "probe-result", breaker: NAME, permitId: "p7", success: true },
+    ]);
     // A probe's outcome is not counted again in reports.
     h.time.advance(100);
-    expect(h.stream.reports().flat().reduce((n, c) => n + c.successes, 0)).toBe(0);
+    expect(
+      h.stream
+        .reports()
+        .flat()
+        .reduce((n, c) => n + c.successes, 0),
+    ).toBe(0);
     h.breaker.admit();
     expect(probeRequests(h)).toBe(2);
   });
@@ -199,11 +225,11 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     expect(h.breaker.locallyOpen).toBe(false);
     h.transition("half-open", "closed", version++);
     expect(h.breaker.admit().allowed).toBe(true);
-    expect(h.events.filter((e) => e.type === "transition" && e.source === "local").map((e) => e.type === "transition" && e.to)).toEqual([
-      "open",
-      "half-open",
-      "closed",
-    ]);
+    expect(
+      h.events
+        .filter((e) => e.type === "transition" && e.source === "local")
+        .map((e) => e.type === "transition" && e.to),
+    ).toEqual(["open", "half-open", "closed"]);
   });
 
   it("keeps probe outcomes out of the local window: successes cannot trip it past minimum_requests", () => {

@@ -82,7 +82,16 @@ export class CoordinatedBreaker {
         random: options.random,
         onTransition: (t) => {
           // A reset of a closed local breaker (below) is no change worth telling.
-          if (t.from !== t.to) this.emit({ type: "transition", breaker: name, from: t.from, to: t.to, source: "local", reason: t.reason, at: t.at });
+          if (t.from !== t.to)
+            this.emit({
+              type: "transition",
+              breaker: name,
+              from: t.from,
+              to: t.to,
+              source: "local",
+              reason: t.reason,
+              at: t.at,
+            });
         },
       },
       this.clock.now(),
@@ -125,7 +134,8 @@ export class CoordinatedBreaker {
    * reaches the coordinator.
    */
   record(success: boolean, durationMs: number, admission?: Admission): void {
-    if (admission !== undefined && admission.kind === "probe") return this.probes.record(admission, success, this.clock.now());
+    if (admission !== undefined && admission.kind === "probe")
+      return this.probes.record(admission, success, this.clock.now());
     const now = this.recordClock.now();
     const slow = this.slowMs !== undefined && durationMs >= this.slowMs;
     if (success) {
@@ -137,7 +147,8 @@ export class CoordinatedBreaker {
     this.local.record(false, durationMs, now);
     this.tally.add(false, slow);
     // A burst of failures, or the local breaker just opened: the coordinator hears of it at once.
-    if (this.tally.failures >= this.config.consecutiveFailures || (wasClosed && this.local.locallyOpen)) this.batcher.burst();
+    if (this.tally.failures >= this.config.consecutiveFailures || (wasClosed && this.local.locallyOpen))
+      this.batcher.burst();
   }
 
   /** The state applied now: the stricter of the fleet's and the local one. */
@@ -170,7 +181,16 @@ export class CoordinatedBreaker {
     this.settleFleet(now);
     this.probes.forget();
     const after = view?.state ?? "closed";
-    if (before !== after) this.emit({ type: "transition", breaker: this.name, from: before, to: after, source: "fleet", reason: "snapshot", at: now });
+    if (before !== after)
+      this.emit({
+        type: "transition",
+        breaker: this.name,
+        from: before,
+        to: after,
+        source: "fleet",
+        reason: "snapshot",
+        at: now,
+      });
   }
 
   /**
@@ -189,7 +209,15 @@ export class CoordinatedBreaker {
     if (t.from === "half-open" && t.to === "closed" && !t.forced && this.local.ownMachine.state === "closed") {
       this.local.ownMachine.reset(this.clock.now(), "the fleet closed after successful probes");
     }
-    this.emit({ type: "transition", breaker: this.name, from: t.from, to: t.to, source: "fleet", reason: t.reason, at: t.at });
+    this.emit({
+      type: "transition",
+      breaker: this.name,
+      from: t.from,
+      to: t.to,
+      source: "fleet",
+      reason: t.reason,
+      at: t.at,
+    });
   }
 
   /** The coordinator answered our probe request. */
@@ -227,6 +255,7 @@ export class CoordinatedBreaker {
   private settleFleet(now: number): void {
     const v = this.view;
     // Detached, a view stands only for an open state until it expires (fleetStateAt); attached, for its state.
-    this.fleetQuiet = v === undefined || (this.detachedValue ? fleetStateAt(v, now, true) === "closed" : v.state === "closed");
+    this.fleetQuiet =
+      v === undefined || (this.detachedValue ? fleetStateAt(v, now, true) === "closed" : v.state === "closed");
   }
 }

@@ -3,7 +3,12 @@ import { DrivenTime } from "./__fixtures__/driven-time.js";
 import { FakeTransport, view } from "./__fixtures__/fake-transport.js";
 import { CoordinatorLink, type CoordinatorLinkHandlers } from "./coordinator-link.js";
 
-const hello = { instanceId: "i1", service: "gateway", address: "i1:8080", breakers: ["cache-store:a:1", "cache-store:b:1"] };
+const hello = {
+  instanceId: "i1",
+  service: "gateway",
+  address: "i1:8080",
+  breakers: ["cache-store:a:1", "cache-store:b:1"],
+};
 
 function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
   const time = new DrivenTime();
@@ -43,7 +48,10 @@ describe("CoordinatorLink", () => {
     t.transport.last.snapshot([view("cache-store:a:1", "closed", 1)]);
     expect(t.link.connected).toBe(true);
     expect(t.link.send({ kind: "report", counts: [] })).toBe(true);
-    t.transport.last.deliver({ kind: "probe-grant", grant: { breaker: "x", granted: false, permitId: "", leaseExpiresAt: undefined } });
+    t.transport.last.deliver({
+      kind: "probe-grant",
+      grant: { breaker: "x", granted: false, permitId: "", leaseExpiresAt: undefined },
+    });
     expect(t.seen).toEqual(["snapshot 1", "grant x"]);
   });
 
@@ -103,7 +111,10 @@ describe("CoordinatorLink", () => {
     const t = link();
     t.link.start();
     const first = t.transport.last;
-    first.deliver({ kind: "transition", transition: { ...view("a", "open", 2), from: "closed", to: "open", reason: "", at: 0 } });
+    first.deliver({
+      kind: "transition",
+      transition: { ...view("a", "open", 2), from: "closed", to: "open", reason: "", at: 0 },
+    });
     expect(t.seen).toEqual([]);
     first.snapshot([]);
     first.fail();
@@ -146,7 +157,13 @@ describe("CoordinatorLink with a transport that throws", () => {
       timers: time,
       random: () => 0.5,
       detachAfterMs: 2_000,
-      handlers: { onSnapshot() {}, onTransition() {}, onProbeGrant() {}, onDisconnected: (e) => errors.push(e), onDetached() {} },
+      handlers: {
+        onSnapshot() {},
+        onTransition() {},
+        onProbeGrant() {},
+        onDisconnected: (e) => errors.push(e),
+        onDetached() {},
+      },
     });
     l.start();
     time.advance(225);

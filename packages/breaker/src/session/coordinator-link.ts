@@ -62,12 +62,14 @@ export class CoordinatorLink {
   private handshakeTimer: TimerHandle | undefined;
 
   constructor(options: CoordinatorLinkOptions) {
-    if (!(options.detachAfterMs > 0)) throw new RangeError(`detachAfterMs must be greater than 0, got ${options.detachAfterMs}`);
+    if (!(options.detachAfterMs > 0))
+      throw new RangeError(`detachAfterMs must be greater than 0, got ${options.detachAfterMs}`);
     this.options = options;
     this.initialMs = options.reconnectInitialMs ?? 100;
     this.maxMs = options.reconnectMaxMs ?? 5_000;
     if (!(this.initialMs > 0)) throw new RangeError(`reconnectInitialMs must be greater than 0, got ${this.initialMs}`);
-    if (!(this.maxMs >= this.initialMs)) throw new RangeError(`reconnectMaxMs must be ≥ reconnectInitialMs, got ${this.maxMs}`);
+    if (!(this.maxMs >= this.initialMs))
+      throw new RangeError(`reconnectMaxMs must be ≥ reconnectInitialMs, got ${this.maxMs}`);
   }
 
   /** True while a session is up: its snapshot arrived and the stream has not ended. */
@@ -161,7 +163,11 @@ export class CoordinatorLink {
     this.connectedValue = false;
     this.clear("handshakeTimer");
     this.armDetach();
-    const delay = reconnectDelay(this.attempts++, { initialMs: this.initialMs, maxMs: this.maxMs }, this.options.random);
+    const delay = reconnectDelay(
+      this.attempts++,
+      { initialMs: this.initialMs, maxMs: this.maxMs },
+      this.options.random,
+    );
     this.reconnectTimer = this.options.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closed) this.open();

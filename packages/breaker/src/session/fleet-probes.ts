@@ -52,7 +52,11 @@ export class FleetProbes {
     if (this.permit !== undefined && now < this.permitExpiresAt) return o.refusal;
     this.permit = undefined;
     this.localPermit = undefined;
-    if ((!this.asking || now >= this.askExpiresAt) && now >= this.nextAskAt && o.send({ kind: "probe-request", breaker: o.name })) {
+    if (
+      (!this.asking || now >= this.askExpiresAt) &&
+      now >= this.nextAskAt &&
+      o.send({ kind: "probe-request", breaker: o.name })
+    ) {
       this.asking = true;
       // An answer lost on the way (the stream broke) must not stop us asking for good.
       this.askExpiresAt = now + o.config.probeLeaseMs;
@@ -68,7 +72,10 @@ export class FleetProbes {
       return;
     }
     // Our clock may differ from the coordinator's: never hold a permit past our own lease length.
-    const expiresAt = Math.min(grant.leaseExpiresAt ?? Number.POSITIVE_INFINITY, now + this.options.config.probeLeaseMs);
+    const expiresAt = Math.min(
+      grant.leaseExpiresAt ?? Number.POSITIVE_INFINITY,
+      now + this.options.config.probeLeaseMs,
+    );
     this.grant = probeAdmission(this.options.name, grant.permitId, expiresAt);
   }
 

@@ -7,7 +7,14 @@ describe("isGrpcFailure", () => {
     const codes = [Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded, Code.DataLoss];
     expect(codes.map((c) => isGrpcFailure(new ConnectError("x", c)))).toEqual([true, true, true, true, true]);
     expect([new Error("ECONNRESET"), "boom", { code: "ECONNREFUSED" }].map(isGrpcFailure)).toEqual([true, true, true]);
-    const answers = [Code.NotFound, Code.InvalidArgument, Code.FailedPrecondition, Code.OutOfRange, Code.Canceled, Code.ResourceExhausted];
+    const answers = [
+      Code.NotFound,
+      Code.InvalidArgument,
+      Code.FailedPrecondition,
+      Code.OutOfRange,
+      Code.Canceled,
+      Code.ResourceExhausted,
+    ];
     expect(answers.map((c) => isGrpcFailure(new ConnectError("x", c)))).toEqual(Array(answers.length).fill(false));
     expect(isGrpcFailure({ code: 5, details: "grpc-js ServiceError" })).toBe(false);
   });

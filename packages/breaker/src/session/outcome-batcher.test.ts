@@ -127,6 +127,8 @@ describe("outcome reports", () => {
 
   it("rejects bad options with a RangeError naming the value", () => {
     const time = new DrivenTime();
-    expect(() => new OutcomeBatcher({ clock: time, timers: time, intervalMs: 0, send: () => true })).toThrow(/intervalMs .* got 0/);
+    expect(() => new OutcomeBatcher({ clock: time, timers: time, intervalMs: 0, send: () => true })).toThrow(
+      /intervalMs .* got 0/,
+    );
   });
 });

@@ -6,16 +6,34 @@ import { fromSessionResponse, toSessionRequest } from "./session-proto.js";
 import type { SessionRequestMessage } from "./session-messages.js";
 
 const roundTrip = (m: SessionRequestMessage): breakerV1.SessionRequest =>
-  fromBinary(breakerV1.SessionRequestSchema, toBinary(breakerV1.SessionRequestSchema, create(breakerV1.SessionRequestSchema, toSessionRequest(m))));
+  fromBinary(
+    breakerV1.SessionRequestSchema,
+    toBinary(breakerV1.SessionRequestSchema, create(breakerV1.SessionRequestSchema, toSessionRequest(m))),
+  );
 
 describe("session messages on the wire", () => {
   it("writes hello, reports (locally_open included), probe requests and results", () => {
-    const hello = roundTrip({ kind: "hello", hello: { instanceId: "i1", service: "gateway", address: "h:1", breakers: ["a", "b"] } });
-    expect(hello.message).toMatchObject({ case: "hello", value: { instanceId: "i1", service: "gateway", address: "h:1", breakers: ["a", "b"] } });
-    const report = roundTrip({ kind: "report", counts: [{ breaker: "a", successes: 3, failures: 2, slowCalls: 1, locallyOpen: true }] });
-    expect(report.message).toMatchObject({ case: "report", value: { counts: [{ breaker: "a", successes: 3, failures: 2, slowCalls: 1, locallyOpen: true }] } });
+    const hello = roundTrip({
+      kind: "hello",
+      hello: { instanceId: "i1", service: "gateway", address: "h:1", breakers: ["a", "b"] },
+    });
+    expect(hello.message).toMatchObject({
+      case: "hello",
+      value: { instanceId: "i1", service: "gateway", address: "h:1", breakers: ["a", "b"] },
+    });
+    const report = roundTrip({
+      kind: "report",
+      counts: [{ breaker: "a", successes: 3, failures: 2, slowCalls: 1, locallyOpen: true }],
+    });
+    expect(report.message).toMatchObject({
+      case: "report",
+      value: { counts: [{ breaker: "a", successes: 3, failures: 2, slowCalls: 1, locallyOpen: true }] },
+    });
     expect(roundTrip({ kind: "report", counts: [] }).message).toMatchObject({ case: "report", value: { counts: [] } });
-    expect(roundTrip({ kind: "probe-request", breaker: "a" }).message).toMatchObject({ case: "probeRequest", value: { breaker: "a" } });
+    expect(roundTrip({ kind: "probe-request", breaker: "a" }).message).toMatchObject({
+      case: "probeRequest",
+      value: { breaker: "a" },
+    });
     expect(roundTrip({ kind: "probe-result", breaker: "a", permitId: "p1", success: false }).message).toMatchObject({
       case: "probeResult",
       value: { breaker: "a", permitId: "p1", success: false },
@@ -51,19 +69,41 @@ describe("session messages on the wire", () => {
     });
     expect(fromSessionResponse(transition)).toEqual({
       kind: "transition",
-      transition: { name: "a", state: "half-open", to: "half-open", from: "open", version: 8, openUntil: undefined, forced: false, reason: "open time over", at: 5_000 },
+      transition: {
+        name: "a",
+        state: "half-open",
+        to: "half-open",
+        from: "open",
+        version: 8,
+        openUntil: undefined,
+        forced: false,
+        reason: "open time over",
+        at: 5_000,
+      },
     });
-    const refused = create(breakerV1.SessionResponseSchema, { message: { case: "probeGrant", value: { breaker: "a", granted: false } } });
-    expect(fromSessionResponse(refused)).toEqual({ kind: "probe-grant", grant: { breaker: "a", granted: false, permitId: "", leaseExpiresAt: undefined } });
+    const refused = create(breakerV1.SessionResponseSchema, {
+      message: { case: "probeGrant", value: { breaker: "a", granted: false } },
+    });
+    expect(fromSessionResponse(refused)).toEqual({
+      kind: "probe-grant",
+      grant: { breaker: "a", granted: false, permitId: "", leaseExpiresAt: undefined },
+    });
     const granted = create(breakerV1.SessionResponseSchema, {
-      message: { case: "probeGrant", value: { breaker: "a", granted: true, permitId: "p3", leaseExpiresAt: timestampFromMs(9_999) } },
+      message: {
+        case: "probeGrant",
+        value: { breaker: "a", granted: true, permitId: "p3", leaseExpiresAt: timestampFromMs(9_999) },
+      },
     });
-    expect(fromSessionResponse(granted)).toMatchObject({ grant: { granted: true, permitId: "p3", leaseExpiresAt: 9_999 } });
+    expect(fromSessionResponse(granted)).toMatchObject({
+      grant: { granted: true, permitId: "p3", leaseExpiresAt: 9_999 },
+    });
   });
 
   it("reads an unknown message or state as nothing / closed (a newer coordinator)", () => {
     expect(fromSessionResponse(create(breakerV1.SessionResponseSchema, {}))).toBeUndefined();
-    const odd = create(breakerV1.SessionResponseSchema, { message: { case: "snapshot", value: { breakers: [{ name: "a", state: 99 as breakerV1.BreakerState }] } } });
+    const odd = create(breakerV1.SessionResponseSchema, {
+      message: { case: "snapshot", value: { breakers: [{ name: "a", state: 99 as breakerV1.BreakerState }] } },
+    });
     expect(fromSessionResponse(odd)).toMatchObject({ views: [{ state: "closed" }], heartbeatMs: undefined });
   });
 });

@@ -11,8 +11,16 @@ import type { SessionRequestMessage, SessionResponseMessage } from "./session-me
 /** A SessionRequest as grpc-js serialises it (an init shape: plain objects). */
 export interface SessionRequestInit {
   readonly message:
-    | { readonly case: "hello"; readonly value: { instanceId: string; service: string; address: string; breakers: string[] } }
-    | { readonly case: "report"; readonly value: { counts: { breaker: string; successes: number; failures: number; slowCalls: number; locallyOpen: boolean }[] } }
+    | {
+        readonly case: "hello";
+        readonly value: { instanceId: string; service: string; address: string; breakers: string[] };
+      }
+    | {
+        readonly case: "report";
+        readonly value: {
+          counts: { breaker: string; successes: number; failures: number; slowCalls: number; locallyOpen: boolean }[];
+        };
+      }
     | { readonly case: "probeRequest"; readonly value: { breaker: string } }
     | { readonly case: "probeResult"; readonly value: { breaker: string; permitId: string; success: boolean } };
 }
@@ -30,7 +38,9 @@ export function toSessionRequest(m: SessionRequestMessage): SessionRequestInit {
     case "probe-request":
       return { message: { case: "probeRequest", value: { breaker: m.breaker } } };
     case "probe-result":
-      return { message: { case: "probeResult", value: { breaker: m.breaker, permitId: m.permitId, success: m.success } } };
+      return {
+        message: { case: "probeResult", value: { breaker: m.breaker, permitId: m.permitId, success: m.success } },
+      };
   }
 }
 
@@ -50,7 +60,13 @@ export function fromSessionResponse(r: breakerV1.SessionResponse): SessionRespon
       const view = viewFromProto(t.breaker);
       return {
         kind: "transition",
-        transition: { ...view, from: stateFromProto(t.from), to: view.state, reason: t.reason, at: t.at === undefined ? 0 : msOf(t.at) },
+        transition: {
+          ...view,
+          from: stateFromProto(t.from),
+          to: view.state,
+          reason: t.reason,
+          at: t.at === undefined ? 0 : msOf(t.at),
+        },
       };
     }
     case "probeGrant": {

@@ -37,7 +37,13 @@ export function createMemoryStorage(): MemoryStorage {
   let open = 0;
   const k = (bucket: string, key: string) => `${bucket}/${key}`;
 
-  function write(bucket: string, key: string, bytes: Uint8Array, contentType = "application/octet-stream", metadata = {}) {
+  function write(
+    bucket: string,
+    key: string,
+    bytes: Uint8Array,
+    contentType = "application/octet-stream",
+    metadata = {},
+  ) {
     version++;
     const meta: ObjectMeta = {
       size: bytes.byteLength,
@@ -78,7 +84,8 @@ export function createMemoryStorage(): MemoryStorage {
     get openBodies() {
       return open;
     },
-    seed: (bucket, key, content) => write(bucket, key, typeof content === "string" ? new TextEncoder().encode(content) : content),
+    seed: (bucket, key, content) =>
+      write(bucket, key, typeof content === "string" ? new TextEncoder().encode(content) : content),
 
     async get(bucket, key, options = {}): Promise<StorageGetResult> {
       storage.calls.get++;

@@ -86,7 +86,11 @@ export interface BodyHead {
  * Reads `source` until it ends or holds more than `limit` bytes, whichever is
  * first; memory stays at about `limit` plus one chunk.
  */
-export async function readHead(source: AsyncIterator<Uint8Array>, limit: number, signal?: AbortSignal): Promise<BodyHead> {
+export async function readHead(
+  source: AsyncIterator<Uint8Array>,
+  limit: number,
+  signal?: AbortSignal,
+): Promise<BodyHead> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (size <= limit) {

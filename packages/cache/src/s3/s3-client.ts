@@ -45,7 +45,10 @@ export function createS3Client(options: ResolvedS3Options): S3Client {
         // nothing was completed, so no object exists and there is nothing to
         // clean up. Real S3 and MinIO do abort.
         const status = sdkHttpStatus(err);
-        if (context.commandName === "AbortMultipartUploadCommand" && (status === 405 || status === 404 || status === 501)) {
+        if (
+          context.commandName === "AbortMultipartUploadCommand" &&
+          (status === 405 || status === 404 || status === 501)
+        ) {
           return { output: { $metadata: { httpStatusCode: status } } } as Awaited<ReturnType<typeof next>>;
         }
         throw err;

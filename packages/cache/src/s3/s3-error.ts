@@ -68,14 +68,16 @@ export function toCacheError(err: unknown, what: string, signal?: AbortSignal): 
   // The key does not exist (GetObject NoSuchKey; HeadObject has no body, so only "NotFound" / 404).
   if (name === "NoSuchKey" || name === "NotFound" || status === 404) return fail("not-found", "no such object");
   // A bucket name the store refuses (e.g. s3rver's 3–63 characters).
-  if (name === "InvalidBucketName" || name === "KeyTooLongError") return fail("invalid-argument", "invalid bucket or key");
+  if (name === "InvalidBucketName" || name === "KeyTooLongError")
+    return fail("invalid-argument", "invalid bucket or key");
   // Range beyond the object (416); S3 reports the size in the error body.
   if (name === "InvalidRange" || status === 416) {
     const size = Number(e.ActualObjectSize);
     return fail("range-not-satisfiable", "range not satisfiable", Number.isSafeInteger(size) ? size : undefined);
   }
   // If-Match / If-None-Match did not hold (412), or, on a GET/HEAD, storage said 304.
-  if (name === "PreconditionFailed" || status === 412 || status === 304) return fail("precondition-failed", "precondition failed");
+  if (name === "PreconditionFailed" || status === 412 || status === 304)
+    return fail("precondition-failed", "precondition failed");
   // S3's 409 for two conditional writes racing on one key: the condition could not be upheld.
   if (name === "ConditionalRequestConflict") return fail("precondition-failed", "conditional write conflict");
   // Throttling (429 / SlowDown) and every 5xx: the store is struggling.

@@ -8,7 +8,8 @@ const metadataValue = /^[\x20-\x7e]*$/;
 /** Rejects user metadata that cannot travel as x-amz-meta-* headers. */
 export function checkMetadata(metadata: Readonly<Record<string, string>>): void {
   for (const [name, value] of Object.entries(metadata)) {
-    if (!metadataName.test(name)) throw new CacheError("invalid-argument", `metadata name "${name}" is not an HTTP token`);
+    if (!metadataName.test(name))
+      throw new CacheError("invalid-argument", `metadata name "${name}" is not an HTTP token`);
     if (!metadataValue.test(value)) {
       throw new CacheError("invalid-argument", `metadata "${name}" must be printable US-ASCII`);
     }

@@ -68,13 +68,16 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     queueSize: positive("queueSize", options.queueSize, 2),
   };
   if (resolved.partSizeBytes < minPartSize) {
-    throw new RangeError(`partSizeBytes must be at least ${minPartSize} (S3's minimum part), got ${resolved.partSizeBytes}`);
+    throw new RangeError(
+      `partSizeBytes must be at least ${minPartSize} (S3's minimum part), got ${resolved.partSizeBytes}`,
+    );
   }
   return Object.freeze(resolved);
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }

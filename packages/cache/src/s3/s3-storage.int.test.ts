@@ -116,7 +116,10 @@ describe("S3 storage (s3rver)", () => {
   });
 
   it("stores an empty body, typed application/octet-stream by default", async () => {
-    expect(await storage.put(bucket, "empty", chunked(new Uint8Array(0)))).toEqual({ etag: md5(new Uint8Array(0)), size: 0 });
+    expect(await storage.put(bucket, "empty", chunked(new Uint8Array(0)))).toEqual({
+      etag: md5(new Uint8Array(0)),
+      size: 0,
+    });
     const got = object(await storage.get(bucket, "empty"));
     expect(got.meta).toMatchObject({ size: 0, contentType: "application/octet-stream", metadata: {} });
     expect((await bytes(got.body)).length).toBe(0);
@@ -124,14 +127,22 @@ describe("S3 storage (s3rver)", () => {
 
   it("uploads ~20 MiB of unknown length as multipart, byte-exact", async () => {
     const data = randomBytes(20 * MiB + 12_345);
-    const put = await storage.put(bucket, "big/unknown", chunked(data), { contentType: "application/x-big", metadata: { n: "1" } });
+    const put = await storage.put(bucket, "big/unknown", chunked(data), {
+      contentType: "application/x-big",
+      metadata: { n: "1" },
+    });
     expect(put.size).toBe(data.length);
     expect(put.etag).toMatch(/^".+"$/);
     // CreateMultipartUpload + CompleteMultipartUpload, and 3 parts of ≤ 8 MiB.
     expect(proxy.count("POST", "/default/big/unknown")).toBe(2);
     expect(proxy.count("PUT", "/default/big/unknown")).toBe(3);
     const got = object(await storage.get(bucket, "big/unknown"));
-    expect(got.meta).toMatchObject({ size: data.length, contentType: "application/x-big", metadata: { n: "1" }, etag: put.etag });
+    expect(got.meta).toMatchObject({
+      size: data.length,
+      contentType: "application/x-big",
+      metadata: { n: "1" },
+      etag: put.etag,
+    });
     expect(sha(await bytes(got.body))).toBe(sha(data));
   });
 
@@ -150,10 +161,16 @@ describe("S3 storage (s3rver)", () => {
 
   it("refuses a body whose length differs from the declared one, leaving no object", async () => {
     const data = randomBytes(1000);
-    expect(await kindOf(storage.put(bucket, "liar/small", chunked(data), { contentLength: 999 }))).toBe("invalid-argument");
+    expect(await kindOf(storage.put(bucket, "liar/small", chunked(data), { contentLength: 999 }))).toBe(
+      "invalid-argument",
+    );
     const big = randomBytes(9 * MiB);
-    expect(await kindOf(storage.put(bucket, "liar/big", chunked(big), { contentLength: 10 * MiB }))).toBe("invalid-argument");
-    expect(await kindOf(storage.put(bucket, "liar/longer", chunked(big), { contentLength: 8 * MiB + 1 }))).toBe("invalid-argument");
+    expect(await kindOf(storage.put(bucket, "liar/big", chunked(big), { contentLength: 10 * MiB }))).toBe(
+      "invalid-argument",
+    );
+    expect(await kindOf(storage.put(bucket, "liar/longer", chunked(big), { contentLength: 8 * MiB + 1 }))).toBe(
+      "invalid-argument",
+    );
     for (const key of ["liar/small", "liar/big", "liar/longer"]) {
       expect(await kindOf(storage.head(bucket, key))).toBe("not-found");
     }
@@ -164,11 +181,19 @@ describe("S3 storage (s3rver)", () => {
 
     it("stores a streamed PutObject byte-exact with the adapter's client settings", async () => {
       const client = createS3Client(
-        resolveS3Options({ endpoint: s3.endpoint, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }),
+        resolveS3Options({
+          endpoint: s3.endpoint,
+          credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        }),
       );
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: "trap/required", Body: Readable.from([data]), ContentLength: data.length }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: "trap/required",
+            Body: Readable.from([data]),
+            ContentLength: data.length,
+          }),
         );
       } finally {
         client.destroy();
@@ -190,7 +215,12 @@ describe("S3 storage (s3rver)", () => {
       });
       try {
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: "trap/supported", Body: Readable.from([data]), ContentLength: data.length }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: "trap/supported",
+            Body: Readable.from([data]),
+            ContentLength: data.length,
+          }),
         );
       } finally {
         client.destroy();
@@ -247,7 +277,9 @@ describe("S3 storage (s3rver)", () => {
 
     it("answers not-modified when If-None-Match holds (S3's 304)", async () => {
       expect(await storage.get(bucket, "cond", { ifNoneMatch: etag })).toEqual({ kind: "not-modified" });
-      expect(await storage.get(bucket, "cond", { ifNoneMatch: etag, range: { start: 0, end: 0 } })).toEqual({ kind: "not-modified" });
+      expect(await storage.get(bucket, "cond", { ifNoneMatch: etag, range: { start: 0, end: 0 } })).toEqual({
+        kind: "not-modified",
+      });
       expect(proxy.count("GET", "/default/cond")).toBe(2);
     });
 
@@ -330,7 +362,12 @@ describe("S3 storage (s3rver)", () => {
     it("maps 503, connection resets and 429 to unavailable, with one attempt each", async () => {
       await storage.put(bucket, "flaky", chunked(Buffer.from("x")));
       proxy.reset();
-      proxy.setMode({ kind: "status", status: 503, headers: { "content-type": "application/xml" }, body: "<Error><Code>SlowDown</Code></Error>" });
+      proxy.setMode({
+        kind: "status",
+        status: 503,
+        headers: { "content-type": "application/xml" },
+        body: "<Error><Code>SlowDown</Code></Error>",
+      });
       expect(await kindOf(storage.get(bucket, "flaky"))).toBe("unavailable");
       proxy.setMode({ kind: "status", status: 429 });
       expect(await kindOf(storage.head(bucket, "flaky"))).toBe("unavailable");
@@ -376,7 +413,9 @@ describe("S3 storage (s3rver)", () => {
       const small = open({ maxSockets: 2, requestTimeoutMs: 5_000 });
       for (let i = 0; i < 20; i++) {
         for await (const _ of object(await small.get(bucket, "abortable")).body) break;
-        await object(await small.get(bucket, "abortable")).body[Symbol.asyncIterator]().return?.();
+        await object(await small.get(bucket, "abortable"))
+          .body[Symbol.asyncIterator]()
+          .return?.();
         const controller = new AbortController();
         const got = object(await small.get(bucket, "abortable", { signal: controller.signal }));
         controller.abort();
@@ -393,7 +432,9 @@ describe("S3 storage (s3rver)", () => {
       controller.abort();
       expect(await kindOf(pending)).toBe("cancelled");
       expect(await kindOf(storage.get(bucket, "abortable", { signal: AbortSignal.abort() }))).toBe("cancelled");
-      expect(await kindOf(storage.put(bucket, "never", chunked(data), { signal: AbortSignal.abort() }))).toBe("cancelled");
+      expect(await kindOf(storage.put(bucket, "never", chunked(data), { signal: AbortSignal.abort() }))).toBe(
+        "cancelled",
+      );
       // A body that stalls does not hold a cancelled put.
       const stalled = new AbortController();
       async function* stalls(): AsyncGenerator<Uint8Array> {

@@ -1,4 +1,9 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  type GetObjectCommandOutput,
+} from "@aws-sdk/client-s3";
 import { CacheError, isCacheError } from "../errors.js";
 import type { ObjectMeta, ObjectStorage, RangeRequest, StorageGetOptions, StorageGetResult } from "../storage.js";
 import { expectedRange, parseContentRange, rangeHeader } from "./content-range.js";
@@ -112,7 +117,10 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
       // "bytes=0-n". Ask again for explicit positions, of the same object.
       body.release();
       if (attempt === 2 || out.ETag === undefined) {
-        throw new CacheError("unavailable", `${what}: storage sent bytes ${sent.start}-${sent.end}, not ${want.start}-${want.end}`);
+        throw new CacheError(
+          "unavailable",
+          `${what}: storage sent bytes ${sent.start}-${sent.end}, not ${want.start}-${want.end}`,
+        );
       }
       input = { Range: `bytes=${want.start}-${want.end}`, IfMatch: out.ETag };
     }
@@ -132,7 +140,11 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
         if (options.range !== undefined) return await getRange(bucket, key, options.range, options, what);
         const out = await send(bucket, key, what, { IfNoneMatch: options.ifNoneMatch }, signal);
         if (out === "not-modified") return { kind: "not-modified" };
-        return { kind: "object", meta: toObjectMeta(out, out.ContentLength ?? 0), body: objectBody(out.Body, what, signal) };
+        return {
+          kind: "object",
+          meta: toObjectMeta(out, out.ContentLength ?? 0),
+          body: objectBody(out.Body, what, signal),
+        };
       } catch (err) {
         throw toCacheError(err, what, signal);
       }

@@ -20,7 +20,13 @@ describe("etagListMatches", () => {
 });
 
 describe("checkWriteCondition", () => {
-  const meta = (etag: string): ObjectMeta => ({ size: 1, contentType: "x", etag, lastModified: new Date(0), metadata: {} });
+  const meta = (etag: string): ObjectMeta => ({
+    size: 1,
+    contentType: "x",
+    etag,
+    lastModified: new Date(0),
+    metadata: {},
+  });
   const exists = (etag: string) => async () => meta(etag);
   const missing = async (): Promise<ObjectMeta> => {
     throw new CacheError("not-found", "gone");

@@ -24,7 +24,9 @@ export function createReflectionClient(address: string, version: Version = "v1")
     for await (const res of client.serverReflectionInfo(one())) {
       const r = res as unknown as reflectionV1.ServerReflectionResponse;
       if (r.messageResponse.case === "errorResponse") {
-        throw new Error(`reflection error ${r.messageResponse.value.errorCode}: ${r.messageResponse.value.errorMessage}`);
+        throw new Error(
+          `reflection error ${r.messageResponse.value.errorCode}: ${r.messageResponse.value.errorMessage}`,
+        );
       }
       return r;
     }
@@ -32,14 +34,16 @@ export function createReflectionClient(address: string, version: Version = "v1")
   }
 
   function files(res: reflectionV1.ServerReflectionResponse): FileDescriptorProto[] {
-    if (res.messageResponse.case !== "fileDescriptorResponse") throw new Error(`unexpected ${res.messageResponse.case}`);
+    if (res.messageResponse.case !== "fileDescriptorResponse")
+      throw new Error(`unexpected ${res.messageResponse.case}`);
     return res.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
   }
 
   const api = {
     async listServices(): Promise<string[]> {
       const res = await ask({ messageRequest: { case: "listServices", value: "*" } });
-      if (res.messageResponse.case !== "listServicesResponse") throw new Error(`unexpected ${res.messageResponse.case}`);
+      if (res.messageResponse.case !== "listServicesResponse")
+        throw new Error(`unexpected ${res.messageResponse.case}`);
       return res.messageResponse.value.service.map((s) => s.name);
     },
     async fileContainingSymbol(symbol: string): Promise<FileDescriptorProto[]> {
@@ -75,13 +79,16 @@ export function createReflectionClient(address: string, version: Version = "v1")
       const method = svc?.methods.find((m) => m.name === methodName);
       if (!method) throw new Error(`${serviceName}/${methodName} is not in the reflected descriptors`);
       const path = `/${serviceName}/${methodName}`;
-      const ser = (json: JsonValue): Buffer => Buffer.from(toBinary(method.input, fromJson(method.input, json, { registry })));
+      const ser = (json: JsonValue): Buffer =>
+        Buffer.from(toBinary(method.input, fromJson(method.input, json, { registry })));
       const de = (bytes: Buffer): JsonValue => toJson(method.output, fromBinary(method.output, bytes), { registry });
       const md = new grpc.Metadata();
       for (const [k, v] of Object.entries(headers)) md.set(k, v);
       if (method.methodKind === "unary") {
         return new Promise((resolve, reject) =>
-          raw.makeUnaryRequest(path, ser, de, request, md, (err, res) => (err ? reject(toConnectError(err)) : resolve(res!))),
+          raw.makeUnaryRequest(path, ser, de, request, md, (err, res) =>
+            err ? reject(toConnectError(err)) : resolve(res!),
+          ),
         );
       }
       if (method.methodKind === "server_streaming") {
@@ -96,7 +103,12 @@ export function createReflectionClient(address: string, version: Version = "v1")
       throw new Error(`${methodName}: only unary and server-streaming methods are supported here`);
     },
     /** Opens a server stream by reflection and hands each JSON message to `onMessage`; returns a cancel. */
-    async watchJson(serviceName: string, methodName: string, request: JsonValue, onMessage: (m: JsonValue) => void): Promise<() => void> {
+    async watchJson(
+      serviceName: string,
+      methodName: string,
+      request: JsonValue,
+      onMessage: (m: JsonValue) => void,
+    ): Promise<() => void> {
       const registry = await api.registryFor(serviceName);
       const method = registry.getService(serviceName)?.methods.find((m) => m.name === methodName);
       if (!method) throw new Error(`${serviceName}/${methodName} is not in the reflected descriptors`);

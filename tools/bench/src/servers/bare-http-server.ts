@@ -16,9 +16,16 @@ export interface BareHttpObject {
  * from memory. No routing, parsing, upstream or metrics: what node:http itself
  * costs per request. Anything else is a 404.
  */
-export function bareObjectHandler(objects: readonly BareHttpObject[]): (req: IncomingMessage, res: ServerResponse) => void {
+export function bareObjectHandler(
+  objects: readonly BareHttpObject[],
+): (req: IncomingMessage, res: ServerResponse) => void {
   // Headers built once per object, as the gateway's near-cache keeps its copies ready.
-  const byPath = new Map(objects.map((o) => [o.path, { body: o.body, headers: { ...o.headers, "content-length": String(o.body.byteLength) } }]));
+  const byPath = new Map(
+    objects.map((o) => [
+      o.path,
+      { body: o.body, headers: { ...o.headers, "content-length": String(o.body.byteLength) } },
+    ]),
+  );
   return (req, res) => {
     const o = req.method === "GET" ? byPath.get(req.url ?? "") : undefined;
     if (o === undefined) {

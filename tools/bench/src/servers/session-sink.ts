@@ -34,7 +34,11 @@ export function sessionSinkHandlers(heartbeatMs: number): grpc.UntypedServiceImp
 
   const breaker = (name: string): SinkBreaker => {
     let b = breakers.get(name);
-    if (b === undefined) breakers.set(name, (b = { state: BreakerState.CLOSED, version: 1n, successes: 0, failures: 0, failing: new Set() }));
+    if (b === undefined)
+      breakers.set(
+        name,
+        (b = { state: BreakerState.CLOSED, version: 1n, successes: 0, failures: 0, failing: new Set() }),
+      );
     return b;
   };
   const view = (name: string, b: SinkBreaker) => ({ name, state: b.state, version: b.version });
@@ -60,8 +64,16 @@ export function sessionSinkHandlers(heartbeatMs: number): grpc.UntypedServiceImp
             id = msg.value.instanceId;
             if (!instances.has(id)) instances.set(id, { successes: 0, failures: 0 });
             sessions.add(call);
-            const heartbeatInterval = { seconds: BigInt(Math.floor(heartbeatMs / 1000)), nanos: (heartbeatMs % 1000) * 1e6 };
-            call.write({ message: { case: "snapshot", value: { breakers: msg.value.breakers.map((n) => view(n, breaker(n))), heartbeatInterval } } });
+            const heartbeatInterval = {
+              seconds: BigInt(Math.floor(heartbeatMs / 1000)),
+              nanos: (heartbeatMs % 1000) * 1e6,
+            };
+            call.write({
+              message: {
+                case: "snapshot",
+                value: { breakers: msg.value.breakers.map((n) => view(n, breaker(n))), heartbeatInterval },
+              },
+            });
             return;
           }
           case "report": {
@@ -74,7 +86,8 @@ export function sessionSinkHandlers(heartbeatMs: number): grpc.UntypedServiceImp
               b.successes += c.successes;
               b.failures += c.failures;
               if (c.failures > 0) b.failing.add(id);
-              if (b.state === BreakerState.CLOSED && b.failing.size >= 2) move(c.breaker, b, BreakerState.OPEN, `${b.failing.size} instances failing`);
+              if (b.state === BreakerState.CLOSED && b.failing.size >= 2)
+                move(c.breaker, b, BreakerState.OPEN, `${b.failing.size} instances failing`);
             }
             return;
           }
@@ -95,19 +108,25 @@ export function sessionSinkHandlers(heartbeatMs: number): grpc.UntypedServiceImp
     },
     getBreaker: ((call, callback) => {
       const b = breakers.get(call.request.name);
-      if (b === undefined) return callback({ code: grpc.status.NOT_FOUND, details: `no breaker named ${call.request.name}` });
+      if (b === undefined)
+        return callback({ code: grpc.status.NOT_FOUND, details: `no breaker named ${call.request.name}` });
       callback(null, { breaker: details(call.request.name, b) });
     }) satisfies Unary<breakerV1.GetBreakerRequest>,
     resetBreaker: ((call, callback) => {
       const b = breakers.get(call.request.name);
-      if (b === undefined) return callback({ code: grpc.status.NOT_FOUND, details: `no breaker named ${call.request.name}` });
+      if (b === undefined)
+        return callback({ code: grpc.status.NOT_FOUND, details: `no breaker named ${call.request.name}` });
       b.successes = b.failures = 0;
       b.failing.clear();
       if (b.state !== BreakerState.CLOSED) move(call.request.name, b, BreakerState.CLOSED, "reset by an operator");
       callback(null, { breaker: details(call.request.name, b) });
     }) satisfies Unary<breakerV1.ResetBreakerRequest>,
     listInstances: ((_call, callback) => {
-      const list = [...instances].map(([instanceId, r]) => ({ instanceId, successes: BigInt(r.successes), failures: BigInt(r.failures) }));
+      const list = [...instances].map(([instanceId, r]) => ({
+        instanceId,
+        successes: BigInt(r.successes),
+        failures: BigInt(r.failures),
+      }));
       callback(null, { instances: list });
     }) satisfies Unary<breakerV1.ListInstancesRequest>,
   };

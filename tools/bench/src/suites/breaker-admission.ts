@@ -82,7 +82,8 @@ export const breakerAdmissionSuite: Suite = {
         otherCpuSeconds: undefined,
         roundRates: totals[i]!.rates,
       }));
-      for (const m of measurements) settings.log(`breaker-admission: ${m.name} ${((m.seconds * 1e9) / m.calls).toFixed(0)} ns/call`);
+      for (const m of measurements)
+        settings.log(`breaker-admission: ${m.name} ${((m.seconds * 1e9) / m.calls).toFixed(0)} ns/call`);
       const comparison: Comparison = { scenario: "async no-op call", baseline: "cockatiel", target: 1.0, measurements };
       return [comparison];
     } finally {

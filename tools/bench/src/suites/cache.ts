@@ -3,7 +3,14 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { cacheV1 } from "@breakwater/proto";
 import { createGrpcClient, grpcServiceDefinition, type GrpcClient } from "@breakwater/server-kit";
-import { startCountingProxy, startS3Server, startServiceProcess, type CountingProxy, type S3Server, type ServiceProcess } from "@breakwater/testkit";
+import {
+  startCountingProxy,
+  startS3Server,
+  startServiceProcess,
+  type CountingProxy,
+  type S3Server,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 import { startChildServer, type ChildServer } from "../child-server.js";
 import { compareSides, type Side } from "../compare.js";
 import { processCpuMicros } from "../proc-cpu.js";
@@ -30,7 +37,10 @@ function caller(clients: readonly grpc.Client[], key: string, messages: number):
 }
 
 /** One GetObject read whole and parsed. */
-async function read(client: CacheClient, key: string): Promise<{ status: cacheV1.CacheStatus; body: Buffer; messages: number; info?: cacheV1.ObjectInfo }> {
+async function read(
+  client: CacheClient,
+  key: string,
+): Promise<{ status: cacheV1.CacheStatus; body: Buffer; messages: number; info?: cacheV1.ObjectInfo }> {
   let first: cacheV1.GetObjectResponse | undefined;
   const chunks: Uint8Array[] = [];
   for await (const m of client.getObject({ bucket: "default", key })) {
@@ -43,8 +53,11 @@ async function read(client: CacheClient, key: string): Promise<{ status: cacheV1
 
 async function put(client: CacheClient, key: string, body: Buffer): Promise<cacheV1.PutObjectResponse> {
   async function* messages() {
-    yield { part: { case: "header" as const, value: { bucket: "default", key, contentType: "application/octet-stream" } } };
-    for (let at = 0; at < body.byteLength; at += chunkBytes) yield { part: { case: "chunk" as const, value: body.subarray(at, at + chunkBytes) } };
+    yield {
+      part: { case: "header" as const, value: { bucket: "default", key, contentType: "application/octet-stream" } },
+    };
+    for (let at = 0; at < body.byteLength; at += chunkBytes)
+      yield { part: { case: "chunk" as const, value: body.subarray(at, at + chunkBytes) } };
   }
   return client.putObject(messages());
 }
@@ -52,11 +65,20 @@ async function put(client: CacheClient, key: string, body: Buffer): Promise<cach
 function connect(address: string): Promise<grpc.Client[]> {
   const clients = Array.from(
     { length: channels },
-    () => new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.enable_retries": 0 }),
+    () =>
+      new grpc.Client(address, grpc.credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+        "grpc.enable_retries": 0,
+      }),
   );
   const deadline = Date.now() + 10_000;
   return Promise.all(
-    clients.map((c) => new Promise<grpc.Client>((resolve, reject) => c.waitForReady(deadline, (err) => (err ? reject(err) : resolve(c))))),
+    clients.map(
+      (c) =>
+        new Promise<grpc.Client>((resolve, reject) =>
+          c.waitForReady(deadline, (err) => (err ? reject(err) : resolve(c))),
+        ),
+    ),
   ).catch((err: unknown) => {
     for (const c of clients) c.close();
     throw err;
@@ -96,7 +118,13 @@ export const cacheSuite: Suite = {
     const raw: grpc.Client[][] = [];
     const startStore = async (endpoint: string, access: string, secret: string): Promise<ServiceProcess> => {
       const p = await startServiceProcess("cache-store", {
-        env: { S3_ENDPOINT: endpoint, S3_ACCESS_KEY: access, S3_SECRET_KEY: secret, CACHE_STORE_HOST: "127.0.0.1", COORDINATOR_URL: "http://127.0.0.1:1" },
+        env: {
+          S3_ENDPOINT: endpoint,
+          S3_ACCESS_KEY: access,
+          S3_SECRET_KEY: secret,
+          CACHE_STORE_HOST: "127.0.0.1",
+          COORDINATOR_URL: "http://127.0.0.1:1",
+        },
       });
       processes.push(p);
       return p;
@@ -123,23 +151,37 @@ export const cacheSuite: Suite = {
         modified = warm.info?.lastModified?.seconds ?? 0n;
         const hit = await read(client, o.key);
         settings.log(`  ${o.key}: ${o.size} bytes, ${hit.messages} messages, ${statusName(hit.status)}`);
-        if (hit.status !== cacheV1.CacheStatus.HIT) throw new Error(`${o.key} read after caching says ${statusName(hit.status)}, not HIT`);
+        if (hit.status !== cacheV1.CacheStatus.HIT)
+          throw new Error(`${o.key} read after caching says ${statusName(hit.status)}, not HIT`);
       }
-      bare = await startChildServer({ name: "bare", script, args: [`--etag=${etags.join(",")}`, `--modified=${modified}`], nodeArgs: settings.serverNodeArgs });
+      bare = await startChildServer({
+        name: "bare",
+        script,
+        args: [`--etag=${etags.join(",")}`, `--modified=${modified}`],
+        nodeArgs: settings.serverNodeArgs,
+      });
       settings.log(`  bare server: pid ${bare.pid}, port ${bare.port}`);
       const bareClient = newClient(`127.0.0.1:${bare.port}`);
       raw.push(await connect(store.grpcAddress), await connect(`127.0.0.1:${bare.port}`));
 
       const storePid = store.pid;
-      const storeCpu = processCpuMicros(storePid) === undefined ? undefined : () => Promise.resolve(processCpuMicros(storePid) ?? Number.NaN);
+      const storeCpu =
+        processCpuMicros(storePid) === undefined
+          ? undefined
+          : () => Promise.resolve(processCpuMicros(storePid) ?? Number.NaN);
       const comparisons: Comparison[] = [];
       for (const o of benchObjects) {
         const body = benchBody(o.size);
         const messages = Math.max(1, Math.ceil(o.size / chunkBytes));
-        for (const [name, c] of [["cache-store", client], ["bare", bareClient]] as const) {
+        for (const [name, c] of [
+          ["cache-store", client],
+          ["bare", bareClient],
+        ] as const) {
           const got = await read(c, o.key);
           if (!got.body.equals(body) || got.messages !== messages || got.status !== cacheV1.CacheStatus.HIT) {
-            throw new Error(`${name} answered ${o.key} wrongly (${got.messages} messages, ${got.body.byteLength} bytes, ${statusName(got.status)})`);
+            throw new Error(
+              `${name} answered ${o.key} wrongly (${got.messages} messages, ${got.body.byteLength} bytes, ${statusName(got.status)})`,
+            );
           }
         }
         const scenario = `GetObject hit ${o.size >= 1024 * 1024 ? `${o.size / 1024 / 1024} MiB` : `${o.size / 1024} KiB`}`;
@@ -147,7 +189,12 @@ export const cacheSuite: Suite = {
           { name: "bare", call: caller(raw[1]!, o.key, messages), cpuMicros: bare.cpuMicros },
           { name: "cache-store", call: caller(raw[0]!, o.key, messages), ...(storeCpu ? { cpuMicros: storeCpu } : {}) },
         ];
-        comparisons.push({ scenario, baseline: "bare", target, measurements: await compareSides(scenario, sides, settings) });
+        comparisons.push({
+          scenario,
+          baseline: "bare",
+          target,
+          measurements: await compareSides(scenario, sides, settings),
+        });
       }
 
       // Stampede: a second cache-store whose storage is the counting proxy in front of the same s3rver.
@@ -181,8 +228,11 @@ export const cacheSuite: Suite = {
         `  stampede: ${stampedeCalls} concurrent GetObject on a cold key in ${ms.toFixed(0)} ms → S3 GETs ${gets} (expected 1); ` +
           `statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; all proxied requests ${JSON.stringify(proxy.counts())}`,
       );
-      process.stdout.write(`\nStampede (${stampedeCalls} concurrent GetObject, cold key): S3 GETs ${gets} (expected 1); statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; ${ms.toFixed(0)} ms\n`);
-      if (gets !== 1 || wrong > 0 || failed > 0) throw new Error(`stampede: ${gets} S3 GETs, ${wrong} wrong bodies, ${failed} failed calls`);
+      process.stdout.write(
+        `\nStampede (${stampedeCalls} concurrent GetObject, cold key): S3 GETs ${gets} (expected 1); statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; ${ms.toFixed(0)} ms\n`,
+      );
+      if (gets !== 1 || wrong > 0 || failed > 0)
+        throw new Error(`stampede: ${gets} S3 GETs, ${wrong} wrong bodies, ${failed} failed calls`);
       return comparisons;
     } finally {
       for (const list of raw) for (const c of list) c.close();

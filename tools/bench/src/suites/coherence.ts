@@ -234,7 +234,16 @@ async function peerPropagation(
       ["B", b],
       ["C", c],
     ] as const;
-    await Promise.all(others.map(([, r]) => readUntil(r, key, (s) => s === previous, () => true)));
+    await Promise.all(
+      others.map(([, r]) =>
+        readUntil(
+          r,
+          key,
+          (s) => s === previous,
+          () => true,
+        ),
+      ),
+    );
     /** Changes the object through A and times until B and C both answer it. */
     const change = async (
       next: string,
@@ -248,7 +257,12 @@ async function peerPropagation(
       const was = previous;
       await Promise.all(
         others.map(async ([name, r]) => {
-          const seen = await readUntil(r, key, (s) => s === next, (s) => s === was);
+          const seen = await readUntil(
+            r,
+            key,
+            (s) => s === next,
+            (s) => s === was,
+          );
           staleReads += seen.reads - 1;
           into(name, seen.at - acknowledged);
         }),
@@ -256,7 +270,11 @@ async function peerPropagation(
       previous = next;
     };
     for (let i = 1; i <= writes; i++) {
-      await change(`v${i}`, () => putThrough(a, key, `v${i}`), (name, ms) => served[name].push(ms));
+      await change(
+        `v${i}`,
+        () => putThrough(a, key, `v${i}`),
+        (name, ms) => served[name].push(ms),
+      );
       const sentOwn = performance.now();
       const chunks: Uint8Array[] = [];
       for await (const m of a.getObject({ bucket: "default", key })) chunks.push(m.chunk);
@@ -264,13 +282,22 @@ async function peerPropagation(
       if (Buffer.concat(chunks).toString() !== `v${i}`) throw new Error(`write ${i}: A does not answer its own write`);
       // B's and C's first read after an invalidation goes to storage: one S3 round trip from a replica is the floor.
       const sentAbsent = performance.now();
-      await readUntil(a, `coherence/absent/${i}`, (s) => s === "404", () => false);
+      await readUntil(
+        a,
+        `coherence/absent/${i}`,
+        (s) => s === "404",
+        () => false,
+      );
       absentReadMs.push(performance.now() - sentAbsent);
       if (deleteEvery > 0 && i % deleteEvery === 0) {
         // B and C cache the 404 after the delete, so the rewrite has a cached 404 to invalidate.
         const remove = async (): Promise<void> => void (await a.deleteObject({ bucket: "default", key }));
         await change("404", remove, (_, ms) => gone.push(ms));
-        await change(`back ${i}`, () => putThrough(a, key, `back ${i}`), (_, ms) => back.push(ms));
+        await change(
+          `back ${i}`,
+          () => putThrough(a, key, `back ${i}`),
+          (_, ms) => back.push(ms),
+        );
       }
       if (i % 100 === 0) log(`  peers: ${i}/${writes} writes`);
     }
@@ -309,8 +336,7 @@ export function createCoherenceSuite(options: CoherenceOptions = {}): Suite {
     throw new RangeError("coherence: at least one write of each kind");
   }
   const printTable = options.printTable ?? ((table: string) => process.stdout.write(`\n${table}\n`));
-  const title =
-    "coherence — ms from a write's acknowledgement until the other gateway / the other replicas answer it";
+  const title = "coherence — ms from a write's acknowledgement until the other gateway / the other replicas answer it";
   return {
     name: "coherence",
     title,

@@ -8,8 +8,20 @@ describe("coordinator suite", () => {
   it("measures absorption and fan-out on both servers and leaves no server running", async () => {
     const lines: string[] = [];
     const tables: string[] = [];
-    const settings: BenchSettings = { seconds: 0.4, warmupSeconds: 0, rounds: 2, inFlight: 8, serverNodeArgs: [], log: (l) => lines.push(l) };
-    const suite = createCoordinatorSuite({ sessions: 6, fanOutRuns: 4, fanOutWarmups: 1, printTable: (t) => tables.push(t) });
+    const settings: BenchSettings = {
+      seconds: 0.4,
+      warmupSeconds: 0,
+      rounds: 2,
+      inFlight: 8,
+      serverNodeArgs: [],
+      log: (l) => lines.push(l),
+    };
+    const suite = createCoordinatorSuite({
+      sessions: 6,
+      fanOutRuns: 4,
+      fanOutWarmups: 1,
+      printTable: (t) => tables.push(t),
+    });
     const [comparison, ...rest] = await suite.run(settings);
     expect(rest).toHaveLength(0);
     expect(comparison!.measurements.map((m) => m.name)).toEqual(["bare", "coordinator"]);

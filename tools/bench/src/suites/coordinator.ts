@@ -44,7 +44,9 @@ type Ops = GrpcClient<typeof breakerV1.BreakerCoordinator>;
 /** Reports absorbed so far, from the server's per-instance success totals (ListInstances). */
 async function reportsAbsorbed(ops: Ops, prefix: string): Promise<number> {
   const { instances } = await ops.listInstances({});
-  const successes = instances.filter((i) => i.instanceId.startsWith(prefix)).reduce((n, i) => n + Number(i.successes), 0);
+  const successes = instances
+    .filter((i) => i.instanceId.startsWith(prefix))
+    .reduce((n, i) => n + Number(i.successes), 0);
   return successes / successesPerReport;
 }
 
@@ -84,9 +86,12 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
   const fanOutRuns = options.fanOutRuns ?? 100;
   const fanOutWarmups = options.fanOutWarmups ?? 5;
   const printTable = options.printTable ?? ((table: string) => process.stdout.write(`\n${table}\n`));
-  if (!(Number.isInteger(sessions) && sessions >= 2)) throw new RangeError(`sessions must be an integer ≥ 2 (two fail for quorum), got ${sessions}`);
-  if (!(Number.isInteger(fanOutRuns) && fanOutRuns >= 1)) throw new RangeError(`fanOutRuns must be an integer ≥ 1, got ${fanOutRuns}`);
-  if (!(Number.isInteger(fanOutWarmups) && fanOutWarmups >= 0)) throw new RangeError(`fanOutWarmups must be an integer ≥ 0, got ${fanOutWarmups}`);
+  if (!(Number.isInteger(sessions) && sessions >= 2))
+    throw new RangeError(`sessions must be an integer ≥ 2 (two fail for quorum), got ${sessions}`);
+  if (!(Number.isInteger(fanOutRuns) && fanOutRuns >= 1))
+    throw new RangeError(`fanOutRuns must be an integer ≥ 1, got ${fanOutRuns}`);
+  if (!(Number.isInteger(fanOutWarmups) && fanOutWarmups >= 0))
+    throw new RangeError(`fanOutWarmups must be an integer ≥ 0, got ${fanOutWarmups}`);
   return {
     name: "coordinator",
     title: `coordinator: outcome reports absorbed from ${sessions} Session streams and transition fan-out to them, breakwater's coordinator vs a bare grpc-js Session server`,
@@ -118,19 +123,37 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
             LOG_LEVEL: "info",
           },
         });
-        settings.log(`  coordinator: pid ${coordinator.pid}, gRPC ${coordinator.grpcAddress}, HTTP ${coordinator.httpUrl}`);
+        settings.log(
+          `  coordinator: pid ${coordinator.pid}, gRPC ${coordinator.grpcAddress}, HTTP ${coordinator.httpUrl}`,
+        );
         // testkit starts the app with no node flags of ours, and Node 20 refuses --cpu-prof in NODE_OPTIONS.
-        if (settings.serverNodeArgs.length > 0) settings.log("  coordinator: not profiled (BENCH_PROFILE_DIR applies to the bare server only)");
+        if (settings.serverNodeArgs.length > 0)
+          settings.log("  coordinator: not profiled (BENCH_PROFILE_DIR applies to the bare server only)");
         // The compiled server, whether this file runs compiled (dist/suites) or from source in tests (src/suites).
         const script = fileURLToPath(new URL("../../dist/session-sink-server.js", import.meta.url));
-        sink = await startChildServer({ name: "bare", script, args: [`--heartbeat-ms=${heartbeatMs}`], nodeArgs: settings.serverNodeArgs });
+        sink = await startChildServer({
+          name: "bare",
+          script,
+          args: [`--heartbeat-ms=${heartbeatMs}`],
+          nodeArgs: settings.serverNodeArgs,
+        });
         settings.log(`  bare Session server: pid ${sink.pid}, port ${sink.port}`);
 
         const servers = [
           { name: "bare", address: `127.0.0.1:${sink.port}`, cpuMicros: sink.cpuMicros },
-          { name: "coordinator", address: coordinator.grpcAddress, cpuMicros: async () => processCpuMicros(coordinator!.pid) },
+          {
+            name: "coordinator",
+            address: coordinator.grpcAddress,
+            cpuMicros: async () => processCpuMicros(coordinator!.pid),
+          },
         ];
-        const sides: { name: string; address: string; cpuMicros: () => Promise<number | undefined>; fleet: SessionFleet; ops: Ops }[] = [];
+        const sides: {
+          name: string;
+          address: string;
+          cpuMicros: () => Promise<number | undefined>;
+          fleet: SessionFleet;
+          ops: Ops;
+        }[] = [];
         for (const server of servers) {
           const fleet = await openSessionFleet({
             address: server.address,
@@ -141,7 +164,9 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
             heartbeatMs,
           });
           fleets.push(fleet);
-          const ops: Ops = createGrpcClient(breakerV1.BreakerCoordinator, server.address, { "grpc.use_local_subchannel_pool": 1 });
+          const ops: Ops = createGrpcClient(breakerV1.BreakerCoordinator, server.address, {
+            "grpc.use_local_subchannel_pool": 1,
+          });
           clients.push(ops);
           sides.push({ ...server, fleet, ops });
           settings.log(`  ${server.name}: ${sessions} sessions over ${channels} connections, every snapshot received`);
@@ -150,21 +175,42 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
         const scenario = `reports, ${sessions} sessions`;
         const counterBefore = await reportsCounter(coordinator.httpUrl);
         const absorbedBefore = await reportsAbsorbed(sides[1]!.ops, "bench-");
-        const absorbSides: AbsorbSide[] = sides.map((s) => ({ name: s.name, fleet: s.fleet, absorbed: () => reportsAbsorbed(s.ops, "bench-"), cpuMicros: s.cpuMicros }));
+        const absorbSides: AbsorbSide[] = sides.map((s) => ({
+          name: s.name,
+          fleet: s.fleet,
+          absorbed: () => reportsAbsorbed(s.ops, "bench-"),
+          cpuMicros: s.cpuMicros,
+        }));
         const flow = { batch: reportsPerAck, window: acksInFlight, ack: probeRequestBytes(throughputBreaker) };
-        const measurements = await compareAbsorption(scenario, absorbSides, reportBytes(throughputBreaker, successesPerReport, 0), flow, settings);
+        const measurements = await compareAbsorption(
+          scenario,
+          absorbSides,
+          reportBytes(throughputBreaker, successesPerReport, 0),
+          flow,
+          settings,
+        );
         // The two ways of counting must agree (the counter also counts heartbeats).
         const counted = (await reportsCounter(coordinator.httpUrl)) - counterBefore;
         const absorbed = (await reportsAbsorbed(sides[1]!.ops, "bench-")) - absorbedBefore;
-        settings.log(`  coordinator: ${absorbed} reports absorbed by ListInstances' totals, coordinator_reports_total grew by ${counted} (heartbeats included)`);
-        if (counted < absorbed) throw new Error(`coordinator_reports_total grew by ${counted}, less than the ${absorbed} reports ListInstances counted`);
+        settings.log(
+          `  coordinator: ${absorbed} reports absorbed by ListInstances' totals, coordinator_reports_total grew by ${counted} (heartbeats included)`,
+        );
+        if (counted < absorbed)
+          throw new Error(
+            `coordinator_reports_total grew by ${counted}, less than the ${absorbed} reports ListInstances counted`,
+          );
 
         const targets: FanOutTarget[] = sides.map((s) => ({ name: s.name, fleet: s.fleet, ops: s.ops, admin }));
         const samples = await compareFanOut(targets, fanOutBreaker, fanOutRuns, fanOutWarmups, settings.log);
         const fanOut = formatFanOutReport(
           `coordinator: fan-out of a breaker transition to ${sessions} Session streams, ms from the threshold-crossing report (or the ResetBreaker call)\n` +
             `(${fanOutRuns} runs per server after ${fanOutWarmups} warm-up runs, alternating; quorum of 2 failing instances among ${sessions} reporting; node ${process.version})`,
-          { sessions, baseline: "bare", targetP99Ms, measurements: targets.map((t, i) => ({ name: t.name, samples: samples[i]! })) },
+          {
+            sessions,
+            baseline: "bare",
+            targetP99Ms,
+            measurements: targets.map((t, i) => ({ name: t.name, samples: samples[i]! })),
+          },
         );
         // main.ts prints the Comparisons it gets back; latencies do not fit them, so this table goes out here.
         printTable(fanOut);

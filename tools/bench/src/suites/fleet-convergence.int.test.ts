@@ -8,8 +8,20 @@ describe("fleet-convergence suite", () => {
   it("measures runs on a coordinator and 3 cache-store processes and leaves no process running", async () => {
     const lines: string[] = [];
     const tables: string[] = [];
-    const settings: BenchSettings = { seconds: 1, warmupSeconds: 0, rounds: 1, inFlight: 1, serverNodeArgs: [], log: (l) => lines.push(l) };
-    const suite = createFleetConvergenceSuite({ shapes: [{ name: "3 × 50/s", readsPerSecond: [50, 50, 50] }], runs: 2, warmups: 0, printTable: (t) => tables.push(t) });
+    const settings: BenchSettings = {
+      seconds: 1,
+      warmupSeconds: 0,
+      rounds: 1,
+      inFlight: 1,
+      serverNodeArgs: [],
+      log: (l) => lines.push(l),
+    };
+    const suite = createFleetConvergenceSuite({
+      shapes: [{ name: "3 × 50/s", readsPerSecond: [50, 50, 50] }],
+      runs: 2,
+      warmups: 0,
+      printTable: (t) => tables.push(t),
+    });
     expect(await suite.run(settings)).toEqual([]);
     expect(tables).toHaveLength(1);
     expect(tables[0]).toMatch(/3 × 50\/s\s+first 503 → every replica refusing \(logs\)\s+2 .*p99 (<|≥) 100 ms/);
@@ -24,7 +36,14 @@ describe("fleet-convergence suite", () => {
 
   it("rejects load shapes it cannot run", () => {
     expect(() => createFleetConvergenceSuite({ shapes: [{ name: "one", readsPerSecond: [50] }] })).toThrow(RangeError);
-    expect(() => createFleetConvergenceSuite({ shapes: [{ name: "a", readsPerSecond: [50, 50] }, { name: "b", readsPerSecond: [50, 50, 50] }] })).toThrow(RangeError);
+    expect(() =>
+      createFleetConvergenceSuite({
+        shapes: [
+          { name: "a", readsPerSecond: [50, 50] },
+          { name: "b", readsPerSecond: [50, 50, 50] },
+        ],
+      }),
+    ).toThrow(RangeError);
     expect(() => createFleetConvergenceSuite({ runs: 0 })).toThrow(RangeError);
   });
 });

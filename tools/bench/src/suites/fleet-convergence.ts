@@ -25,7 +25,15 @@ const targetP99Ms = 100;
 const openTimeoutMs = 1_000;
 /** design.md's default, kept: the rule that trips first under a steady rate of failures. */
 const consecutiveFailures = 5;
-const breakerYaml = ["defaults:", "  open_timeout: 1s", "  max_open_timeout: 2s", "  open_jitter: 0", "  success_threshold: 2", "  probe_lease: 1s", ""].join("\n");
+const breakerYaml = [
+  "defaults:",
+  "  open_timeout: 1s",
+  "  max_open_timeout: 2s",
+  "  open_jitter: 0",
+  "  success_threshold: 2",
+  "  probe_lease: 1s",
+  "",
+].join("\n");
 /** Healthy reads on every replica before a run fails S3: each replica's window holds successes, as in steady traffic. */
 const settleMs = 300;
 /** How long the reads go on after the last replica opened, to count S3 requests that still come (well inside open_timeout). */
@@ -77,7 +85,10 @@ export interface FleetConvergenceSuiteOptions {
 
 const defaultShapes: readonly LoadShape[] = [
   { name: `3 replicas × ${steadyRate} reads/s`, readsPerSecond: [steadyRate, steadyRate, steadyRate] },
-  { name: `2 × ${steadyRate} reads/s + 1 × ${steadyRate / 10} reads/s`, readsPerSecond: [steadyRate, steadyRate, steadyRate / 10] },
+  {
+    name: `2 × ${steadyRate} reads/s + 1 × ${steadyRate / 10} reads/s`,
+    readsPerSecond: [steadyRate, steadyRate, steadyRate / 10],
+  },
 ];
 
 /**
@@ -96,7 +107,11 @@ function requestsOfRun(all: readonly RecordedRequest[], mark: number, switchedAt
 }
 
 /** Polls `check` every `everyMs` until it answers a value, or throws naming `what` after stepTimeoutMs. */
-async function until<T>(what: string, everyMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+async function until<T>(
+  what: string,
+  everyMs: number,
+  check: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = performance.now() + stepTimeoutMs;
   for (;;) {
     const value = await check();
@@ -146,11 +161,17 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
   const printTable = options.printTable ?? ((table: string) => process.stdout.write(`\n${table}\n`));
   const replicaCount = shapes[0]?.readsPerSecond.length ?? 0;
   if (shapes.length === 0) throw new RangeError("shapes must name at least one load shape");
-  if (replicaCount < 2 || shapes.some((s) => s.readsPerSecond.length !== replicaCount || s.readsPerSecond.some((r) => !(r > 0)))) {
-    throw new RangeError(`every load shape needs the same number (≥ 2) of positive rates, got ${JSON.stringify(shapes.map((s) => s.readsPerSecond))}`);
+  if (
+    replicaCount < 2 ||
+    shapes.some((s) => s.readsPerSecond.length !== replicaCount || s.readsPerSecond.some((r) => !(r > 0)))
+  ) {
+    throw new RangeError(
+      `every load shape needs the same number (≥ 2) of positive rates, got ${JSON.stringify(shapes.map((s) => s.readsPerSecond))}`,
+    );
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new RangeError(`runs must be an integer ≥ 1, got ${runs}`);
-  if (!(Number.isInteger(warmups) && warmups >= 0)) throw new RangeError(`warmups must be an integer ≥ 0, got ${warmups}`);
+  if (!(Number.isInteger(warmups) && warmups >= 0))
+    throw new RangeError(`warmups must be an integer ≥ 0, got ${warmups}`);
   const title = `fleet convergence — time from the first failing S3 response to every replica refusing S3 calls (a coordinator and ${replicaCount} cache-store processes)`;
   return {
     name: "fleet-convergence",
@@ -197,8 +218,14 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
           }
           const recorded = requestsOfRun(recorder.requests, requestMark, switchedAt);
           const proxied = proxy.requests.length;
-          const requests: ObservedRequest[] = recorded.map((r) => ({ at: r.at, replica: senderOf(r.path), status: r.status, answeredAt: r.answeredAt }));
-          const fleetOpenAt = coordinatorView?.state === BreakerState.OPEN ? timestampMs(coordinatorView.since) : undefined;
+          const requests: ObservedRequest[] = recorded.map((r) => ({
+            at: r.at,
+            replica: senderOf(r.path),
+            status: r.status,
+            answeredAt: r.answeredAt,
+          }));
+          const fleetOpenAt =
+            coordinatorView?.state === BreakerState.OPEN ? timestampMs(coordinatorView.since) : undefined;
           const sample = convergenceSample({ requests, openings, fleetOpenAt, consecutiveFailures });
           const run = ++runCount;
           settings.log(
@@ -208,9 +235,14 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
           );
           // Every request the proxy took since the switch failed; the recorder must have seen each of them (and answered 503).
           const failed = recorded.filter((r) => r.status === 503).length;
-          if (proxied !== failed) settings.log(`  run ${run}: note: the proxy took ${proxied} requests since the switch, the recorder passed ${failed} 503s`);
+          if (proxied !== failed)
+            settings.log(
+              `  run ${run}: note: the proxy took ${proxied} requests since the switch, the recorder passed ${failed} 503s`,
+            );
           if (openings.some((o) => o.at - Math.min(...openings.map((x) => x.at)) > openTimeoutMs - observeMs)) {
-            settings.log(`  run ${run}: note: the openings spread over more than open_timeout − ${observeMs} ms; a probe may be among the counted requests`);
+            settings.log(
+              `  run ${run}: note: the openings spread over more than open_timeout − ${observeMs} ms; a probe may be among the counted requests`,
+            );
           }
           await until("every breaker closed after S3 healed", 20, allClosed);
           return sample;
@@ -223,7 +255,13 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
         for (const [s, shape] of shapes.entries()) {
           settings.log(`  ${shape.name}: ${warmups} warm-up + ${runs} runs`);
           // Fresh keys for every read: the replica's index first (senderOf), then the shape's and the read's number.
-          load = clients.map((client, i) => startPacedReads({ client, ratePerSecond: shape.readsPerSecond[i]!, key: (n) => `${keyPrefix}/r${i}/${s}-${n}` }));
+          load = clients.map((client, i) =>
+            startPacedReads({
+              client,
+              ratePerSecond: shape.readsPerSecond[i]!,
+              key: (n) => `${keyPrefix}/r${i}/${s}-${n}`,
+            }),
+          );
           const samples: ConvergenceSample[] = [];
           for (let r = 0; r < warmups + runs; r++) {
             const sample = await oneRun();
@@ -232,12 +270,23 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
           const tallies = load.map((l) => ({ ...l.tally }));
           await stopLoad();
           settings.log(`  ${shape.name}: reads per replica ${JSON.stringify(tallies)}`);
-          if (tallies.some((t) => t.failed > 0 || t.skipped > 0)) settings.log(`  ${shape.name}: note: some reads failed otherwise than UNAVAILABLE, or ticks were skipped (too many in flight)`);
-          scenarios.push({ name: shape.name, samples, targetP99Ms, floorMs: ((consecutiveFailures - 1) * 1000) / Math.max(...shape.readsPerSecond) });
+          if (tallies.some((t) => t.failed > 0 || t.skipped > 0))
+            settings.log(
+              `  ${shape.name}: note: some reads failed otherwise than UNAVAILABLE, or ticks were skipped (too many in flight)`,
+            );
+          scenarios.push({
+            name: shape.name,
+            samples,
+            targetP99Ms,
+            floorMs: ((consecutiveFailures - 1) * 1000) / Math.max(...shape.readsPerSecond),
+          });
         }
         const busyAfter = machineBusyMs();
         const wallMs = performance.now() - wallBefore;
-        const busy = busyBefore === undefined || busyAfter === undefined ? "" : `; machine busy ${((busyAfter - busyBefore) / wallMs).toFixed(2)} of ${cpus().length} cores meanwhile (all processes, these included)`;
+        const busy =
+          busyBefore === undefined || busyAfter === undefined
+            ? ""
+            : `; machine busy ${((busyAfter - busyBefore) / wallMs).toFixed(2)} of ${cpus().length} cores meanwhile (all processes, these included)`;
         printTable(
           formatConvergenceReport(
             `${title}\n(${runs} runs per load shape after ${warmups} warm-up; ms on the machine's wall clock, 1 ms resolution; p99 by nearest rank, here the ${Math.ceil(0.99 * runs)}th of ${runs} values; ` +

@@ -60,7 +60,12 @@ async function until(url: string, ok: (a: Answer) => boolean, what: string): Pro
       // e.g. a body that is not the JSON expected yet: ask again
     }
   }
-  const seen = last instanceof Error ? last.message : last === undefined ? "nothing" : `${last.status}, ${last.body.byteLength} bytes, ${JSON.stringify(last.headers)}`;
+  const seen =
+    last instanceof Error
+      ? last.message
+      : last === undefined
+        ? "nothing"
+        : `${last.status}, ${last.body.byteLength} bytes, ${JSON.stringify(last.headers)}`;
   throw new Error(`${what}: not within 10 s (last answer: ${seen})`);
 }
 
@@ -74,7 +79,8 @@ function objectHeadersOf(a: Answer): Record<string, string> {
   return out;
 }
 
-const sizeLabel = (bytes: number): string => (bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`);
+const sizeLabel = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`;
 
 /**
  * GET hits through the whole HTTP path — s3rver → cache-store process →
@@ -93,11 +99,14 @@ export const gatewaySuite: Suite = {
     if ("missing" in wrk) throw new Error(`the gateway suite needs wrk as its load generator: ${wrk.missing}`);
     const nginx = await findOrInstallCommand({ command: "nginx", debianPackage: "nginx", log });
     const wrkVersion = (await versionLine(wrk.path, ["-v"])).replace(/\s*Copyright.*$/, "");
-    const nginxVersion = "path" in nginx ? (await versionLine(nginx.path, ["-v"])).replace(/^nginx version:\s*/, "") : undefined;
+    const nginxVersion =
+      "path" in nginx ? (await versionLine(nginx.path, ["-v"])).replace(/^nginx version:\s*/, "") : undefined;
     const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
     const warmupSeconds = settings.warmupSeconds > 0 ? Math.max(1, Math.round(settings.warmupSeconds)) : 0;
     if (roundSeconds * settings.rounds !== settings.seconds) {
-      log(`  wrk runs whole seconds: ${settings.rounds} rounds of ${roundSeconds} s = ${roundSeconds * settings.rounds} s per server and scenario`);
+      log(
+        `  wrk runs whole seconds: ${settings.rounds} rounds of ${roundSeconds} s = ${roundSeconds * settings.rounds} s per server and scenario`,
+      );
     }
     const script = fileURLToPath(new URL("../../dist/bare-http-main.js", import.meta.url));
     const loadBefore = loadavg();
@@ -117,9 +126,15 @@ export const gatewaySuite: Suite = {
       // Straight into s3rver, then read back until whole: s3rver 3.7.1 can acknowledge a PUT before its file is written.
       for (const o of benchObjects) {
         const body = benchBody(o.size);
-        const put = await get(`${s3.endpoint}/${bucket}/${o.key}`, "PUT", body, { "content-type": "application/octet-stream" });
+        const put = await get(`${s3.endpoint}/${bucket}/${o.key}`, "PUT", body, {
+          "content-type": "application/octet-stream",
+        });
         if (put.status !== 200) throw new Error(`s3rver answered PUT ${o.key} with ${put.status}`);
-        await until(`${s3.endpoint}/${bucket}/${o.key}`, (a) => a.status === 200 && a.body.equals(body), `s3rver serving ${o.key} whole`);
+        await until(
+          `${s3.endpoint}/${bucket}/${o.key}`,
+          (a) => a.status === 200 && a.body.equals(body),
+          `s3rver serving ${o.key} whole`,
+        );
       }
       store = await startServiceProcess("cache-store", {
         env: {
@@ -131,31 +146,59 @@ export const gatewaySuite: Suite = {
           SHUTDOWN_GRACE_MS: "500",
         },
       });
-      gateway = await startServiceProcess("gateway", { env: { CACHE_STORE_URLS: `http://${store.grpcAddress}`, GATEWAY_HOST: "127.0.0.1" } });
-      log(`  s3rver ${s3.endpoint}; cache-store pid ${store.pid} (${store.grpcAddress}); gateway pid ${gateway.pid} (${gateway.httpUrl})`);
+      gateway = await startServiceProcess("gateway", {
+        env: { CACHE_STORE_URLS: `http://${store.grpcAddress}`, GATEWAY_HOST: "127.0.0.1" },
+      });
+      log(
+        `  s3rver ${s3.endpoint}; cache-store pid ${store.pid} (${store.grpcAddress}); gateway pid ${gateway.pid} (${gateway.httpUrl})`,
+      );
       // The near-cache serves only once the invalidation stream is live.
-      await until(`${gateway.httpUrl}/readyz`, (a) => a.status === 200 && (JSON.parse(a.body.toString()) as { near_cache?: string }).near_cache === "on", "gateway ready with its near-cache on");
+      await until(
+        `${gateway.httpUrl}/readyz`,
+        (a) => a.status === 200 && (JSON.parse(a.body.toString()) as { near_cache?: string }).near_cache === "on",
+        "gateway ready with its near-cache on",
+      );
 
       const gatewayHeaders: Record<string, string>[] = [];
       for (const o of benchObjects) {
         const body = benchBody(o.size);
         const hit = await until(
           `${gateway.httpUrl}/objects/${bucket}/${o.key}`,
-          (a) => a.status === 200 && a.body.equals(body) && String(a.headers["cache-status"]).includes("breakwater-gateway; hit"),
+          (a) =>
+            a.status === 200 &&
+            a.body.equals(body) &&
+            String(a.headers["cache-status"]).includes("breakwater-gateway; hit"),
           `gateway answering ${o.key} from its near-cache`,
         );
         gatewayHeaders.push(objectHeadersOf(hit));
         log(`  gateway ${o.key}: ${o.size} bytes, cache-status "${hit.headers["cache-status"]}"`);
       }
-      const specs = benchObjects.map((o, i) => ({ path: `/objects/${bucket}/${o.key}`, size: o.size, headers: gatewayHeaders[i]! }));
-      bare = await startChildServer({ name: "bare", script, args: [`--objects=${JSON.stringify(specs)}`], nodeArgs: settings.serverNodeArgs });
+      const specs = benchObjects.map((o, i) => ({
+        path: `/objects/${bucket}/${o.key}`,
+        size: o.size,
+        headers: gatewayHeaders[i]!,
+      }));
+      bare = await startChildServer({
+        name: "bare",
+        script,
+        args: [`--objects=${JSON.stringify(specs)}`],
+        nodeArgs: settings.serverNodeArgs,
+      });
       log(`  bare node:http server: pid ${bare.pid}, port ${bare.port}`);
       if ("path" in nginx) {
-        proxy = await startNginxCacheProxy({ nginx: nginx.path, origin: `127.0.0.1:${s3.port}`, workerProcesses: nginxWorkers });
+        proxy = await startNginxCacheProxy({
+          nginx: nginx.path,
+          origin: `127.0.0.1:${s3.port}`,
+          workerProcesses: nginxWorkers,
+        });
         log(`  nginx: pid ${proxy.pid}, ${proxy.url}, cache in ${proxy.directory}`);
         for (const o of benchObjects) {
           const body = benchBody(o.size);
-          await until(`${proxy.url}/objects/${bucket}/${o.key}`, (a) => a.status === 200 && a.body.equals(body) && a.headers["x-cache-status"] === "HIT", `nginx answering ${o.key} from its cache`);
+          await until(
+            `${proxy.url}/objects/${bucket}/${o.key}`,
+            (a) => a.status === 200 && a.body.equals(body) && a.headers["x-cache-status"] === "HIT",
+            `nginx answering ${o.key} from its cache`,
+          );
         }
       } else {
         log(`  skipping the nginx baseline: ${nginx.missing}`);
@@ -169,7 +212,15 @@ export const gatewaySuite: Suite = {
       for (const o of benchObjects) {
         const path = `/objects/${bucket}/${o.key}`;
         const sides: HttpSide[] = [
-          ...(nginxProxy === undefined ? [] : [{ name: "nginx", url: `${nginxProxy.url}${path}`, cpuMicros: () => Promise.resolve(nginxProxy.cpuMicros()) }]),
+          ...(nginxProxy === undefined
+            ? []
+            : [
+                {
+                  name: "nginx",
+                  url: `${nginxProxy.url}${path}`,
+                  cpuMicros: () => Promise.resolve(nginxProxy.cpuMicros()),
+                },
+              ]),
           { name: "bare", url: `http://127.0.0.1:${bareServer.port}${path}`, cpuMicros: () => bareServer.cpuMicros() },
           {
             name: "gateway",
@@ -186,7 +237,10 @@ export const gatewaySuite: Suite = {
         const body = benchBody(o.size);
         for (const side of sides) {
           const a = await get(side.url);
-          if (a.status !== 200 || !a.body.equals(body)) throw new Error(`${side.name} answered ${path} with ${a.status} and ${a.body.byteLength} bytes, not 200 and the object's ${o.size}`);
+          if (a.status !== 200 || !a.body.equals(body))
+            throw new Error(
+              `${side.name} answered ${path} with ${a.status} and ${a.body.byteLength} bytes, not 200 and the object's ${o.size}`,
+            );
         }
         const scenario = `GET hit ${sizeLabel(o.size)}`;
         const samples = await compareWithWrk(scenario, sides, {

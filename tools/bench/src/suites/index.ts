@@ -9,4 +9,13 @@ import { serverKitSuite } from "./server-kit.js";
 import { sessionSuite } from "./session.js";
 
 /** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
-export const suites: readonly Suite[] = [serverKitSuite, coordinatorSuite, breakerAdmissionSuite, cacheSuite, fleetConvergenceSuite, gatewaySuite, coherenceSuite, sessionSuite];
+export const suites: readonly Suite[] = [
+  serverKitSuite,
+  coordinatorSuite,
+  breakerAdmissionSuite,
+  cacheSuite,
+  fleetConvergenceSuite,
+  gatewaySuite,
+  coherenceSuite,
+  sessionSuite,
+];

@@ -8,7 +8,14 @@ import { serverKitSuite } from "./server-kit.js";
 describe("server-kit suite", () => {
   it("measures every server in both scenarios and leaves no server running", async () => {
     const lines: string[] = [];
-    const settings: BenchSettings = { seconds: 0.4, warmupSeconds: 0, rounds: 2, inFlight: 8, serverNodeArgs: [], log: (l) => lines.push(l) };
+    const settings: BenchSettings = {
+      seconds: 0.4,
+      warmupSeconds: 0,
+      rounds: 2,
+      inFlight: 8,
+      serverNodeArgs: [],
+      log: (l) => lines.push(l),
+    };
     const comparisons = await serverKitSuite.run(settings);
     expect(comparisons.map((c) => c.scenario)).toEqual(["unary 1 KiB", "stream 16 × 1 KiB"]);
     for (const c of comparisons) {

@@ -64,11 +64,20 @@ function connect(port: number): Promise<grpc.Client[]> {
   const clients = Array.from(
     { length: channels },
     // A local subchannel pool gives each client its own connection.
-    () => new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.enable_retries": 0 }),
+    () =>
+      new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+        "grpc.enable_retries": 0,
+      }),
   );
   const deadline = Date.now() + 10_000;
   return Promise.all(
-    clients.map((c) => new Promise<grpc.Client>((resolve, reject) => c.waitForReady(deadline, (err) => (err ? reject(err) : resolve(c))))),
+    clients.map(
+      (c) =>
+        new Promise<grpc.Client>((resolve, reject) =>
+          c.waitForReady(deadline, (err) => (err ? reject(err) : resolve(c))),
+        ),
+    ),
   ).catch((err: unknown) => {
     for (const c of clients) c.close();
     throw err;
@@ -86,7 +95,12 @@ export const serverKitSuite: Suite = {
     const clients: grpc.Client[][] = [];
     try {
       for (const kind of kinds) {
-        const server = await startChildServer({ name: kind, script, args: [`--kind=${kind}`], nodeArgs: settings.serverNodeArgs });
+        const server = await startChildServer({
+          name: kind,
+          script,
+          args: [`--kind=${kind}`],
+          nodeArgs: settings.serverNodeArgs,
+        });
         servers.push(server);
         settings.log(`  ${kind} server: pid ${server.pid}, port ${server.port}`);
         clients.push(await connect(server.port));

@@ -42,7 +42,8 @@ export class DrivenTime implements Clock, SessionTimers {
     const end = this.current + ms;
     for (;;) {
       let next: Pending | undefined;
-      for (const p of this.pending) if (p.at <= end && (next === undefined || p.at < next.at || (p.at === next.at && p.id < next.id))) next = p;
+      for (const p of this.pending)
+        if (p.at <= end && (next === undefined || p.at < next.at || (p.at === next.at && p.id < next.id))) next = p;
       if (next === undefined) break;
       this.pending = this.pending.filter((p) => p !== next);
       this.current = Math.max(this.current, next.at);
