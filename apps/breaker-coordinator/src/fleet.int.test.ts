@@ -25,7 +25,8 @@ describe("coordinator with 5 instances on real sessions", () => {
     dir = mkdtempSync(join(tmpdir(), "bw-coord-"));
     writeFileSync(
       join(dir, "breakers.yaml"),
-      "defaults:\n  open_timeout: 300ms\n  max_open_timeout: 2s\n  open_jitter: 0\n  probe_lease: 2s\n  heartbeat_interval: 200ms\n",
+      "defaults:\n  open_timeout: 300ms\n  max_open_timeout: 2s\n" +
+        "  open_jitter: 0\n  probe_lease: 2s\n  heartbeat_interval: 200ms\n",
     );
     coordinator = await startServiceProcess("breaker-coordinator", {
       env: {

@@ -84,7 +84,7 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
     }
   });
 
-  it("a put over MAX_PUT_BYTES is RESOURCE_EXHAUSTED, declared or discovered while streaming, and stores nothing", async () => {
+  it("a put over MAX_PUT_BYTES, declared or found mid-stream, is RESOURCE_EXHAUSTED and stores nothing", async () => {
     const declared = await failure(
       stack.client.putObject(
         putMessages(
@@ -113,7 +113,8 @@ describe("cache-store refuses bad input with a clear status and keeps answering"
     expect(stack.proxy.count("PUT", "/default/big/declared.bin")).toBe(0);
   });
 
-  // Found by this test: these were CANCELLED, because the S3 adapter takes any non-CacheError from a body for the writer giving up.
+  // Found by this test: these were CANCELLED, because the S3 adapter
+  // takes any non-CacheError from a body for the writer giving up.
   it.each([
     ["shorter", 10n, "12345", /5 bytes, not the declared content_length 10/],
     ["longer", 3n, "12345", /longer than the declared content_length 3/],

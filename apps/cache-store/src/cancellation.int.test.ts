@@ -58,10 +58,12 @@ describe("a client that cancels a GetObject stops the S3 download, and cancellat
 
     const cancelled = performance.now();
     await iterator.return?.();
-    // Released unread, the socket is destroyed rather than pooled (a stalled download would hold it for S3_REQUEST_TIMEOUT, 30 s).
+    // Released unread, the socket is destroyed rather than pooled (a
+    // stalled download would hold it for S3_REQUEST_TIMEOUT, 30 s).
     await expect.poll(() => stack.proxy.openConnections, { interval: 10, timeout: 5_000 }).toBe(0);
     console.info(
-      `cancel mid-stream: S3 connection closed ${(performance.now() - cancelled).toFixed(0)} ms after the client cancelled`,
+      `cancel mid-stream: S3 connection closed ` +
+        `${(performance.now() - cancelled).toFixed(0)} ms after the client cancelled`,
     );
     expect(stack.s3Gets("cancel/large.bin")).toBe(1);
 
@@ -69,7 +71,7 @@ describe("a client that cancels a GetObject stops the S3 download, and cancellat
     expect([whole.status, whole.body.length, sha256(whole.body)]).toEqual([BYPASS, large.length, sha256(large)]);
   });
 
-  it("10 000 reads cancelled after their first message (64 at a time) leave fds, heap and RSS at baseline", async () => {
+  it("10 000 reads cancelled after their first message (64 at once) leave fds, heap and RSS at baseline", async () => {
     const pid = stack.process.pid;
     const key = "cancel/mid.bin";
     const run = async (n: number): Promise<void> =>
@@ -101,9 +103,11 @@ describe("a client that cancels a GetObject stops the S3 download, and cancellat
     const rssAfter = rssBytes(pid);
     const mib = (n: number): string => (n / MiB).toFixed(2);
     console.info(
-      `10 000 cancelled reads in ${ms.toFixed(0)} ms (${((10_000 / ms) * 1000).toFixed(0)}/s): fds ${fdsBefore} → ${fdsAfter}, ` +
+      `10 000 cancelled reads in ${ms.toFixed(0)} ms (${((10_000 / ms) * 1000).toFixed(0)}/s): ` +
+        `fds ${fdsBefore} → ${fdsAfter}, ` +
         `heap after GC ${mib(heapBefore.heapUsed)} → ${mib(heapAfter.heapUsed)} MiB, ` +
-        `external ${mib(heapBefore.external)} → ${mib(heapAfter.external)} MiB, RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB`,
+        `external ${mib(heapBefore.external)} → ${mib(heapAfter.external)} MiB, ` +
+        `RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB`,
     );
     // A leak of 500 bytes a read would be 5 MiB here.
     expect(heapAfter.heapUsed - heapBefore.heapUsed).toBeLessThan(5 * MiB);

@@ -116,7 +116,7 @@ describe("WatchInvalidations during a shutdown", () => {
     await stack?.close();
   });
 
-  it("a write still in flight at SIGTERM finishes, and its invalidation reaches subscribers before their stream ends", async () => {
+  it("a write in flight at SIGTERM finishes; subscribers get its invalidation before their stream ends", async () => {
     const watch = subscribe(stack.newClient());
     expect((await watch.next()).case).toBe("subscribed");
     stack.proxy.setMode({ kind: "delay", ms: 800 }); // S3 is slow: the put is still in flight at SIGTERM

@@ -92,7 +92,7 @@ describe("64 MiB objects stream through cache-store (over CACHE_MAX_OBJECT_BYTES
     expect(stats.bytes).toBeLessThan(BigInt(MiB));
   });
 
-  it("PutObject of 64 MiB over the client stream goes multipart and round-trips byte-exact (sha256), also as stored in S3", async () => {
+  it("a 64 MiB PutObject goes multipart and round-trips byte-exact (sha256), also as stored in S3", async () => {
     const pid = stack.process.pid;
     const baseline = rssBytes(pid);
     const liveBefore = await liveBytes(pid);

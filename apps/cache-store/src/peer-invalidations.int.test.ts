@@ -84,7 +84,8 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     await put(a.client, key, "v0");
     for (const r of [b, c]) {
       expect((await get(r.client, key)).body.toString()).toBe("v0");
-      expect((await get(r.client, key)).status).toBe(cacheV1.CacheStatus.HIT); // cached: only an invalidation changes it
+      // cached: only an invalidation changes it
+      expect((await get(r.client, key)).status).toBe(cacheV1.CacheStatus.HIT);
     }
     for (let i = 1; i <= WRITES; i++) {
       const body = `v${i}`;
@@ -161,7 +162,7 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     }
   });
 
-  it("A killed: B keeps serving and SERVING; A back on its port: B resubscribes and revalidates what it cached meanwhile", async () => {
+  it("A killed: B keeps serving, SERVING; A back on its port: B resubscribes and revalidates its copies", async () => {
     const same = "peer/outage/same.txt";
     const changed = "peer/outage/changed.txt";
     await put(a.client, same, "same");
@@ -195,7 +196,8 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     expect(cacheV1.CacheStatus[(await get(b.client, same)).status]).toBe("HIT");
 
     const logs = b.process.output.slice(outputBefore).filter((l) => l.includes(a.url));
-    expect(logs.filter((l) => l.includes('"msg":"peer invalidation stream down"'))).toHaveLength(1); // once per outage, at warn
+    // once per outage, at warn
+    expect(logs.filter((l) => l.includes('"msg":"peer invalidation stream down"'))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('"level":40'))).toHaveLength(1);
     expect(logs.some((l) => l.includes("peer invalidation stream live"))).toBe(true);
 
@@ -205,7 +207,7 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
     onlySaw(await readUntil(a.client, same, "same v2"), "same");
   }, 60_000);
 
-  it("SIGTERM: every replica exits 0 without waiting out the grace (peers' streams and timers no obstacle)", async () => {
+  it("SIGTERM: each replica exits 0 without waiting out the grace (peers' streams, timers no obstacle)", async () => {
     const pids = fleet.replicas.map((r) => r.process.pid);
     const exits = await fleet.close();
     for (const exit of exits) {

@@ -149,7 +149,7 @@ describe("byte ranges and conditional reads through cache-store", () => {
     const at = (offsetMs: number) =>
       timestampFromDate(new Date(timestampDate(info.lastModified!).getTime() + offsetMs));
 
-    it("if_none_match: the etag, its weak form, a list holding it, or * → not_modified; another etag → the body", async () => {
+    it("if_none_match: etag, its weak form, a list with it, or * → not_modified; another etag → the body", async () => {
       await notModified({ ifNoneMatch: info.etag });
       await notModified({ ifNoneMatch: `W/${info.etag}` }); // weak comparison (RFC 9110 13.1.2)
       await notModified({ ifNoneMatch: `"nope", ${info.etag}` });
@@ -157,7 +157,7 @@ describe("byte ranges and conditional reads through cache-store", () => {
       await modified({ ifNoneMatch: '"0123456789abcdef"' });
     });
 
-    it("if_modified_since: not newer → not_modified; older date → the body; ignored when if_none_match is set", async () => {
+    it("if_modified_since: not newer → not_modified; older → the body; ignored when if_none_match is set", async () => {
       await notModified({ ifModifiedSince: at(0) });
       await notModified({ ifModifiedSince: at(3_600_000) });
       await modified({ ifModifiedSince: at(-3_600_000) });

@@ -59,7 +59,7 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(stack.s3Gets(key)).toBe(1);
   });
 
-  it("writes through: after a PutObject the next read is a HIT with what S3 holds (etag, type, metadata), no S3 GET", async () => {
+  it("writes through: after a PutObject the next read is a HIT with S3's etag, type, metadata; no S3 GET", async () => {
     const body = randomBytes(100_000);
     const stored = await stack.put("hit/after-put.bin", body, {
       contentType: "application/x-test",
@@ -111,7 +111,8 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(statuses.filter((s) => s === "COALESCED")).toHaveLength(999);
     for (const r of reads) expect(r.body.equals(body)).toBe(true);
     console.info(
-      `1 000 concurrent cold reads: ${stack.s3Gets("coalesce/cold.bin")} S3 GET, ${elapsed.toFixed(0)} ms (2 000 ms of it storage delay)`,
+      `1 000 concurrent cold reads: ${stack.s3Gets("coalesce/cold.bin")} S3 GET, ` +
+        `${elapsed.toFixed(0)} ms (2 000 ms of it storage delay)`,
     );
 
     expect((await get(stack.newClient(), "coalesce/cold.bin")).status).toBe(HIT);
@@ -122,7 +123,7 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
   // written, and under load a GET right after read an empty or older file (5 of 200 rounds in one
   // run, both as MISS, i.e. straight from s3rver). What is checked here is the cache: the copy it
   // held before the put is never served after it.
-  it("never returns the old body after a put through the same instance (200 rounds, cached before each put)", async () => {
+  it("never returns the old body after a put through the same instance (200 rounds, cached before each)", async () => {
     const key = "rw/versioned.txt";
     await stack.put(key, "v0");
     expect((await get(stack.client, key)).body.toString()).toBe("v0");
@@ -140,7 +141,7 @@ describe("cache-store reads through to S3 (real processes: s3rver ← counting p
     expect(stale).toEqual([]);
   });
 
-  it("DeleteObject deletes in S3; the next read is NOT_FOUND without asking S3; deleting a missing key succeeds", async () => {
+  it("DeleteObject deletes in S3; the next read is NOT_FOUND, S3 not asked; a missing key deletes fine", async () => {
     const key = "del/gone.txt";
     await stack.put(key, "soon gone");
     expect((await get(stack.client, key)).status).toBe(HIT); // written through

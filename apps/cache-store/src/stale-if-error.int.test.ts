@@ -106,7 +106,7 @@ describe("stale-if-error: cache-store keeps serving expired copies while S3 is d
     },
   );
 
-  it("after healing, a copy changed in S3 meanwhile is fetched again (MISS), never served from the old copy", async () => {
+  it("after healing, a copy changed in S3 meanwhile is fetched anew (MISS), not served from the old one", async () => {
     const key = "stale/changed-behind.txt";
     await storageAdmitsReads();
     await stack.put(key, "old");

@@ -67,7 +67,10 @@ const body = (key: string): string => `body of ${key}`;
 type CacheClient = GrpcClient<typeof cacheV1.CacheService>;
 type Coordinator = GrpcClient<typeof breakerV1.BreakerCoordinator>;
 
-/** One storage request: when it reached the meter and ended (wall clock, as the coordinator's timestamps) and who sent it. */
+/**
+ * One storage request: when it reached the meter and ended (wall
+ * clock, as the coordinator's timestamps) and who sent it.
+ */
 interface StorageSpan {
   start: number;
   end: number;
@@ -92,7 +95,9 @@ interface StorageMeter {
   close(): Promise<void>;
 }
 
-/** The pid among `pids` that owns the loopback TCP connection from `clientPort` to `serverPort`, or -1 (Linux /proc). */
+/**
+ * The pid among `pids` that owns the loopback TCP connection from `clientPort` to `serverPort`, or -1 (Linux /proc).
+ */
 function connectionOwner(pids: readonly number[], clientPort: number, serverPort: number): number {
   const hex = (port: number): string => port.toString(16).toUpperCase().padStart(4, "0");
   let inode: string | undefined;
@@ -205,7 +210,9 @@ async function read(
   }
 }
 
-/** Every storage call a replica made, by its storage_request_duration_seconds histogram (refused calls are not made). */
+/**
+ * Every storage call a replica made, by its storage_request_duration_seconds histogram (refused calls are not made).
+ */
 async function storageCalls(p: ServiceProcess): Promise<number> {
   const text = await (await fetch(`${p.httpUrl}/metrics`)).text();
   let n = 0;
@@ -347,7 +354,10 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     expect((await replicaBreakers()).map((b) => [b.state, b.detached])).toEqual(Array(3).fill(["closed", false]));
   });
 
-  it("S3 answers 503 under load on every replica: opens fleet-wide; a replica whose breaker opened admits no S3 call; stale for cached keys, 503 + Retry-After for others", async () => {
+  const openUnderLoad =
+    "S3 answers 503 under load on every replica: opens fleet-wide; a replica whose breaker opened admits no S3 call; " +
+    "stale for cached keys, 503 + Retry-After for others";
+  it(openUnderLoad, async () => {
     meter.spans.length = 0;
     proxy.setMode(s3Unavailable);
     const failingSince = Date.now();
@@ -395,9 +405,11 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
       "every storage request told to a replica",
     ).toBe(true);
     console.info(
-      `S3 503 under ${READERS_PER_REPLICA} readers per replica: fleet OPEN ${openedAt - failingSince} ms after the first failure ` +
+      `S3 503 under ${READERS_PER_REPLICA} readers per replica: ` +
+        `fleet OPEN ${openedAt - failingSince} ms after the first failure ` +
         `(${reads.join("/")} reads, ${meter.spans.length} S3 requests); replicas' breakers opened ` +
-        `${learnedAt.map((t) => t! - openedAt).join("/")} ms from the coordinator's transition; S3 requests per replica ` +
+        `${learnedAt.map((t) => t! - openedAt).join("/")} ms from the coordinator's transition; ` +
+        `S3 requests per replica ` +
         `from the transition ${sinceTransition.join("/")}, from the replica's own opening ${afterLearned.join("/")}`,
     );
     // The coordinator's instant is not when a replica stops: until its push arrives, a replica may
@@ -440,7 +452,8 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
             tally.unavailableGrpc++;
           else
             tally.other.push(
-              `replica ${i} uncached: ${miss instanceof ConnectError ? `${miss.code} ${miss.metadata.get("retry-after-ms")}` : miss.status}`,
+              `replica ${i} uncached: ` +
+                `${miss instanceof ConnectError ? `${miss.code} ${miss.metadata.get("retry-after-ms")}` : miss.status}`,
             );
         }),
       );
@@ -524,9 +537,12 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     const halfOpenSpans = meter.spans.filter((s) => s.start < closedAt);
     const overlap = maxOverlap(halfOpenSpans);
     console.info(
-      `healed: half-open at ${timestampMs(opened.openUntil) - healedAt} ms from the heal, closed ${closedAt - healedAt} ms after it; ` +
-        `${halfOpenSpans.length} S3 request(s) while half-open (${halfOpenSpans.map((s) => `${s.start - healedAt}–${s.end - healedAt} ms`).join(", ")}), ` +
-        `at most ${overlap} at a time; ${meter.spans.length} S3 requests in all; replica answers ${JSON.stringify(countBy(answers))}`,
+      `healed: half-open at ${timestampMs(opened.openUntil) - healedAt} ms from the heal, ` +
+        `closed ${closedAt - healedAt} ms after it; ` +
+        `${halfOpenSpans.length} S3 request(s) while half-open ` +
+        `(${halfOpenSpans.map((s) => `${s.start - healedAt}–${s.end - healedAt} ms`).join(", ")}), ` +
+        `at most ${overlap} at a time; ${meter.spans.length} S3 requests in all; ` +
+        `replica answers ${JSON.stringify(countBy(answers))}`,
     );
     expect(closed.state).toBe(BreakerState.CLOSED);
     expect(halfOpenSpans.length).toBeGreaterThanOrEqual(2); // success_threshold
@@ -570,8 +586,10 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     const fmt = (xs: number[]): string =>
       `p50 ${percentile(xs, 50).toFixed(2)} / p99 ${percentile(xs, 99).toFixed(2)} ms`;
     console.info(
-      `200 gateway reads of a cached key: attached ${fmt(attached)}; from the SIGKILL on (over ${cutOffMs.toFixed(0)} ms) ${fmt(cutOff)}; ` +
-        `detached ${fmt(detached)}; replicas detached ${detachedAfter.map((t) => t!.toFixed(0)).join("/")} ms after SIGKILL (detach_after 1 s)`,
+      `200 gateway reads of a cached key: attached ${fmt(attached)}; ` +
+        `from the SIGKILL on (over ${cutOffMs.toFixed(0)} ms) ${fmt(cutOff)}; ` +
+        `detached ${fmt(detached)}; ` +
+        `replicas detached ${detachedAfter.map((t) => t!.toFixed(0)).join("/")} ms after SIGKILL (detach_after 1 s)`,
     );
     // Requests never wait on the coordinator: every read above answered 200 with the body, with it gone,
     // none taking seconds (how fast, attached or not, is a figure for npm run bench).
@@ -612,8 +630,10 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     }
     const perReplica = (await Promise.all(replicas.map(storageCalls))).map((n, i) => n - before[i]!);
     console.info(
-      `detached, S3 503: every local breaker open after ${localReads} reads, ${toOpen} S3 requests, ${openMs.toFixed(0)} ms; ` +
-        `then ${refusedMs.length} reads in 500 ms sent ${proxy.requests.length} S3 requests (per replica ${perReplica.join("/")}), refused in p50 ${percentile(refusedMs, 50).toFixed(2)} ms`,
+      `detached, S3 503: every local breaker open after ${localReads} reads, ` +
+        `${toOpen} S3 requests, ${openMs.toFixed(0)} ms; ` +
+        `then ${refusedMs.length} reads in 500 ms sent ${proxy.requests.length} S3 requests ` +
+        `(per replica ${perReplica.join("/")}), refused in p50 ${percentile(refusedMs, 50).toFixed(2)} ms`,
     );
     expect(proxy.requests.length).toBe(0);
     expect(perReplica).toEqual([0, 0, 0]);
@@ -675,12 +695,17 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     for (const c of clients) expect(await read(c, `never/${coldKey()}`)).toMatchObject({ code: Code.NotFound });
     expect(proxy.requests.length).toBe(3);
     console.info(
-      `coordinator restarted: every replica reattached ${reattachMs.toFixed(0)} ms after it listened, agreed (all closed) after ${agreedMs.toFixed(0)} ms; ` +
+      `coordinator restarted: every replica reattached ${reattachMs.toFixed(0)} ms after it listened, ` +
+        `agreed (all closed) after ${agreedMs.toFixed(0)} ms; ` +
         `forced OPEN → all 3 replicas open in ${followedMs.toFixed(0)} ms, 0 S3 requests while forced`,
     );
   });
 
-  it("S3 breaker open again, many uncached reads through the gateway: each answers 503 + Retry-After; cached keys still answer 200 with `detail=stale`: a replica's storage UNAVAILABLE does not open the gateway's upstream breakers; /readyz stays 200", async () => {
+  const uncachedWhileOpen =
+    "S3 breaker open again, many uncached reads through the gateway: each answers 503 + Retry-After; " +
+    "cached keys still answer 200 with `detail=stale`: " +
+    "a replica's storage UNAVAILABLE does not open the gateway's upstream breakers; /readyz stays 200";
+  it(uncachedWhileOpen, async () => {
     await ops.forceBreaker({ name: breakerName, mode: ForceMode.OPEN, reason: "gateway check", ttl: { seconds: 60n } });
     try {
       await expect
@@ -705,7 +730,8 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
       await ready.arrayBuffer();
       const states = await gatewayUpstreamStates();
       console.info(
-        `after 15 uncached reads through the gateway: cached keys answered ${JSON.stringify(cachedAfterMisses.map((a) => `${a.status} ${a.cacheStatus}`))}; ` +
+        `after 15 uncached reads through the gateway: ` +
+          `cached keys answered ${JSON.stringify(cachedAfterMisses.map((a) => `${a.status} ${a.cacheStatus}`))}; ` +
           `/readyz ${ready.status}; gateway_upstream_breaker_state (2 = open): ${states.join(", ")}`,
       );
       cachedAfterMisses.forEach((a, i) => {
@@ -720,7 +746,10 @@ describe("coordinated breakers across a fleet: coordinator, 3 cache-store replic
     }
   });
 
-  it("every upstream breaker forced open at the coordinator: the gateway answers 503 + Retry-After + JSON without calling a replica, /readyz 503; AUTO serves again", async () => {
+  const forcedOpen =
+    "every upstream breaker forced open at the coordinator: " +
+    "the gateway answers 503 + Retry-After + JSON without calling a replica, /readyz 503; AUTO serves again";
+  it(forcedOpen, async () => {
     await ops.forceBreaker({ name: breakerName, mode: ForceMode.AUTO, reason: "storage back" });
     const upstreams = replicas.map((r) => `cache-store:${r.grpcAddress}`);
     for (const name of upstreams)

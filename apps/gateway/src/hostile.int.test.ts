@@ -272,11 +272,16 @@ describe("hostile traffic", () => {
     );
     const counted = [...tally.values()].reduce((n, m) => n + [...m.values()].reduce((a, b) => a + b, 0), 0);
     console.log(
-      `hostile traffic: ${counted} requests in ${(elapsed / 1000).toFixed(1)} s (concurrency ${CONCURRENCY} + ${SLOWLORIS} slowloris); ` +
-        `slowloris cut after ${Math.min(...lorisDurations).toFixed(0)}–${Math.max(...lorisDurations).toFixed(0)} ms; ` +
-        `gateway RSS ${(baseline / MiB).toFixed(1)} MiB before, ${(warmed / MiB).toFixed(1)} MiB after the first ${WARMUP}, ` +
+      `hostile traffic: ${counted} requests in ${(elapsed / 1000).toFixed(1)} s ` +
+        `(concurrency ${CONCURRENCY} + ${SLOWLORIS} slowloris); ` +
+        `slowloris cut after ` +
+        `${Math.min(...lorisDurations).toFixed(0)}–${Math.max(...lorisDurations).toFixed(0)} ms; ` +
+        `gateway RSS ${(baseline / MiB).toFixed(1)} MiB before, ` +
+        `${(warmed / MiB).toFixed(1)} MiB after the first ${WARMUP}, ` +
         `${(after / MiB).toFixed(1)} MiB after all (V8 new space ${heap.new} MiB, old space ${heap.old} MiB); ` +
-        `heap in use after a full GC ${(heapWarmed.heapUsed / MiB).toFixed(1)} → ${(heapAfter.heapUsed / MiB).toFixed(1)} MiB\n  ${summary.join("\n  ")}`,
+        `heap in use after a full GC ` +
+        `${(heapWarmed.heapUsed / MiB).toFixed(1)} → ${(heapAfter.heapUsed / MiB).toFixed(1)} MiB` +
+        `\n  ${summary.join("\n  ")}`,
     );
     const clientErrors = (status: string): Promise<number | undefined> =>
       scrapeSample(gateway.httpUrl, "gateway_http_client_errors_total", { status });

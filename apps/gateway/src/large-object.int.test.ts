@@ -63,7 +63,7 @@ describe("a 256 MiB object through the gateway", () => {
     await stack?.stop();
   });
 
-  it("PUT and GET are byte-exact (sha256); the gateway and the cache-store hold < 64 MiB of it at any time and keep none of it", async () => {
+  it("PUT and GET are byte-exact (sha256); gateway and cache-store hold < 64 MiB at a time and keep none", async () => {
     const gateway = stack.gateways[0]!;
     const cacheStore = stack.cacheStore;
     const pids = { gateway: gateway.pid, "cache-store": cacheStore.pid };
@@ -143,7 +143,8 @@ describe("a 256 MiB object through the gateway", () => {
       const put = putPeaks[i]!;
       const get = getPeaks[i]!;
       console.log(
-        `256 MiB through the gateway (PUT ${(putMs / 1000).toFixed(1)} s, GET ${(getMs / 1000).toFixed(1)} s), ${name}: ` +
+        `256 MiB through the gateway (PUT ${(putMs / 1000).toFixed(1)} s, GET ${(getMs / 1000).toFixed(1)} s), ` +
+          `${name}: ` +
           `live (heap + external after GC) ${mib(liveBefore[name])} MiB before, peak ${mib(put.live)} during PUT ` +
           `(${put.samples} samples), ${mib(get.live)} during GET (${get.samples}), ${mib(liveAfter[name])} after; ` +
           `RSS ${mib(rssBefore[name])} MiB before, peak ${mib(put.rss)} during PUT, ${mib(get.rss)} during GET`,

@@ -109,7 +109,7 @@ describe("near-cache: two gateways on one cache-store", () => {
     expect(head.headers["content-length"]).toBe("10");
   });
 
-  it("50 concurrent reads of a key it holds no copy of make one cache-store read; the rest wait for that copy", async () => {
+  it("50 concurrent reads of a key it holds no copy of make one cache-store read; the rest wait for it", async () => {
     const key = "nc/stampede.bin";
     expect((await fetch(url(b, key), { method: "PUT", body: "first" })).status).toBe(200);
     await warm(url(a, key));
@@ -164,7 +164,8 @@ describe("near-cache: two gateways on one cache-store", () => {
     expect((await fetch(url(a, key))).headers.get("cache-status")).toMatch(/gateway; fwd=miss$/);
   });
 
-  it("over 1 000 writes through A, each while B holds the previous body: A never serves an old body, B never one older than the previous, and every write reaches B", async () => {
+  // Each write through A lands while B holds the previous body.
+  it("1 000 writes through A: A never serves an old body, B none older than the previous; all reach B", async () => {
     const key = "nc/coherent.txt";
     await fetch(url(a, key), { method: "PUT", body: "v0" });
     await warm(url(b, key));
@@ -219,14 +220,21 @@ describe("near-cache: two gateways on one cache-store", () => {
     }
     const hitsOnB = (await nearCacheHits(b)) - hitsBefore;
     console.log(
-      `near-cache propagation over 1000 writes through A, read on B: worst ${worstServedMs.toFixed(1)} ms until B served the new body ` +
-        `(mean ${(totalServedMs / 1000).toFixed(1)} ms), worst ${worstInvalidationMs.toFixed(1)} ms until B's copy was invalidated; ` +
-        `B served the old body ${oldReadsOnB} times over ${writesSeenStaleOnB} writes; near-cache hits on B ${hitsOnB}; ` +
-        `p50 ${quantile(served, 0.5).toFixed(1)} ms, p99 ${quantile(served, 0.99).toFixed(1)} ms, over 50 ms: ${served.filter((x) => x > 50).length}`,
+      `near-cache propagation over 1000 writes through A, read on B: ` +
+        `worst ${worstServedMs.toFixed(1)} ms until B served the new body ` +
+        `(mean ${(totalServedMs / 1000).toFixed(1)} ms), ` +
+        `worst ${worstInvalidationMs.toFixed(1)} ms until B's copy was invalidated; ` +
+        `B served the old body ${oldReadsOnB} times over ${writesSeenStaleOnB} writes; ` +
+        `near-cache hits on B ${hitsOnB}; ` +
+        `p50 ${quantile(served, 0.5).toFixed(1)} ms, p99 ${quantile(served, 0.99).toFixed(1)} ms, ` +
+        `over 50 ms: ${served.filter((x) => x > 50).length}`,
     );
   }, 300_000);
 
-  it("breaking the invalidation stream (cache-store killed) empties the near-cache and turns it off; it comes back with the stream", async () => {
+  const streamBroken =
+    "breaking the invalidation stream (cache-store killed) empties the near-cache and turns it off; " +
+    "it comes back with the stream";
+  it(streamBroken, async () => {
     const key = "nc/outage.txt";
     await fetch(url(a, key), { method: "PUT", body: "before" });
     await warm(url(a, key));

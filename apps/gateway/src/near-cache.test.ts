@@ -133,7 +133,10 @@ describe("near-cache: reads waiting for a copy in the making", () => {
     expect(cache.joinFill("bkt", "a")).toBeUndefined();
   });
 
-  it("releases followers with nothing when the lead declines, ends without a copy, or is invalidated; none while disabled", async () => {
+  const releasesEmpty =
+    "releases followers with nothing when the lead declines, ends without a copy, or is invalidated; " +
+    "none while disabled";
+  it(releasesEmpty, async () => {
     const { cache } = setup();
     const declined = cache.begin("bkt", "a", true);
     const w1 = cache.joinFill("bkt", "a")!;

@@ -45,7 +45,10 @@ describe("object API over the real stack", () => {
     eventually(async () => (await putsFinished()) >= n, { what: `${n} PutObject calls finished at the cache-store` });
 
   describe("headers", () => {
-    it("GET answers Content-Type, Content-Length, ETag, Last-Modified, Accept-Ranges, x-amz-meta-*; Cache-Status hit after a write-through, fwd=miss after a purge", async () => {
+    const headersTitle =
+      "GET answers Content-Type, Content-Length, ETag, Last-Modified, Accept-Ranges, x-amz-meta-*; " +
+      "Cache-Status hit after a write-through, fwd=miss after a purge";
+    it(headersTitle, async () => {
       const body = randomBytes(5000);
       const stored = await put("h/one.bin", body, {
         "content-type": "image/png",
@@ -254,7 +257,8 @@ describe("object API over the real stack", () => {
     it("Expect: 100-continue over the limit → 413 instead of 100", async () => {
       const { text } = await rawExchange(port, (s) =>
         s.write(
-          `PUT /objects/default/big/expect HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${MAX_PUT + 1}\r\n\r\n`,
+          `PUT /objects/default/big/expect HTTP/1.1\r\n` +
+            `Host: x\r\nExpect: 100-continue\r\nContent-Length: ${MAX_PUT + 1}\r\n\r\n`,
         ),
       );
       expect(statusOf(text)).toBe(413);
@@ -298,7 +302,8 @@ describe("object API over the real stack", () => {
         port,
         (s) => {
           s.write(
-            `PUT /objects/default/${key} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${size}\r\n\r\n`,
+            `PUT /objects/default/${key} HTTP/1.1\r\n` +
+              `Host: x\r\nContent-Type: text/plain\r\nContent-Length: ${size}\r\n\r\n`,
           );
           s.write(Buffer.alloc(size / 2, 0x41), () => setTimeout(() => s.destroy(), 50));
         },

@@ -73,7 +73,10 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     return viaUpstream(req, res, path, prefix);
   };
 
-  /** An object request the near-cache did not answer: a CacheService call, cancelled if the client leaves first (or a 405). */
+  /**
+   * An object request the near-cache did not answer: a CacheService
+   * call, cancelled if the client leaves first (or a 405).
+   */
   async function viaUpstream(
     req: IncomingMessage,
     res: ServerResponse,

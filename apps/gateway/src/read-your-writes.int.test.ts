@@ -22,7 +22,10 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
 
   const read = async (key: string): Promise<string> => (await fetch(`${stack.base}/${key}`)).text();
 
-  it("over 100 writes, each with every replica holding the previous body, no read after the write answers an older one", async () => {
+  const noOlderRead =
+    "over 100 writes, each with every replica holding the previous body, " +
+    "no read after the write answers an older one";
+  it(noOlderRead, async () => {
     const key = "ryw/k.txt";
     expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: "v0" })).status).toBe(200);
     for (let i = 1; i <= 100; i++) {
@@ -74,7 +77,10 @@ describe("… and with the replicas following each other's invalidations (CACHE_
   const peerInvalidationsApplied = async (): Promise<number> =>
     (await perPeer("cache_peer_invalidations_applied_total")).reduce((a, b) => a + b, 0);
 
-  it("the gateway's drops elsewhere are local: the writer keeps the copy it wrote through (one hit in the three reads after each write)", async () => {
+  const dropsAreLocal =
+    "the gateway's drops elsewhere are local: " +
+    "the writer keeps the copy it wrote through (one hit in the three reads after each write)";
+  it(dropsAreLocal, async () => {
     const key = "ryw/peers.txt";
     await fetch(`${stack.base}/${key}`, { method: "PUT", body: "v0" });
     for (let i = 1; i <= 30; i++) {

@@ -30,7 +30,7 @@ describe("round trip through real processes: gateway → cache-store → S3", ()
     await s3?.close();
   });
 
-  it("PUT then GET returns the same bytes with Content-Type, Content-Length, ETag, Last-Modified; S3 has the object", async () => {
+  it("PUT then GET returns the same bytes, Content-Type, Content-Length, ETag, Last-Modified; S3 has it", async () => {
     const body = randomBytes(300_000);
     const put = await fetch(`${base}/a/b.txt`, { method: "PUT", body, headers: { "content-type": "text/plain" } });
     expect(put.status).toBe(200);

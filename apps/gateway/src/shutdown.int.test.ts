@@ -43,7 +43,7 @@ describe("graceful shutdown on SIGTERM", () => {
     await stack?.stop();
   });
 
-  it("drain delay (503 readiness, still serving), in-flight body finished, the rest cut after grace, exit 0", async () => {
+  it("drain delay (503 readiness, still serving), in-flight body finished, rest cut after grace, exit 0", async () => {
     const gateway = stack.gateways[0]!;
     const url = gateway.httpUrl;
     expect((await fetch(`${url}/readyz`)).status).toBe(200);

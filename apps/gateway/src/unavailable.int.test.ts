@@ -69,7 +69,7 @@ describe("too many requests in flight", () => {
     await stack?.stop();
   });
 
-  it("answers 503 + Retry-After over GATEWAY_MAX_CONCURRENT_REQUESTS, and serves again once they are done", async () => {
+  it("answers 503 + Retry-After over GATEWAY_MAX_CONCURRENT_REQUESTS, serves again once they are done", async () => {
     const gateway = stack.gateways[0]!;
     const port = gateway.httpPort;
     const rejected = async (): Promise<number> =>

@@ -99,7 +99,9 @@ export class BreakerMachine {
     return next === Infinity ? undefined : next;
   }
 
-  /** Applies the changes due by `now` (open → half-open, lapsed overrides and leases). O(1), allocation-free if none. */
+  /**
+   * Applies the changes due by `now` (open → half-open, lapsed overrides and leases). O(1), allocation-free if none.
+   */
   tick(now: number): void {
     this.auto.tick(now);
     const o = this.forcedBy;

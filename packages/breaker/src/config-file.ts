@@ -23,7 +23,9 @@ import { describe } from "./duration.js";
 export interface BreakerConfigSet {
   /** What a breaker with no matching backend entry gets. */
   readonly defaults: BreakerConfig;
-  /** The frozen config of the breaker `name`: defaults, then matching patterns (shortest first), then its exact entry. */
+  /**
+   * The frozen config of the breaker `name`: defaults, then matching patterns (shortest first), then its exact entry.
+   */
   resolveConfig(name: string): BreakerConfig;
 }
 

@@ -37,7 +37,10 @@ export function tripReason(w: TripCounts, config: TripConfig): string | undefine
   }
   if (w.consecutiveFailures >= config.consecutiveFailures) return `${w.consecutiveFailures} consecutive failures`;
   const rate = round(w.slowCalls / calls);
-  return `slow-call rate ${rate} ≥ ${config.slowCallRateThreshold} over ${calls} calls (slow: ≥ ${config.slowCallMs} ms)`;
+  return (
+    `slow-call rate ${rate} ≥ ${config.slowCallRateThreshold} over ${calls} calls ` +
+    `(slow: ≥ ${config.slowCallMs} ms)`
+  );
 }
 
 const round = (rate: number): string => String(Math.round(rate * 100) / 100);

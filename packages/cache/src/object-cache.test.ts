@@ -378,7 +378,8 @@ describe("write path", () => {
     expect(put).toEqual({ etag: '"v2"', size: 3 });
     const r = await c.get("bkt", "a");
     expect([r.status, await text(r)]).toEqual(["HIT", "new"]);
-    // What storage would answer: its etag, the type and metadata written (names in lower case), the second of the acknowledgement.
+    // What storage would answer: its etag, the type and metadata
+    // written (names in lower case), the second of the acknowledgement.
     expect(r.meta).toEqual({
       size: 3,
       contentType: "text/plain",
@@ -420,7 +421,7 @@ describe("write path", () => {
     expect(storage.calls.get).toBe(1);
   });
 
-  it("keeps nothing when two puts of a key overlapped: storage holds one of them, the cache cannot tell which", async () => {
+  it("keeps nothing when two puts of a key overlapped: storage holds one, the cache can't tell which", async () => {
     const c = cache();
     const first = deferred();
     storage.putGate = () => first.promise;
@@ -604,7 +605,7 @@ describe("invalidation", () => {
 });
 
 describe("expireAll (invalidations may have been missed)", () => {
-  it("keeps every copy but revalidates it on the next read: REVALIDATED when unchanged, MISS when changed", async () => {
+  it("keeps every copy but revalidates it on the next read: REVALIDATED if unchanged, MISS if changed", async () => {
     for (const k of ["same", "changed"]) storage.seed("bkt", k, `${k} v1`);
     const c = cache();
     const events: Invalidation[] = [];

@@ -105,7 +105,10 @@ describe("three breaker clients with a real coordinator", () => {
       expect(promSample(await r.metrics(), "test_breaker_state", { breaker: BREAKER })).toBe(2);
   });
 
-  it("in half-open, admits exactly one probe at a time across the 3 clients, and closes everywhere after the successes", async () => {
+  const oneProbe =
+    "in half-open, admits exactly one probe at a time across the 3 clients, " +
+    "and closes everywhere after the successes";
+  it(oneProbe, async () => {
     const open = (await ops.getBreaker({ name: BREAKER })).breaker!;
     const openUntil = Number(open.openUntil!.seconds) * 1000 + Math.floor(open.openUntil!.nanos / 1e6);
     await eventually(() => Date.now() >= openUntil, {
@@ -155,7 +158,8 @@ describe("three breaker clients with a real coordinator", () => {
     expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(breakerV1.BreakerState.CLOSED);
     expect(events.flat().filter((e) => e.type === "probe" && e.granted)).toHaveLength(3);
     console.info(
-      `half-open: 3 probes, at most ${maxInFlight} in flight, held by client(s) ${[...holders].map((i) => i + 1).join(", ")}`,
+      `half-open: 3 probes, at most ${maxInFlight} in flight, ` +
+        `held by client(s) ${[...holders].map((i) => i + 1).join(", ")}`,
     );
   });
 

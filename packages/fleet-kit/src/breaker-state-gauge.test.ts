@@ -5,7 +5,7 @@ import type { BreakerStateKind } from "@breakwater/breaker";
 import { registerBreakerStateGauge } from "./breaker-state-gauge.js";
 
 describe("registerBreakerStateGauge", () => {
-  it("exports each breaker's state as read at scrape time (0 closed, 1 half-open, 2 open), forgetting breakers gone", async () => {
+  it("exports each breaker's state read at scrape time (0 closed, 1 half-open, 2 open), drops gone ones", async () => {
     const registry = new Registry();
     let breakers: { name: string; state: BreakerStateKind }[] = [
       { name: "s3:a", state: "closed" },

@@ -133,7 +133,10 @@ describe("invalidation follower: every stream live", () => {
     await t.sub.stop();
   });
 
-  it("goes off at once when one stream breaks, resubscribes with growing backoff, and is live again after `subscribed`", async () => {
+  const offWhenBroken =
+    "goes off at once when one stream breaks, resubscribes with growing backoff, " +
+    "and is live again after `subscribed`";
+  it(offWhenBroken, async () => {
     const t = setup(2);
     t.sub.start();
     await tick();
@@ -265,7 +268,9 @@ describe("invalidation follower: a replica following its peers", () => {
     await follower.stop();
   });
 
-  it("resubscribes a broken stream with growing jittered delays, warns once per outage, and resyncs when back", async () => {
+  const jitteredResubscribe =
+    "resubscribes a broken stream with growing jittered delays, " + "warns once per outage, and resyncs when back";
+  it(jitteredResubscribe, async () => {
     const a = fakePeer("http://a:1");
     const { follower, log, sleeps, resyncs } = peerSetup([a]);
     follower.start();

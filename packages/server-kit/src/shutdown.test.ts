@@ -68,7 +68,7 @@ describe("shutDown", () => {
 });
 
 describe("drainableHttp", () => {
-  it("lets a request in flight finish, then closes its keep-alive connection rather than wait for the client", async () => {
+  it("lets a request in flight finish, then closes its keep-alive connection, not waiting for the client", async () => {
     let answer = (): void => {};
     let arrive = (): void => {};
     const arrived = new Promise<void>((resolve) => (arrive = resolve));

@@ -128,7 +128,8 @@ export async function startCacheStoreFleet(options: CacheStoreFleetOptions): Pro
       options.log(`  cache-store ${i}: pid ${p.pid}, gRPC ${p.grpcAddress}`);
     }
     options.log(
-      `  storage: replicas → recorder ${recorder.url} → counting proxy ${proxy.url} → s3rver ${s3Endpoint} (pid ${s3.pid}); breaker ${breaker}`,
+      `  storage: replicas → recorder ${recorder.url} → counting proxy ${proxy.url} ` +
+        `→ s3rver ${s3Endpoint} (pid ${s3.pid}); breaker ${breaker}`,
     );
     const deadline = performance.now() + (options.attachTimeoutMs ?? 10_000);
     for (;;) {

@@ -44,7 +44,7 @@ describe("fleet-convergence report", () => {
     expect(meetsConvergenceTarget({ ...s, samples: [] })).toBeUndefined();
   });
 
-  it("prints met for runs that meet the target and MISSED for runs that miss it, each agreeing with its figures", () => {
+  it("prints met for runs that meet the target and MISSED for runs that miss it, agreeing with the figures", () => {
     const met = formatConvergenceReport("t", [
       { name: "even", samples: [sample(80), sample(90), sample(99)], targetP99Ms: 100 },
     ]);
@@ -71,8 +71,10 @@ describe("fleet-convergence report", () => {
     expect(text).toMatch(/\s+first 503 → coordinator OPEN\s+2\s+78\s+118\s+118\s+118\n/);
     expect(text).toMatch(/\s+tripping 503 sent → its replica refusing\s+3\s+1\s+1\s+1\s+1\n/);
     expect(text).toMatch(/\s+coordinator OPEN → every replica refusing\s+2\s+2\s+2\s+2\s+2\n/);
-    expect(text).toMatch(
-      /\nMISSED {2}even: every replica refusing p50 90 ms, p99 120 ms, max 120 ms \(target p99 < 100 ms\)\nnote {4}even: at this pace a replica's own breaker trips about 80 ms after its first failing answer at the earliest/,
+    expect(text).toContain(
+      "\nMISSED  even: every replica refusing p50 90 ms, p99 120 ms, max 120 ms (target p99 < 100 ms)\n" +
+        "note    even: at this pace a replica's own breaker trips about 80 ms " +
+        "after its first failing answer at the earliest",
     );
     expect(text).toMatch(/\n\s+2\s+90\s+80\s+–\s+89\s+80 L \(5\) \/ 90 F \(4 \+2 ok\)\s+15 \(5\/5\)\s+0\/0\s+0\/1\n/);
   });

@@ -21,8 +21,10 @@ const floorNote = (s: ConvergenceScenario): string[] =>
   s.floorMs === undefined
     ? []
     : [
-        `note    ${s.name}: at this pace a replica's own breaker trips about ${ms(s.floorMs)} ms after its first failing answer at the earliest ` +
-          `(consecutive_failures − 1 read intervals; less only when reads bunch up): that much of every figure is the load's pace, not the breakers'`,
+        `note    ${s.name}: at this pace a replica's own breaker trips about ${ms(s.floorMs)} ms ` +
+          `after its first failing answer at the earliest ` +
+          `(consecutive_failures − 1 read intervals; less only when reads bunch up): ` +
+          `that much of every figure is the load's pace, not the breakers'`,
       ];
 
 const measures: readonly {
@@ -95,7 +97,8 @@ export function formatConvergenceReport(title: string, scenarios: readonly Conve
       ]);
       if (met !== undefined) {
         verdicts.push(
-          `${met ? "met   " : "MISSED"}  ${s.name}: every replica refusing p50 ${ms(percentile(values, 0.5))} ms, p99 ${ms(percentile(values, 0.99))} ms, ` +
+          `${met ? "met   " : "MISSED"}  ${s.name}: every replica refusing p50 ${ms(percentile(values, 0.5))} ms, ` +
+            `p99 ${ms(percentile(values, 0.99))} ms, ` +
             `max ${ms(Math.max(...values))} ms (target p99 < ${s.targetP99Ms} ms)`,
         );
       }
@@ -123,7 +126,8 @@ export function formatConvergenceReport(title: string, scenarios: readonly Conve
       x.replicas
         .map(
           (r) =>
-            `${ms(r.openMs)} ${r.source === "local" ? "L" : "F"} (${r.failuresBeforeOpen}${r.lateSuccesses > 0 ? ` +${r.lateSuccesses} ok` : ""})`,
+            `${ms(r.openMs)} ${r.source === "local" ? "L" : "F"} ` +
+            `(${r.failuresBeforeOpen}${r.lateSuccesses > 0 ? ` +${r.lateSuccesses} ok` : ""})`,
         )
         .join(" / "),
       `${x.failedRequests} (${x.replicas.map((r) => r.failedRequests).join("/")})`,

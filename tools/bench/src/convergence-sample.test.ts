@@ -9,7 +9,7 @@ const req = (
 ): ObservedRequest => ({ at, replica, status, answeredAt });
 
 describe("one fleet-convergence run", () => {
-  it("measures from the first 503 answer to each replica's opening, and counts the requests that met the failure", () => {
+  it("measures from the first 503 answer to each replica's opening, counts the requests that met the failure", () => {
     const sample = convergenceSample({
       requests: [
         req(998, 2, 404, 1_004), // reached S3 before the switch, answered late: not a failure

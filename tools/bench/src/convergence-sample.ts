@@ -91,7 +91,8 @@ export function convergenceSample(run: RunObservations): ConvergenceSample {
   const t0 = Math.min(
     ...run.requests.filter((r) => r.status === 503 && r.answeredAt !== undefined).map((r) => r.answeredAt!),
   );
-  // A read that reached S3 before the switch may still be answered (404) after the first 503: it did not meet the failure.
+  // A read that reached S3 before the switch may still be answered
+  // (404) after the first 503: it did not meet the failure.
   const failing = run.requests.slice(first).filter((r) => r.status === undefined || r.status >= 500);
   const fleetOpenAt = run.fleetOpenAt;
   const replicas = run.openings.map((opening, i): ReplicaConvergence => {
@@ -106,7 +107,8 @@ export function convergenceSample(run: RunObservations): ConvergenceSample {
     return {
       openMs: opening.at - t0,
       source: opening.source,
-      // An answer and the opening in the same ms: the answer came first (the replica cannot open on an answer it has not had).
+      // An answer and the opening in the same ms: the answer came
+      // first (the replica cannot open on an answer it has not had).
       failuresBeforeOpen: failedAnswers.filter((at) => at <= opening.at).length,
       // A success among the failures moves the tripping one later: no figure then.
       reactionMs:

@@ -92,7 +92,8 @@ export function formatFanOutReport(title: string, c: FanOutComparison): string {
       if (met !== undefined) {
         const max = Math.max(...values);
         verdicts.push(
-          `${met ? "met   " : "MISSED"}  ${m.name}: ${e.label(c.sessions)} sessions p99 ${ms(p99)} ms, max ${ms(max)} ms (target p99 < ${c.targetP99Ms} ms)`,
+          `${met ? "met   " : "MISSED"}  ${m.name}: ${e.label(c.sessions)} sessions p99 ${ms(p99)} ms, ` +
+            `max ${ms(max)} ms (target p99 < ${c.targetP99Ms} ms)`,
         );
       }
     });

@@ -63,7 +63,8 @@ async function until(
     if (b !== undefined && done(b)) return b;
     if (performance.now() > deadline)
       throw new Error(
-        `${target.name}: ${what}: not within ${stepTimeoutMs} ms (state ${b?.state}, window ${JSON.stringify(b?.window, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : v))})`,
+        `${target.name}: ${what}: not within ${stepTimeoutMs} ms (state ${b?.state}, ` +
+          `window ${JSON.stringify(b?.window, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : v))})`,
       );
     await sleep(1);
   }
@@ -76,7 +77,8 @@ async function arrivals(target: FanOutTarget, breaker: string, state: breakerV1.
   return within("the others are missing", Promise.all(each)).catch((err: unknown) => {
     const reached = times.filter((t) => t !== undefined).length;
     throw new Error(
-      `${target.name}: ${BreakerState[state]} reached ${reached} of ${times.length} sessions: ${(err as Error).message}`,
+      `${target.name}: ${BreakerState[state]} reached ${reached} of ${times.length} sessions: ` +
+        `${(err as Error).message}`,
     );
   });
 }
@@ -140,7 +142,8 @@ export async function compareFanOut(
   warmups: number,
   log: (line: string) => void,
 ): Promise<FanOutSample[][]> {
-  // Start from a closed breaker with an empty window (the throughput scenario, or an earlier run, may have left counts).
+  // Start from a closed breaker with an empty window (the
+  // throughput scenario, or an earlier run, may have left counts).
   for (const t of targets) {
     await t.ops.resetBreaker({ name: breaker }, t.admin);
     await until(t, breaker, "reset", (b) => b.state === BreakerState.CLOSED);

@@ -16,7 +16,8 @@ function usage(): string {
     "usage: npm run bench -- [suite…]",
     "suites:",
     ...suites.map((s) => `  ${s.name.padEnd(12)} ${s.title}`),
-    "environment: BENCH_SECONDS (measured s per side and scenario, 4), BENCH_WARMUP_SECONDS (1), BENCH_ROUNDS (8), BENCH_IN_FLIGHT (64),",
+    "environment: BENCH_SECONDS (measured s per side and scenario, 4), BENCH_WARMUP_SECONDS (1), " +
+      "BENCH_ROUNDS (8), BENCH_IN_FLIGHT (64),",
     "  BENCH_PROFILE_DIR (servers write --cpu-prof profiles there)",
   ].join("\n");
 }
@@ -43,7 +44,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const missed: string[] = [];
   for (const suite of selected) {
     settings.log(
-      `${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`,
+      `${suite.name}: ${settings.seconds} s per side and scenario in ${settings.rounds} rounds, ` +
+        `${settings.warmupSeconds} s warm-up, ${settings.inFlight} calls in flight`,
     );
     try {
       // The verdicts are read back from what the suite printed (its own tables) and what is printed for it here.

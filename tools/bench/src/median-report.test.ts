@@ -60,7 +60,10 @@ describe("median report", () => {
     expect(text).toMatch(/^title\n\nscenario\s+server\s+req\/s\s+×nginx\s+×bare\s+p50 ms/);
     expect(text).toMatch(/GET hit 1 KiB\s+nginx\s+60,000\s+1\.00×\s+1\.33×/);
     expect(text).toMatch(
-      /\n\s+gateway\s+32,000\s+0\.53×\s+0\.71×\s+1\.00\s+4\.00\s+66%\s+20\.0\s+30%\s+54%\s+≥ 0\.50× nginx met, ≥ 0\.70× bare met\n/,
+      new RegExp(
+        String.raw`\n\s+gateway\s+32,000\s+0\.53×\s+0\.71×\s+1\.00\s+4\.00\s+66%\s+20\.0\s+30%\s+54%\s+` +
+          String.raw`≥ 0\.50× nginx met, ≥ 0\.70× bare met\n`,
+      ),
     );
     expect(text).toMatch(
       /\nmet {5}GET hit 1 KiB: gateway 0\.53× of nginx \(median req\/s; rounds 0\.46–0\.55; target ≥ 0\.50×\)/,

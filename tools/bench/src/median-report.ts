@@ -148,17 +148,21 @@ export function formatMedianReport(
       for (const { t, j } of judged) {
         if (j === undefined) continue;
         verdicts.push(
-          `${j.met ? "met   " : "MISSED"}  ${c.scenario}: ${t.side} ${ratio(j.ratio)} of ${t.baseline} (median req/s; rounds ${j.range.map((r) => r.toFixed(2)).join("–")}; target ≥ ${t.atLeast.toFixed(2)}×)`,
+          `${j.met ? "met   " : "MISSED"}  ${c.scenario}: ${t.side} ${ratio(j.ratio)} of ${t.baseline} ` +
+            `(median req/s; rounds ${j.range.map((r) => r.toFixed(2)).join("–")}; target ≥ ${t.atLeast.toFixed(2)}×)`,
         );
       }
     });
     if (loadBound)
       notes.push(
-        `note    ${c.scenario}: wrk used ≥ ${percent(saturated)} of its ${wrkThreads === 1 ? "core" : `${wrkThreads} cores`} for some server, so wrk (not that server) may bound its rate; "srv µs/req" still tells the servers apart`,
+        `note    ${c.scenario}: wrk used ≥ ${percent(saturated)} of its ` +
+          `${wrkThreads === 1 ? "core" : `${wrkThreads} cores`} for some server, ` +
+          `so wrk (not that server) may bound its rate; "srv µs/req" still tells the servers apart`,
       );
     if (noisy)
       notes.push(
-        `note    ${c.scenario}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough, re-run on a quieter machine`,
+        `note    ${c.scenario}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); ` +
+          `the ratios are rough, re-run on a quieter machine`,
       );
   }
   const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));

@@ -94,7 +94,9 @@ export interface NginxCacheProxy {
   readonly directory: string;
   /** CPU spent so far by the master and its workers, µs (Linux /proc); undefined elsewhere. */
   cpuMicros(): number | undefined;
-  /** Stops nginx by pid (SIGTERM, then SIGKILL to master and workers after 5 s) and removes its directory. Idempotent. */
+  /**
+   * Stops nginx by pid (SIGTERM, then SIGKILL to master and workers after 5 s) and removes its directory. Idempotent.
+   */
   stop(): Promise<void>;
 }
 

@@ -5,7 +5,9 @@ import { startPacedReads } from "./paced-reads.js";
 
 type Client = GrpcClient<typeof cacheV1.CacheService>;
 
-/** A CacheService whose GetObject answers by key: "nf…" NOT_FOUND, "un…" UNAVAILABLE, "ok…" one message, "hang…" never. */
+/**
+ * A CacheService whose GetObject answers by key: "nf…" NOT_FOUND, "un…" UNAVAILABLE, "ok…" one message, "hang…" never.
+ */
 function fakeClient(keys: string[]): Client {
   const fail = (code: number) => Object.assign(new Error(`code ${code}`), { code });
   return {

@@ -42,7 +42,7 @@ describe("report", () => {
     expect(meetsTarget({ ...comparison, target: undefined }, kit)).toBeUndefined();
   });
 
-  it("prints one row per side, the verdicts, and notes when the load generator or other load may have skewed it", () => {
+  it("prints one row per side, the verdicts, and notes when the load generator or other load may skew it", () => {
     const text = formatReport("title", [comparison]);
     expect(text).toMatch(/^title\n/);
     expect(text).toMatch(/unary 1 KiB\s+bare \(base\)\s+1,000\s+2,000\s+1\.00×/);
@@ -57,7 +57,7 @@ describe("report", () => {
     expect(shared).toContain("note    unary 1 KiB: other processes used");
   });
 
-  it("prints met for a sample that meets its target and MISSED for one that misses, each agreeing with its figures", () => {
+  it("prints met for a sample that meets its target and MISSED for one that misses, agreeing with the figures", () => {
     const met = formatReport("t", [{ ...comparison, target: 0.7 }]);
     expect(met).toMatch(/kit .* ≥ 0\.70× met$/m);
     expect(met).toContain("met     unary 1 KiB: kit 0.75× of bare (target ≥ 0.70×)");

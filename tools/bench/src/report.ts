@@ -119,7 +119,8 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
       if (m.otherCpuSeconds !== undefined && m.otherCpuSeconds / m.seconds >= busyMachine) noisy.add(c.scenario);
       if (met !== undefined)
         verdicts.push(
-          `${met ? "met   " : "MISSED"}  ${c.scenario}: ${m.name} ${ratio(thr)} of ${c.baseline} (target ≥ ${c.target!.toFixed(2)}×)`,
+          `${met ? "met   " : "MISSED"}  ${c.scenario}: ${m.name} ` +
+            `${ratio(thr)} of ${c.baseline} (target ≥ ${c.target!.toFixed(2)}×)`,
         );
     });
   }
@@ -132,12 +133,15 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
       .trimEnd();
   const notes: string[] = [...loadBound].map(
     (s) =>
-      `note    ${s}: the load generator used ≥ ${percent(saturated)} of a core, so it (not the server) may bound throughput; "cost ×base" (server CPU per call) then tells the servers apart`,
+      `note    ${s}: the load generator used ≥ ${percent(saturated)} of a core, ` +
+      `so it (not the server) may bound throughput; ` +
+      `"cost ×base" (server CPU per call) then tells the servers apart`,
   );
   notes.push(
     ...[...noisy].map(
       (s) =>
-        `note    ${s}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); the ratios are rough (see "per round"), re-run on a quieter machine`,
+        `note    ${s}: other processes used ≥ ${percent(busyMachine)} of a core meanwhile ("other CPU"); ` +
+        `the ratios are rough (see "per round"), re-run on a quieter machine`,
     ),
   );
   return [

@@ -12,6 +12,7 @@ import { startS3Server } from "@breakwater/testkit";
 import { announceReady } from "./child-server.js";
 
 const s3 = await startS3Server({ buckets: ["default"] });
-// announceReady exits on SIGTERM and on the bench's disconnect without waiting for close(): drop the data directory then.
+// announceReady exits on SIGTERM and on the bench's disconnect
+// without waiting for close(): drop the data directory then.
 process.once("exit", () => rmSync(s3.directory, { recursive: true, force: true }));
 announceReady(s3.port);

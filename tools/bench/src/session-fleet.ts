@@ -209,7 +209,8 @@ export interface SessionFleet {
 export async function openSessionFleet(options: SessionFleetOptions): Promise<SessionFleet> {
   const clients = Array.from(
     { length: options.channels },
-    // A local subchannel pool gives each client its own connection; no retries, so no retry buffer between writes and the wire.
+    // A local subchannel pool gives each client its own connection;
+    // no retries, so no retry buffer between writes and the wire.
     () =>
       new grpc.Client(options.address, grpc.credentials.createInsecure(), {
         "grpc.use_local_subchannel_pool": 1,

@@ -23,7 +23,10 @@ interface TransitionLine {
   readonly time?: unknown;
 }
 
-/** The opening a log line reports for `breaker`, or undefined for any other line (other messages, other states, not JSON). */
+/**
+ * The opening a log line reports for `breaker`, or undefined
+ * for any other line (other messages, other states, not JSON).
+ */
 export function openingFromLogLine(line: string, breaker: string): BreakerOpening | undefined {
   if (!line.includes('"breaker transition"')) return undefined;
   let parsed: TransitionLine;

@@ -120,7 +120,10 @@ export async function compareWithWrk(
   return samples;
 }
 
-/** CPU that other processes took during a round: the machine's, less wrk's and the server's; undefined when one is unknown. */
+/**
+ * CPU that other processes took during a round: the machine's,
+ * less wrk's and the server's; undefined when one is unknown.
+ */
 export function otherCpuSeconds(s: RoundSample): number | undefined {
   if (s.machineBusySeconds === undefined || s.serverCpuSeconds === undefined || s.wrkCpuSeconds === undefined)
     return undefined;

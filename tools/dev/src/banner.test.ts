@@ -19,9 +19,11 @@ describe("renderBanner", () => {
         "curl -X PUT --data-binary @README.md http://127.0.0.1:8080/objects/default/hello.txt",
         "curl -i http://127.0.0.1:8080/objects/default/hello.txt",
         "grpcurl -plaintext 127.0.0.1:50051 list",
-        `grpcurl -plaintext -d '{"bucket":"default","key":"hello.txt"}' 127.0.0.1:50051 breakwater.cache.v1.CacheService/HeadObject`,
+        `grpcurl -plaintext -d '{"bucket":"default","key":"hello.txt"}' ` +
+          `127.0.0.1:50051 breakwater.cache.v1.CacheService/HeadObject`,
         "grpcurl -plaintext 127.0.0.1:50052 breakwater.breaker.v1.BreakerCoordinator/ListBreakers",
-        "curl -s -H 'content-type: application/json' -d '{}' http://127.0.0.1:9452/breakwater.breaker.v1.BreakerCoordinator/ListBreakers",
+        "curl -s -H 'content-type: application/json' -d '{}' " +
+          "http://127.0.0.1:9452/breakwater.breaker.v1.BreakerCoordinator/ListBreakers",
       ]),
     );
     for (const address of [

@@ -39,9 +39,11 @@ export function renderBanner(options: BannerOptions): string {
     `  curl -X PUT --data-binary @README.md ${gateway}/objects/${bucket}/hello.txt`,
     `  curl -i ${gateway}/objects/${bucket}/hello.txt`,
     `  grpcurl -plaintext ${cache} list`,
-    `  grpcurl -plaintext -d '{"bucket":"${bucket}","key":"hello.txt"}' ${cache} breakwater.cache.v1.CacheService/HeadObject`,
+    `  grpcurl -plaintext -d '{"bucket":"${bucket}","key":"hello.txt"}' ` +
+      `${cache} breakwater.cache.v1.CacheService/HeadObject`,
     `  grpcurl -plaintext ${coordinator} breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
-    `  curl -s -H 'content-type: application/json' -d '{}' ${coordinatorHttp}/breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
+    `  curl -s -H 'content-type: application/json' -d '{}' ` +
+      `${coordinatorHttp}/breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
     "",
     "More recipes: docs/operations.md. Ctrl-C stops everything.",
     "",

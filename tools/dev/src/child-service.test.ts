@@ -29,7 +29,8 @@ describe("startChildService", () => {
 
   it("stops a child with SIGTERM and lets it finish", async () => {
     const { service, lines } = child(
-      `process.on("SIGTERM", () => { console.log("bye"); process.exit(0); }); console.log("up"); setInterval(() => {}, 1000);`,
+      `process.on("SIGTERM", () => { console.log("bye"); process.exit(0); }); ` +
+        `console.log("up"); setInterval(() => {}, 1000);`,
     );
     await eventually(() => lines.includes("stdout: up"), { timeoutMs: 10_000, what: 'the child\'s "up" line' });
     const exit = await service.stop(5_000);

@@ -145,7 +145,8 @@ describe("npm start (tools/dev)", () => {
       expect(await run.exited).toBe(1);
       const { stderr } = run.output();
       expect(stderr.trim()).toBe(
-        `error: port ${ports[3]} (cache-store gRPC) is already in use; stop the process holding it, or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)`,
+        `error: port ${ports[3]} (cache-store gRPC) is already in use; stop the process holding it, ` +
+          `or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)`,
       );
     } finally {
       await new Promise((r) => holder.close(r));

@@ -26,7 +26,8 @@ describe("port check", () => {
   it("names the port, the service and the variable that moves it, on one line", () => {
     const line = portInUseMessage(planned(50051));
     expect(line).toBe(
-      "error: port 50051 (cache-store gRPC) is already in use; stop the process holding it, or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)",
+      "error: port 50051 (cache-store gRPC) is already in use; stop the process holding it, " +
+        "or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)",
     );
     expect(line).not.toContain("\n");
   });

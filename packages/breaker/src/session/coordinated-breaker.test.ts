@@ -37,7 +37,7 @@ describe("CoordinatedBreaker admission", () => {
     expect(Object.isFrozen(first)).toBe(true);
   });
 
-  it("refuses while the fleet is open, with retryAfterMs counting down to open_until, one answer per open spell", () => {
+  it("refuses while the fleet is open, retryAfterMs counting down to open_until, one answer per open spell", () => {
     const h = clientHarness();
     h.attach();
     fleetOpens(h, 30_000);
@@ -236,7 +236,8 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
     const h = clientHarness();
     h.attach();
     h.succeed(3);
-    for (const ok of [false, false, false, false, true]) h.breaker.record(ok, 5); // 8 calls, 4 failed: below the minimum
+    // 8 calls, 4 failed: below the minimum
+    for (const ok of [false, false, false, false, true]) h.breaker.record(ok, 5);
     fleetOpens(h);
     h.time.advance(30_000);
     for (let i = 0; i < 2; i++) {
@@ -250,7 +251,8 @@ describe("CoordinatedBreaker in the fleet's half-open", () => {
   it("when the fleet closes after its probes, a closed local breaker forgets the outage's failures", () => {
     const h = clientHarness();
     h.attach();
-    for (const ok of [false, false, false, false, true, false]) h.breaker.record(ok, 5); // 5 of 6 failed, below the minimum
+    // 5 of 6 failed, below the minimum
+    for (const ok of [false, false, false, false, true, false]) h.breaker.record(ok, 5);
     fleetOpens(h);
     h.time.advance(30_000);
     h.transition("open", "half-open", 3);

@@ -27,7 +27,10 @@ export type {
 } from "./breaker-events.js";
 /** The error of a call a breaker refused, and its guard. */
 export { BreakerOpenError, isBreakerOpenError } from "./breaker-open-error.js";
-/** The failure classifier for gRPC calls: UNAVAILABLE, INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, DATA_LOSS, transport errors. */
+/**
+ * The failure classifier for gRPC calls: UNAVAILABLE, INTERNAL,
+ * UNKNOWN, DEADLINE_EXCEEDED, DATA_LOSS, transport errors.
+ */
 export { isGrpcFailure } from "./grpc-failure.js";
 /** Timers the session uses (injected beside the clock in tests), and Node's. */
 export { systemTimers } from "./timers.js";

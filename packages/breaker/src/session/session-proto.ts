@@ -44,7 +44,9 @@ export function toSessionRequest(m: SessionRequestMessage): SessionRequestInit {
   }
 }
 
-/** A SessionResponse in the breaker's terms; undefined for a message this client does not know (a newer coordinator). */
+/**
+ * A SessionResponse in the breaker's terms; undefined for a message this client does not know (a newer coordinator).
+ */
 export function fromSessionResponse(r: breakerV1.SessionResponse): SessionResponseMessage | undefined {
   const m = r.message;
   switch (m.case) {

@@ -1,6 +1,8 @@
 /** Options of `createS3Storage`. */
 export interface S3StorageOptions {
-  /** The store's origin, e.g. "http://127.0.0.1:9000" or "https://s3.eu-west-1.amazonaws.com". Requests are path-style. */
+  /**
+   * The store's origin, e.g. "http://127.0.0.1:9000" or "https://s3.eu-west-1.amazonaws.com". Requests are path-style.
+   */
   readonly endpoint: string;
   /** Signing region. Most S3-compatible stores take any value. Default "us-east-1". */
   readonly region?: string | undefined;

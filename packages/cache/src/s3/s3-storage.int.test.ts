@@ -409,7 +409,7 @@ describe("S3 storage (s3rver)", () => {
       expect(performance.now() - started).toBeLessThan(1_000);
     });
 
-    it("releases the socket when the reader stops early (break, return() unread) or aborts before reading", async () => {
+    it("releases the socket if the reader stops early (break, return() unread) or aborts before reading", async () => {
       const small = open({ maxSockets: 2, requestTimeoutMs: 5_000 });
       for (let i = 0; i < 20; i++) {
         for await (const _ of object(await small.get(bucket, "abortable")).body) break;

@@ -87,7 +87,10 @@ function connect(address: string): Promise<grpc.Client[]> {
 
 const statusName = (s: cacheV1.CacheStatus): string => cacheV1.CacheStatus[s] ?? String(s);
 
-/** s3rver's copy lags its PutObject answer (see the cache-store's test stack): wait until a cache-store read gives the bytes. */
+/**
+ * s3rver's copy lags its PutObject answer (see the cache-store's
+ * test stack): wait until a cache-store read gives the bytes.
+ */
 async function settle(client: CacheClient, key: string, body: Buffer): Promise<void> {
   for (let waited = 0; ; waited += 50) {
     await new Promise((r) => setTimeout(r, 50));
@@ -180,11 +183,13 @@ export const cacheSuite: Suite = {
           const got = await read(c, o.key);
           if (!got.body.equals(body) || got.messages !== messages || got.status !== cacheV1.CacheStatus.HIT) {
             throw new Error(
-              `${name} answered ${o.key} wrongly (${got.messages} messages, ${got.body.byteLength} bytes, ${statusName(got.status)})`,
+              `${name} answered ${o.key} wrongly (${got.messages} messages, ` +
+                `${got.body.byteLength} bytes, ${statusName(got.status)})`,
             );
           }
         }
-        const scenario = `GetObject hit ${o.size >= 1024 * 1024 ? `${o.size / 1024 / 1024} MiB` : `${o.size / 1024} KiB`}`;
+        const size = o.size >= 1024 * 1024 ? `${o.size / 1024 / 1024} MiB` : `${o.size / 1024} KiB`;
+        const scenario = `GetObject hit ${size}`;
         const sides: Side[] = [
           { name: "bare", call: caller(raw[1]!, o.key, messages), cpuMicros: bare.cpuMicros },
           { name: "cache-store", call: caller(raw[0]!, o.key, messages), ...(storeCpu ? { cpuMicros: storeCpu } : {}) },
@@ -225,11 +230,15 @@ export const cacheSuite: Suite = {
       const gets = proxy.count("GET", `/default/${stampedeKey}`);
       const seen = [...statuses].map(([s, n]) => `${s} ${n}`).join(", ");
       settings.log(
-        `  stampede: ${stampedeCalls} concurrent GetObject on a cold key in ${ms.toFixed(0)} ms → S3 GETs ${gets} (expected 1); ` +
-          `statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; all proxied requests ${JSON.stringify(proxy.counts())}`,
+        `  stampede: ${stampedeCalls} concurrent GetObject on a cold key in ${ms.toFixed(0)} ms ` +
+          `→ S3 GETs ${gets} (expected 1); ` +
+          `statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; ` +
+          `all proxied requests ${JSON.stringify(proxy.counts())}`,
       );
       process.stdout.write(
-        `\nStampede (${stampedeCalls} concurrent GetObject, cold key): S3 GETs ${gets} (expected 1); statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; ${ms.toFixed(0)} ms\n`,
+        `\nStampede (${stampedeCalls} concurrent GetObject, cold key): S3 GETs ${gets} (expected 1); ` +
+          `statuses ${seen}; wrong bodies ${wrong}; failed ${failed}; ` +
+          `${ms.toFixed(0)} ms\n`,
       );
       if (gets !== 1 || wrong > 0 || failed > 0)
         throw new Error(`stampede: ${gets} S3 GETs, ${wrong} wrong bodies, ${failed} failed calls`);

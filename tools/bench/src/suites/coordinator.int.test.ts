@@ -3,7 +3,8 @@ import { checkVerdicts } from "../__fixtures__/verdict-check.js";
 import type { BenchSettings } from "../suite.js";
 import { createCoordinatorSuite } from "./coordinator.js";
 
-// Starts the built coordinator (apps/breaker-coordinator/dist) and dist/session-sink-server.js (run `npx tsc -b tools/bench` first).
+// Starts the built coordinator (apps/breaker-coordinator/dist) and
+// dist/session-sink-server.js (run `npx tsc -b tools/bench` first).
 describe("coordinator suite", () => {
   it("measures absorption and fan-out on both servers and leaves no server running", async () => {
     const lines: string[] = [];

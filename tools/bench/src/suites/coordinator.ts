@@ -37,7 +37,9 @@ const heartbeatMs = 1000;
  * 5 consecutive failures, …) but no jitter and a short open time, so that a
  * run that fails leaves no breaker open for long.
  */
-const breakerYaml = `defaults:\n  open_timeout: 2s\n  max_open_timeout: 4s\n  open_jitter: 0\n  heartbeat_interval: ${heartbeatMs}ms\n`;
+const breakerYaml =
+  `defaults:\n  open_timeout: 2s\n  max_open_timeout: 4s\n` +
+  `  open_jitter: 0\n  heartbeat_interval: ${heartbeatMs}ms\n`;
 
 type Ops = GrpcClient<typeof breakerV1.BreakerCoordinator>;
 
@@ -94,7 +96,9 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
     throw new RangeError(`fanOutWarmups must be an integer ≥ 0, got ${fanOutWarmups}`);
   return {
     name: "coordinator",
-    title: `coordinator: outcome reports absorbed from ${sessions} Session streams and transition fan-out to them, breakwater's coordinator vs a bare grpc-js Session server`,
+    title:
+      `coordinator: outcome reports absorbed from ${sessions} Session streams and transition fan-out to them, ` +
+      `breakwater's coordinator vs a bare grpc-js Session server`,
     async run(settings) {
       const dir = mkdtempSync(join(tmpdir(), "bw-bench-coordinator-"));
       const token = randomBytes(16).toString("hex");
@@ -103,7 +107,8 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
       let sink: ChildServer | undefined;
       const fleets: SessionFleet[] = [];
       const clients: Ops[] = [];
-      // The coordinator is not a startChildServer child: kill it by pid if the bench exits (Ctrl-C) before the finally below.
+      // The coordinator is not a startChildServer child: kill it by
+      // pid if the bench exits (Ctrl-C) before the finally below.
       const killCoordinator = (): void => {
         try {
           if (coordinator !== undefined) process.kill(coordinator.pid, "SIGKILL");
@@ -193,7 +198,8 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
         const counted = (await reportsCounter(coordinator.httpUrl)) - counterBefore;
         const absorbed = (await reportsAbsorbed(sides[1]!.ops, "bench-")) - absorbedBefore;
         settings.log(
-          `  coordinator: ${absorbed} reports absorbed by ListInstances' totals, coordinator_reports_total grew by ${counted} (heartbeats included)`,
+          `  coordinator: ${absorbed} reports absorbed by ListInstances' totals, ` +
+            `coordinator_reports_total grew by ${counted} (heartbeats included)`,
         );
         if (counted < absorbed)
           throw new Error(
@@ -203,8 +209,10 @@ export function createCoordinatorSuite(options: CoordinatorSuiteOptions = {}): S
         const targets: FanOutTarget[] = sides.map((s) => ({ name: s.name, fleet: s.fleet, ops: s.ops, admin }));
         const samples = await compareFanOut(targets, fanOutBreaker, fanOutRuns, fanOutWarmups, settings.log);
         const fanOut = formatFanOutReport(
-          `coordinator: fan-out of a breaker transition to ${sessions} Session streams, ms from the threshold-crossing report (or the ResetBreaker call)\n` +
-            `(${fanOutRuns} runs per server after ${fanOutWarmups} warm-up runs, alternating; quorum of 2 failing instances among ${sessions} reporting; node ${process.version})`,
+          `coordinator: fan-out of a breaker transition to ${sessions} Session streams, ` +
+            `ms from the threshold-crossing report (or the ResetBreaker call)\n` +
+            `(${fanOutRuns} runs per server after ${fanOutWarmups} warm-up runs, alternating; ` +
+            `quorum of 2 failing instances among ${sessions} reporting; node ${process.version})`,
           {
             sessions,
             baseline: "bare",

@@ -34,9 +34,14 @@ const breakerYaml = [
   "  probe_lease: 1s",
   "",
 ].join("\n");
-/** Healthy reads on every replica before a run fails S3: each replica's window holds successes, as in steady traffic. */
+/**
+ * Healthy reads on every replica before a run fails S3: each replica's window holds successes, as in steady traffic.
+ */
 const settleMs = 300;
-/** How long the reads go on after the last replica opened, to count S3 requests that still come (well inside open_timeout). */
+/**
+ * How long the reads go on after the last replica opened, to
+ * count S3 requests that still come (well inside open_timeout).
+ */
 const observeMs = 300;
 /** The longest a run's opening or the healing after it may take before the suite fails. */
 const stepTimeoutMs = 10_000;
@@ -166,13 +171,16 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
     shapes.some((s) => s.readsPerSecond.length !== replicaCount || s.readsPerSecond.some((r) => !(r > 0)))
   ) {
     throw new RangeError(
-      `every load shape needs the same number (≥ 2) of positive rates, got ${JSON.stringify(shapes.map((s) => s.readsPerSecond))}`,
+      `every load shape needs the same number (≥ 2) of positive rates, ` +
+        `got ${JSON.stringify(shapes.map((s) => s.readsPerSecond))}`,
     );
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new RangeError(`runs must be an integer ≥ 1, got ${runs}`);
   if (!(Number.isInteger(warmups) && warmups >= 0))
     throw new RangeError(`warmups must be an integer ≥ 0, got ${warmups}`);
-  const title = `fleet convergence — time from the first failing S3 response to every replica refusing S3 calls (a coordinator and ${replicaCount} cache-store processes)`;
+  const title =
+    `fleet convergence — time from the first failing S3 response to every replica refusing S3 calls ` +
+    `(a coordinator and ${replicaCount} cache-store processes)`;
   return {
     name: "fleet-convergence",
     title,
@@ -229,19 +237,25 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
           const sample = convergenceSample({ requests, openings, fleetOpenAt, consecutiveFailures });
           const run = ++runCount;
           settings.log(
-            `  run ${run}: every replica open ${sample.allOpenMs} ms (${sample.replicas.map((r) => `${r.openMs} ${r.source}`).join(", ")}), ` +
-              `coordinator ${coordinatorView === undefined ? "?" : BreakerState[coordinatorView.state]} ${Number.isNaN(sample.fleetOpenMs) ? "" : `${sample.fleetOpenMs} ms `}(${coordinatorView?.reason ?? ""}); ` +
+            `  run ${run}: every replica open ${sample.allOpenMs} ms ` +
+              `(${sample.replicas.map((r) => `${r.openMs} ${r.source}`).join(", ")}), ` +
+              `coordinator ${coordinatorView === undefined ? "?" : BreakerState[coordinatorView.state]} ` +
+              `${Number.isNaN(sample.fleetOpenMs) ? "" : `${sample.fleetOpenMs} ms `}` +
+              `(${coordinatorView?.reason ?? ""}); ` +
               `S3 requests from the first 503 ${sample.failedRequests}; replicas say ${states.join(", ")}`,
           );
-          // Every request the proxy took since the switch failed; the recorder must have seen each of them (and answered 503).
+          // Every request the proxy took since the switch failed; the
+          // recorder must have seen each of them (and answered 503).
           const failed = recorded.filter((r) => r.status === 503).length;
           if (proxied !== failed)
             settings.log(
-              `  run ${run}: note: the proxy took ${proxied} requests since the switch, the recorder passed ${failed} 503s`,
+              `  run ${run}: note: the proxy took ${proxied} requests since the switch, ` +
+                `the recorder passed ${failed} 503s`,
             );
           if (openings.some((o) => o.at - Math.min(...openings.map((x) => x.at)) > openTimeoutMs - observeMs)) {
             settings.log(
-              `  run ${run}: note: the openings spread over more than open_timeout − ${observeMs} ms; a probe may be among the counted requests`,
+              `  run ${run}: note: the openings spread over more than open_timeout − ${observeMs} ms; ` +
+                `a probe may be among the counted requests`,
             );
           }
           await until("every breaker closed after S3 healed", 20, allClosed);
@@ -272,7 +286,8 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
           settings.log(`  ${shape.name}: reads per replica ${JSON.stringify(tallies)}`);
           if (tallies.some((t) => t.failed > 0 || t.skipped > 0))
             settings.log(
-              `  ${shape.name}: note: some reads failed otherwise than UNAVAILABLE, or ticks were skipped (too many in flight)`,
+              `  ${shape.name}: note: some reads failed otherwise than UNAVAILABLE, ` +
+                `or ticks were skipped (too many in flight)`,
             );
           scenarios.push({
             name: shape.name,
@@ -286,10 +301,13 @@ export function createFleetConvergenceSuite(options: FleetConvergenceSuiteOption
         const busy =
           busyBefore === undefined || busyAfter === undefined
             ? ""
-            : `; machine busy ${((busyAfter - busyBefore) / wallMs).toFixed(2)} of ${cpus().length} cores meanwhile (all processes, these included)`;
+            : `; machine busy ${((busyAfter - busyBefore) / wallMs).toFixed(2)} of ${cpus().length} cores meanwhile ` +
+              `(all processes, these included)`;
         printTable(
           formatConvergenceReport(
-            `${title}\n(${runs} runs per load shape after ${warmups} warm-up; ms on the machine's wall clock, 1 ms resolution; p99 by nearest rank, here the ${Math.ceil(0.99 * runs)}th of ${runs} values; ` +
+            `${title}\n(${runs} runs per load shape after ${warmups} warm-up; ` +
+              `ms on the machine's wall clock, 1 ms resolution; ` +
+              `p99 by nearest rank, here the ${Math.ceil(0.99 * runs)}th of ${runs} values; ` +
               `load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")} before${busy}; node ${process.version})`,
             scenarios,
           ),

@@ -105,7 +105,8 @@ export const gatewaySuite: Suite = {
     const warmupSeconds = settings.warmupSeconds > 0 ? Math.max(1, Math.round(settings.warmupSeconds)) : 0;
     if (roundSeconds * settings.rounds !== settings.seconds) {
       log(
-        `  wrk runs whole seconds: ${settings.rounds} rounds of ${roundSeconds} s = ${roundSeconds * settings.rounds} s per server and scenario`,
+        `  wrk runs whole seconds: ${settings.rounds} rounds of ${roundSeconds} s = ` +
+          `${roundSeconds * settings.rounds} s per server and scenario`,
       );
     }
     const script = fileURLToPath(new URL("../../dist/bare-http-main.js", import.meta.url));
@@ -123,7 +124,8 @@ export const gatewaySuite: Suite = {
     process.once("exit", killApps);
     try {
       s3 = await startS3Server({ buckets: [bucket] });
-      // Straight into s3rver, then read back until whole: s3rver 3.7.1 can acknowledge a PUT before its file is written.
+      // Straight into s3rver, then read back until whole: s3rver
+      // 3.7.1 can acknowledge a PUT before its file is written.
       for (const o of benchObjects) {
         const body = benchBody(o.size);
         const put = await get(`${s3.endpoint}/${bucket}/${o.key}`, "PUT", body, {
@@ -150,7 +152,8 @@ export const gatewaySuite: Suite = {
         env: { CACHE_STORE_URLS: `http://${store.grpcAddress}`, GATEWAY_HOST: "127.0.0.1" },
       });
       log(
-        `  s3rver ${s3.endpoint}; cache-store pid ${store.pid} (${store.grpcAddress}); gateway pid ${gateway.pid} (${gateway.httpUrl})`,
+        `  s3rver ${s3.endpoint}; cache-store pid ${store.pid} (${store.grpcAddress}); ` +
+          `gateway pid ${gateway.pid} (${gateway.httpUrl})`,
       );
       // The near-cache serves only once the invalidation stream is live.
       await until(
@@ -225,7 +228,8 @@ export const gatewaySuite: Suite = {
           {
             name: "gateway",
             url: `${gateway.httpUrl}${path}`,
-            // The stack's CPU: near-cache hits cost the cache-store nothing, refills (every GATEWAY_CACHE_TTL) a little.
+            // The stack's CPU: near-cache hits cost the cache-store
+            // nothing, refills (every GATEWAY_CACHE_TTL) a little.
             cpuMicros: () => {
               const g = processCpuMicros(gatewayPid);
               const s = processCpuMicros(storePid);
@@ -239,7 +243,8 @@ export const gatewaySuite: Suite = {
           const a = await get(side.url);
           if (a.status !== 200 || !a.body.equals(body))
             throw new Error(
-              `${side.name} answered ${path} with ${a.status} and ${a.body.byteLength} bytes, not 200 and the object's ${o.size}`,
+              `${side.name} answered ${path} with ${a.status} and ${a.body.byteLength} bytes, ` +
+                `not 200 and the object's ${o.size}`,
             );
         }
         const scenario = `GET hit ${sizeLabel(o.size)}`;
@@ -265,15 +270,23 @@ export const gatewaySuite: Suite = {
       }
 
       const loadAfter = loadavg();
-      const tools = `${wrkVersion} -t${wrkThreads} -c${settings.inFlight}; ${nginxVersion === undefined ? "nginx skipped" : `nginx/${nginxVersion.replace(/^nginx\//, "")} worker_processes ${nginxWorkers}`}; node ${process.version}`;
+      const nginxTool =
+        nginxVersion === undefined
+          ? "nginx skipped"
+          : `nginx/${nginxVersion.replace(/^nginx\//, "")} worker_processes ${nginxWorkers}`;
+      const tools = `${wrkVersion} -t${wrkThreads} -c${settings.inFlight}; ${nginxTool}; node ${process.version}`;
       const heading = [
         gatewaySuite.title,
-        `(median req/s of ${settings.rounds} alternating rounds of ${roundSeconds} s per server, ${warmupSeconds} s warm-up; ${tools})`,
-        `(load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}; wrk shares the ${cpus().length} cores with the servers)`,
+        `(median req/s of ${settings.rounds} alternating rounds of ${roundSeconds} s per server, ` +
+          `${warmupSeconds} s warm-up; ${tools})`,
+        `(load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ` +
+          `after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}; ` +
+          `wrk shares the ${cpus().length} cores with the servers)`,
       ].join("\n");
       process.stdout.write(`\n${formatMedianReport(heading, medians, wrkThreads)}\n`);
       if (!("path" in nginx)) process.stdout.write(`skipped nginx baseline: ${nginx.missing}\n`);
-      // The table above is the report: medians, two baselines. main.ts's totals table would repeat it with other ratios.
+      // The table above is the report: medians, two baselines.
+      // main.ts's totals table would repeat it with other ratios.
       return [];
     } finally {
       await bare?.stop();

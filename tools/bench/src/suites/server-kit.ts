@@ -12,7 +12,9 @@ import type { Suite } from "../suite.js";
 const kinds = ["bare", "kit", "mount"] as const;
 /** Connections per server the load is spread over. */
 const channels = 4;
-/** The kit's grpc-js port must keep at least this share of bare grpc-js's throughput (the hot path, design.md "Stack"). */
+/**
+ * The kit's grpc-js port must keep at least this share of bare grpc-js's throughput (the hot path, design.md "Stack").
+ */
 const target = 0.8;
 
 const payload = new Uint8Array(1024).fill(0x62);
