@@ -15,6 +15,8 @@ export default tseslint.config(
     plugins: { "@nx": nx },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Prettier wraps code at 120 columns but leaves long strings, templates and comments alone.
+      "max-len": ["error", { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
       "@nx/enforce-module-boundaries": [
         "error",
         {
