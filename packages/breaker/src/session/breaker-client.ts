@@ -11,7 +11,7 @@ import { CoarseClock } from "./coarse-clock.js";
 import { CoordinatedBreaker } from "./coordinated-breaker.js";
 import { OutcomeBatcher } from "./outcome-batcher.js";
 import { CoordinatorLink } from "./coordinator-link.js";
-import type { SessionTransport } from "./session-messages.js";
+import type { FleetMember, FleetMembers, SessionTransport } from "./session-messages.js";
 import { type SessionTimers, systemTimers } from "./timers.js";
 
 /** What a breaker client is built from. */
@@ -69,6 +69,16 @@ export interface BreakerClient {
   readonly connected: boolean;
   /** True once the session has been gone for detach_after, until the next snapshot. */
   readonly detached: boolean;
+  /**
+   * The live cache-store members as the coordinator last told them; undefined until it has. The last known
+   * list holds while the session is down or detached.
+   */
+  readonly members: FleetMembers | undefined;
+  /**
+   * Calls `listener` whenever the members change (the first list included), never because the session
+   * dropped; answers the unsubscribe. A listener's exception is swallowed.
+   */
+  onMembersChange(listener: (members: FleetMembers) => void): () => void;
   /** Opens the session (once); until then the breakers answer from local state alone. */
   start(): void;
   /** Ends the session and its timers; the breakers keep answering from local state. */
@@ -110,6 +120,23 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     send: (counts) => link.send({ kind: "report", counts }),
   });
   const breakers = new Map<string, CoordinatedBreaker>();
+  let members: FleetMembers | undefined;
+  const memberListeners = new Set<(members: FleetMembers) => void>();
+  // A snapshot's list is the coordinator's word (a restarted one included); a change must be newer than the held one.
+  const adoptMembers = (next: FleetMembers | undefined, fromSnapshot: boolean): void => {
+    if (next === undefined) return; // a coordinator without membership: what is known holds
+    const held = members;
+    if (!fromSnapshot && held !== undefined && next.version <= held.version) return;
+    members = next;
+    if (held !== undefined && sameMembers(held.members, next.members)) return;
+    for (const listener of memberListeners) {
+      try {
+        listener(next);
+      } catch {
+        // As with events: the list is already updated, a listener's failure must not break the session.
+      }
+    }
+  };
   const recordClock = new CoarseClock(clock, timers, options.recordClockResolutionMs ?? 10);
   const link: CoordinatorLink = new CoordinatorLink({
     transport,
@@ -120,7 +147,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     detachAfterMs,
     reconnectMaxMs,
     handlers: {
-      onSnapshot(views, heartbeatMs) {
+      onSnapshot(views, heartbeatMs, snapshotMembers) {
         const now = clock.now();
         const afterDetach = [...breakers.values()].some((b) => b.detached);
         for (const b of breakers.values())
@@ -130,6 +157,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
           );
         batcher.start(heartbeatMs !== undefined && heartbeatMs > 0 ? heartbeatMs : heartbeatFallbackMs);
         emit({ type: "attached", at: now, afterDetach });
+        adoptMembers(snapshotMembers, true);
+      },
+      onMembers(next) {
+        adoptMembers(next, false);
       },
       onTransition(t) {
         breakers.get(t.name)?.applyTransition(t);
@@ -176,6 +207,13 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     get detached() {
       return link.detached;
     },
+    get members() {
+      return members;
+    },
+    onMembersChange(listener) {
+      memberListeners.add(listener);
+      return () => void memberListeners.delete(listener);
+    },
     start() {
       link.start();
     },
@@ -185,6 +223,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       recordClock.close();
     },
   };
+}
+
+function sameMembers(a: readonly FleetMember[], b: readonly FleetMember[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.address === b[i]!.address && m.instanceId === b[i]!.instanceId);
 }
 
 function checkNames(breakers: readonly string[]): string[] {
