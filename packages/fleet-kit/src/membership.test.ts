@@ -59,14 +59,6 @@ describe("membership", () => {
     expect(seen).toEqual([]);
   });
 
-  it("keeps the last known members while detached: a broken session tells no change", () => {
-    const coordinator = new FakeMembersSource();
-    const m = createMembership({ static: ["a:1"], fromCoordinator: coordinator });
-    coordinator.tell(10, "a:1", "b:1", "c:1");
-    // The client holds its list while detached and emits nothing; membership does the same.
-    expect(m.members()).toEqual(["a:1", "b:1", "c:1"]);
-  });
-
   it("stops following on close; a throwing listener keeps no change from the others", () => {
     const coordinator = new FakeMembersSource();
     const m = createMembership({ static: ["a:1"], fromCoordinator: coordinator });
