@@ -5,7 +5,14 @@
  * Requests never wait on the coordinator: cut off, the process detaches and
  * its local breakers decide alone until the session is back.
  */
-import { type BreakerConfig, type BreakerConfigSet, type Clock, type Random, systemClock } from "../index.js";
+import {
+  type BreakerConfig,
+  type BreakerConfigSet,
+  type BreakerView,
+  type Clock,
+  type Random,
+  systemClock,
+} from "../index.js";
 import type { BreakerClientEvent, BreakerEventListener } from "./breaker-events.js";
 import { CoarseClock } from "./coarse-clock.js";
 import { CoordinatedBreaker } from "./coordinated-breaker.js";
@@ -61,8 +68,14 @@ export interface SessionTiming {
 
 /** The breakers of one process and its session with the coordinator. */
 export interface BreakerClient {
-  /** The handle of a breaker named in the options; a RangeError for any other name. */
+  /** The handle of a breaker named in the options or added since; a RangeError for any other name. */
   breaker(name: string): CoordinatedBreaker;
+  /**
+   * Adds breakers at run time (a cache-store that joined the fleet): each starts from the fleet's view
+   * the coordinator last sent, if it had one, and is named in every hello from now on. Names already
+   * held are left as they are; an empty name throws a RangeError.
+   */
+  addBreakers(names: readonly string[]): void;
   /** Every breaker, by name. */
   readonly breakers: ReadonlyMap<string, CoordinatedBreaker>;
   /** True while the session is up (its snapshot arrived). */
@@ -120,6 +133,8 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     send: (counts) => link.send({ kind: "report", counts }),
   });
   const breakers = new Map<string, CoordinatedBreaker>();
+  // The fleet's views of every breaker the coordinator knows, in use here or not (a breaker added later starts from it).
+  let fleetViews = new Map<string, BreakerView>();
   let members: FleetMembers | undefined;
   const memberListeners = new Set<(members: FleetMembers) => void>();
   // A snapshot's list is the coordinator's word (a restarted one included); a change must be newer than the held one.
@@ -149,6 +164,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     handlers: {
       onSnapshot(views, heartbeatMs, snapshotMembers) {
         const now = clock.now();
+        fleetViews = new Map(views.map((v) => [v.name, v]));
         const afterDetach = [...breakers.values()].some((b) => b.detached);
         for (const b of breakers.values())
           b.adoptSnapshot(
@@ -163,6 +179,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
         adoptMembers(next, false);
       },
       onTransition(t) {
+        if (t.version > (fleetViews.get(t.name)?.version ?? -1)) fleetViews.set(t.name, t);
         breakers.get(t.name)?.applyTransition(t);
       },
       onProbeGrant(grant) {
@@ -179,10 +196,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       },
     },
   });
-  names.forEach((name, i) => {
+  const add = (name: string, config: BreakerConfig): CoordinatedBreaker => {
     const b = new CoordinatedBreaker({
       name,
-      config: configs[i]!,
+      config,
       clock,
       recordClock,
       random,
@@ -192,13 +209,28 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       probeRetryMs: options.probeRetryMs,
     });
     breakers.set(name, b);
-  });
+    return b;
+  };
+  names.forEach((name, i) => add(name, configs[i]!));
   return {
     breaker(name) {
       const b = breakers.get(name);
       if (b === undefined)
         throw new RangeError(`no breaker named ${JSON.stringify(name)} in this client (it has ${names.join(", ")})`);
       return b;
+    },
+    addBreakers(more) {
+      for (const name of more) {
+        if (typeof name !== "string" || name === "")
+          throw new RangeError(`breaker names must be non-empty strings, got ${JSON.stringify(name)}`);
+      }
+      for (const name of more) {
+        if (breakers.has(name)) continue;
+        const b = add(name, resolve(name));
+        names.push(name); // the hello of every later session names it
+        if (link.connected) b.adoptSnapshot(fleetViews.get(name), clock.now());
+        else if (link.detached) b.detach();
+      }
     },
     breakers,
     get connected() {
