@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BreakerDetails, BreakerStateKind, BreakerTransition, BreakerView, ForceMode } from "@breakwater/breaker";
 import type { InstanceRecord } from "./instance-registry.js";
+import type { MemberList } from "./member-list.js";
 
 const { BreakerState, ForceMode: ProtoForceMode, InstanceStatus } = breakerV1;
 
@@ -90,5 +91,13 @@ export function instanceToProto(r: InstanceRecord, live: boolean, locallyOpen: r
     failures: BigInt(r.failures),
     breakers: [...r.breakers],
     locallyOpen: [...locallyOpen],
+  });
+}
+
+/** The live cache-store members, in a snapshot or on their own. */
+export function membersToProto(list: MemberList): breakerV1.Members {
+  return create(breakerV1.MembersSchema, {
+    version: BigInt(list.version),
+    members: list.members.map((m) => ({ address: m.address, instanceId: m.instanceId })),
   });
 }

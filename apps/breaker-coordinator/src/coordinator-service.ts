@@ -9,6 +9,7 @@ import {
   detailsToProto,
   forceModeFromProto,
   instanceToProto,
+  membersToProto,
   transitionToProto,
   viewToProto,
 } from "./breaker-proto.js";
@@ -56,7 +57,7 @@ export function coordinatorService(
           options.onSessionCutOff?.(hello.instanceId, sessionQueueLimit);
         },
       });
-      const { link, views } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
+      const { link, views, members } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
       try {
         yield {
           message: {
@@ -64,6 +65,7 @@ export function coordinatorService(
             value: create(breakerV1.SnapshotSchema, {
               breakers: views.map(viewToProto),
               heartbeatInterval: durationFromMs(coordinator.heartbeatMs),
+              members: membersToProto(members),
             }),
           },
         };
@@ -217,6 +219,8 @@ function toResponse(out: SessionOutput): SessionResponse {
   switch (out.kind) {
     case "transition":
       return { case: "transition", value: transitionToProto(out.transition) };
+    case "members":
+      return { case: "members", value: membersToProto(out.members) };
     case "probe-grant":
       return {
         case: "probeGrant",

@@ -1,5 +1,6 @@
 import { BreakerSet, describeBreaker, type BreakerTransition, type Clock, type ForceMode } from "@breakwater/breaker";
 import { InstanceRegistry, type InstanceRecord } from "./instance-registry.js";
+import { membersOf, sameMembers, type MemberList } from "./member-list.js";
 
 /** What a session sends the coordinator after its hello. */
 export type SessionInput =
@@ -19,6 +20,7 @@ export type SessionInput =
 /** What the coordinator sends one session. */
 export type SessionOutput =
   | { kind: "transition"; transition: BreakerTransition }
+  | { kind: "members"; members: MemberList }
   | { kind: "probe-grant"; breaker: string; permitId: string; expiresAt: number }
   | { kind: "probe-refusal"; breaker: string; retryAfterMs: number | undefined };
 
@@ -43,6 +45,7 @@ export interface CoordinatorEvents {
   onTransition?(t: BreakerTransition): void;
   onReport?(instanceId: string, breakers: number): void;
   onProbe?(breaker: string, granted: boolean): void;
+  onMembersChange?(members: MemberList): void;
 }
 
 /**
@@ -53,6 +56,8 @@ export class Coordinator {
   readonly registry: InstanceRegistry;
   readonly #sessions = new Map<SessionLink, (out: SessionOutput) => void>();
   readonly #watchers = new Set<(t: BreakerTransition) => void>();
+  /** Starts at the clock, so a restarted coordinator's versions stay above the ones it sent before. */
+  #members: MemberList;
 
   constructor(
     readonly breakers: BreakerSet,
@@ -63,6 +68,7 @@ export class Coordinator {
     private readonly events: CoordinatorEvents = {},
   ) {
     this.registry = new InstanceRegistry({ heartbeatMs });
+    this.#members = { version: clock.now(), members: [] };
     breakers.onTransition((t) => {
       // Every session hears every transition as it happens (sessions decide per request from their copy).
       for (const send of this.#sessions.values()) send({ kind: "transition", transition: t });
@@ -73,7 +79,7 @@ export class Coordinator {
     });
   }
 
-  /** Opens a session: registers the instance and its breakers; answers the link and the snapshot views. */
+  /** Opens a session: registers the instance and its breakers; answers the link and the snapshot (views, members). */
   attach(
     hello: { instanceId: string; service: string; address: string; breakers: readonly string[] },
     send: (out: SessionOutput) => void,
@@ -89,16 +95,26 @@ export class Coordinator {
         // Another session of the same instance (a reconnect) keeps it connected.
         if (![...this.#sessions.keys()].some((l) => l.instance === instance))
           this.registry.disconnected(instance.instanceId);
+        this.#refreshMembers(this.clock.now());
       },
     };
+    // The others hear of a new member now; this session hears of it in its snapshot.
+    this.#refreshMembers(now);
     this.#sessions.set(link, send);
-    return { link, views: this.breakers.list().map((m) => m.view(now)) };
+    return { link, views: this.breakers.list().map((m) => m.view(now)), members: this.#members };
   }
 
   #handle(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void): void {
     const now = this.clock.now();
+    const wasLive = this.registry.isLive(instance, now);
     // Dropped for silence but its session is open: heard from again, it is listed again.
     if (this.registry.get(instance.instanceId) === undefined) this.registry.hello(instance, now);
+    this.#handleInput(instance, input, send, now);
+    // Stale (or dropped) and heard from again: a member again.
+    if (!wasLive) this.#refreshMembers(now);
+  }
+
+  #handleInput(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void, now: number): void {
     switch (input.kind) {
       case "report": {
         this.registry.report(instance.instanceId, input.counts, now);
@@ -134,11 +150,29 @@ export class Coordinator {
     return () => this.#watchers.delete(listener);
   }
 
-  /** Applies time-driven changes (open → half-open, lapsed leases and overrides) and drops long-silent instances. */
+  /**
+   * Applies time-driven changes (open → half-open, lapsed leases and overrides), drops long-silent instances,
+   * and tells sessions of members gone stale.
+   */
   tick(): void {
     const now = this.clock.now();
     this.breakers.tick(now);
     for (const id of this.registry.sweep(now)) for (const m of this.breakers.list()) m.forgetInstance(id);
+    this.#refreshMembers(now);
+  }
+
+  /** The live cache-store members as sessions were last told. */
+  get members(): MemberList {
+    return this.#members;
+  }
+
+  /** Recomputes the members; on a change, bumps the version and tells every session. */
+  #refreshMembers(now: number): void {
+    const members = membersOf(this.registry.list(), (r) => this.registry.isLive(r, now));
+    if (sameMembers(members, this.#members.members)) return;
+    this.#members = { version: Math.max(this.#members.version + 1, now), members };
+    for (const send of this.#sessions.values()) send({ kind: "members", members: this.#members });
+    this.events.onMembersChange?.(this.#members);
   }
 
   describe(name: string) {

@@ -83,6 +83,11 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
           "breaker transition",
         );
       },
+      onMembersChange: (list) =>
+        logger.info(
+          { event: "members_changed", version: list.version, members: list.members.map((m) => m.address) },
+          "cache-store members changed",
+        ),
       onReport: metrics.onReport,
       onProbe: metrics.onProbe,
     },

@@ -9,6 +9,16 @@ export interface SimInstanceOptions {
   readonly breakers: readonly string[];
   /** Send this first instead of the hello (to test a malformed session); null: send nothing first. */
   readonly first?: breakerV1.SessionRequest["message"] | null;
+  /** The service in the hello (default "cache-store"). */
+  readonly service?: string;
+  /** The address in the hello (default `<id>:50051`). */
+  readonly address?: string;
+}
+
+/** A members list as received: its version and the members' addresses. */
+export interface ReceivedMembers {
+  readonly version: number;
+  readonly addresses: string[];
 }
 
 /** One simulated instance: a real Session stream, its received messages kept in order. */
@@ -23,6 +33,7 @@ export class SimInstance {
   readonly #breakers: readonly string[];
   #wake: (() => void) | undefined;
   #ended = false;
+  readonly #abort = new AbortController();
 
   constructor(
     client: GrpcClient<typeof breakerV1.BreakerCoordinator>,
@@ -32,14 +43,14 @@ export class SimInstance {
     this.#breakers = options.breakers;
     const hello = create(breakerV1.HelloSchema, {
       instanceId: id,
-      service: "cache-store",
-      address: `${id}:50051`,
+      service: options.service ?? "cache-store",
+      address: options.address ?? `${id}:50051`,
       breakers: [...options.breakers],
     });
     const first = options.first === undefined ? { case: "hello" as const, value: hello } : options.first;
     if (first !== null) this.send(first);
     this.done = (async () => {
-      for await (const m of client.session(this.#requests())) this.received.push(m);
+      for await (const m of client.session(this.#requests(), { signal: this.#abort.signal })) this.received.push(m);
     })().then(
       () => void (this.closed = true),
       (err: unknown) => {
@@ -88,6 +99,31 @@ export class SimInstance {
 
   grants(): breakerV1.ProbeGrant[] {
     return this.received.flatMap((m) => (m.message.case === "probeGrant" ? [m.message.value] : []));
+  }
+
+  /** The member lists received, in order: the snapshot's, then each change. */
+  members(): ReceivedMembers[] {
+    return this.received.flatMap((m) => {
+      const list =
+        m.message.case === "snapshot"
+          ? m.message.value.members
+          : m.message.case === "members"
+            ? m.message.value
+            : undefined;
+      return list === undefined
+        ? []
+        : [{ version: Number(list.version), addresses: list.members.map((x) => x.address) }];
+    });
+  }
+
+  /** The addresses of the newest member list received. */
+  addresses(): string[] | undefined {
+    return this.members().at(-1)?.addresses;
+  }
+
+  /** Drops the stream without a goodbye (cancelled), as when the process dies. */
+  kill(): void {
+    this.#abort.abort();
   }
 
   /** Half-closes the stream (the instance says goodbye). */

@@ -5,13 +5,20 @@
  * Requests never wait on the coordinator: cut off, the process detaches and
  * its local breakers decide alone until the session is back.
  */
-import { type BreakerConfig, type BreakerConfigSet, type Clock, type Random, systemClock } from "../index.js";
+import {
+  type BreakerConfig,
+  type BreakerConfigSet,
+  type BreakerView,
+  type Clock,
+  type Random,
+  systemClock,
+} from "../index.js";
 import type { BreakerClientEvent, BreakerEventListener } from "./breaker-events.js";
 import { CoarseClock } from "./coarse-clock.js";
 import { CoordinatedBreaker } from "./coordinated-breaker.js";
 import { OutcomeBatcher } from "./outcome-batcher.js";
 import { CoordinatorLink } from "./coordinator-link.js";
-import type { SessionTransport } from "./session-messages.js";
+import type { FleetMember, FleetMembers, SessionTransport } from "./session-messages.js";
 import { type SessionTimers, systemTimers } from "./timers.js";
 
 /** What a breaker client is built from. */
@@ -61,14 +68,30 @@ export interface SessionTiming {
 
 /** The breakers of one process and its session with the coordinator. */
 export interface BreakerClient {
-  /** The handle of a breaker named in the options; a RangeError for any other name. */
+  /** The handle of a breaker named in the options or added since; a RangeError for any other name. */
   breaker(name: string): CoordinatedBreaker;
+  /**
+   * Adds breakers at run time (a cache-store that joined the fleet): each starts from the fleet's view
+   * the coordinator last sent, if it had one, and is named in every hello from now on. Names already
+   * held are left as they are; an empty name throws a RangeError.
+   */
+  addBreakers(names: readonly string[]): void;
   /** Every breaker, by name. */
   readonly breakers: ReadonlyMap<string, CoordinatedBreaker>;
   /** True while the session is up (its snapshot arrived). */
   readonly connected: boolean;
   /** True once the session has been gone for detach_after, until the next snapshot. */
   readonly detached: boolean;
+  /**
+   * The live cache-store members as the coordinator last told them; undefined until it has. The last known
+   * list holds while the session is down or detached.
+   */
+  readonly members: FleetMembers | undefined;
+  /**
+   * Calls `listener` whenever the members change (the first list included), never because the session
+   * dropped; answers the unsubscribe. A listener's exception is swallowed.
+   */
+  onMembersChange(listener: (members: FleetMembers) => void): () => void;
   /** Opens the session (once); until then the breakers answer from local state alone. */
   start(): void;
   /** Ends the session and its timers; the breakers keep answering from local state. */
@@ -110,6 +133,25 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     send: (counts) => link.send({ kind: "report", counts }),
   });
   const breakers = new Map<string, CoordinatedBreaker>();
+  // The fleet's views of every breaker the coordinator knows, in use here or not (a breaker added later starts from it).
+  let fleetViews = new Map<string, BreakerView>();
+  let members: FleetMembers | undefined;
+  const memberListeners = new Set<(members: FleetMembers) => void>();
+  // A snapshot's list is the coordinator's word (a restarted one included); a change must be newer than the held one.
+  const adoptMembers = (next: FleetMembers | undefined, fromSnapshot: boolean): void => {
+    if (next === undefined) return; // a coordinator without membership: what is known holds
+    const held = members;
+    if (!fromSnapshot && held !== undefined && next.version <= held.version) return;
+    members = next;
+    if (held !== undefined && sameMembers(held.members, next.members)) return;
+    for (const listener of memberListeners) {
+      try {
+        listener(next);
+      } catch {
+        // As with events: the list is already updated, a listener's failure must not break the session.
+      }
+    }
+  };
   const recordClock = new CoarseClock(clock, timers, options.recordClockResolutionMs ?? 10);
   const link: CoordinatorLink = new CoordinatorLink({
     transport,
@@ -120,8 +162,9 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     detachAfterMs,
     reconnectMaxMs,
     handlers: {
-      onSnapshot(views, heartbeatMs) {
+      onSnapshot(views, heartbeatMs, snapshotMembers) {
         const now = clock.now();
+        fleetViews = new Map(views.map((v) => [v.name, v]));
         const afterDetach = [...breakers.values()].some((b) => b.detached);
         for (const b of breakers.values())
           b.adoptSnapshot(
@@ -130,8 +173,13 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
           );
         batcher.start(heartbeatMs !== undefined && heartbeatMs > 0 ? heartbeatMs : heartbeatFallbackMs);
         emit({ type: "attached", at: now, afterDetach });
+        adoptMembers(snapshotMembers, true);
+      },
+      onMembers(next) {
+        adoptMembers(next, false);
       },
       onTransition(t) {
+        if (t.version > (fleetViews.get(t.name)?.version ?? -1)) fleetViews.set(t.name, t);
         breakers.get(t.name)?.applyTransition(t);
       },
       onProbeGrant(grant) {
@@ -148,10 +196,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       },
     },
   });
-  names.forEach((name, i) => {
+  const add = (name: string, config: BreakerConfig): CoordinatedBreaker => {
     const b = new CoordinatedBreaker({
       name,
-      config: configs[i]!,
+      config,
       clock,
       recordClock,
       random,
@@ -161,7 +209,9 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       probeRetryMs: options.probeRetryMs,
     });
     breakers.set(name, b);
-  });
+    return b;
+  };
+  names.forEach((name, i) => add(name, configs[i]!));
   return {
     breaker(name) {
       const b = breakers.get(name);
@@ -169,12 +219,32 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
         throw new RangeError(`no breaker named ${JSON.stringify(name)} in this client (it has ${names.join(", ")})`);
       return b;
     },
+    addBreakers(more) {
+      for (const name of more) {
+        if (typeof name !== "string" || name === "")
+          throw new RangeError(`breaker names must be non-empty strings, got ${JSON.stringify(name)}`);
+      }
+      for (const name of more) {
+        if (breakers.has(name)) continue;
+        const b = add(name, resolve(name));
+        names.push(name); // the hello of every later session names it
+        if (link.connected) b.adoptSnapshot(fleetViews.get(name), clock.now());
+        else if (link.detached) b.detach();
+      }
+    },
     breakers,
     get connected() {
       return link.connected;
     },
     get detached() {
       return link.detached;
+    },
+    get members() {
+      return members;
+    },
+    onMembersChange(listener) {
+      memberListeners.add(listener);
+      return () => void memberListeners.delete(listener);
     },
     start() {
       link.start();
@@ -185,6 +255,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       recordClock.close();
     },
   };
+}
+
+function sameMembers(a: readonly FleetMember[], b: readonly FleetMember[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.address === b[i]!.address && m.instanceId === b[i]!.instanceId);
 }
 
 function checkNames(breakers: readonly string[]): string[] {

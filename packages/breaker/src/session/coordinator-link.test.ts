@@ -19,6 +19,7 @@ function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
     onSnapshot: (views) => seen.push(`snapshot ${views.length}`),
     onTransition: (t) => seen.push(`transition ${t.name}`),
     onProbeGrant: (g) => seen.push(`grant ${g.breaker}`),
+    onMembers: (m) => seen.push(`members ${m.version}`),
     onDisconnected: (_err, retryInMs) => {
       seen.push("disconnected");
       delays.push(retryInMs);
@@ -161,6 +162,7 @@ describe("CoordinatorLink with a transport that throws", () => {
         onSnapshot() {},
         onTransition() {},
         onProbeGrant() {},
+        onMembers() {},
         onDisconnected: (e) => errors.push(e),
         onDetached() {},
       },

@@ -9,6 +9,7 @@
  */
 import { type BreakerTransition, type BreakerView, type Clock, type Random, reconnectDelay } from "../index.js";
 import type {
+  FleetMembers,
   HelloMessage,
   ProbeGrantMessage,
   SessionRequestMessage,
@@ -21,8 +22,10 @@ import type { SessionTimers, TimerHandle } from "./timers.js";
 /** What the link tells its owner. */
 export interface CoordinatorLinkHandlers {
   /** A snapshot arrived: the session is up (again); the coordinator's view replaces the held one. */
-  onSnapshot(views: readonly BreakerView[], heartbeatMs: number | undefined): void;
+  onSnapshot(views: readonly BreakerView[], heartbeatMs: number | undefined, members: FleetMembers | undefined): void;
   onTransition(transition: BreakerTransition): void;
+  /** The live cache-store members changed. */
+  onMembers(members: FleetMembers): void;
   onProbeGrant(grant: ProbeGrantMessage): void;
   /** The stream ended; a reconnect follows in `retryInMs`. */
   onDisconnected(error: unknown, retryInMs: number): void;
@@ -145,13 +148,16 @@ export class CoordinatorLink {
         this.attempts = 0;
         this.connectedValue = true;
         this.detachedValue = false;
-        h.onSnapshot(m.views, m.heartbeatMs);
+        h.onSnapshot(m.views, m.heartbeatMs, m.members);
         return;
       case "transition":
         if (this.connectedValue) h.onTransition(m.transition);
         return;
       case "probe-grant":
         if (this.connectedValue) h.onProbeGrant(m.grant);
+        return;
+      case "members":
+        if (this.connectedValue) h.onMembers(m.members);
         return;
     }
   }

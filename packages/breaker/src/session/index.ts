@@ -38,6 +38,8 @@ export { systemTimers } from "./timers.js";
 export type { SessionTimers, TimerHandle } from "./timers.js";
 /** The Session stream in the breaker's terms, for a transport (gRPC in fleet-kit; tests pass a fake). */
 export type {
+  FleetMember,
+  FleetMembers,
   HelloMessage,
   ProbeGrantMessage,
   ReportedCount,

@@ -40,11 +40,31 @@ export interface ProbeGrantMessage {
   readonly leaseExpiresAt: number | undefined;
 }
 
-/** What the coordinator sends: a snapshot first, then transitions and probe grants. */
+/** One live cache-store, named by the gRPC address (`host:port`) its hello advertised (proto Member). */
+export interface FleetMember {
+  readonly address: string;
+  readonly instanceId: string;
+}
+
+/** The live cache-store members and the list's version, which grows on every change (proto Members). */
+export interface FleetMembers {
+  readonly version: number;
+  /** One per address, sorted by address. */
+  readonly members: readonly FleetMember[];
+}
+
+/** What the coordinator sends: a snapshot first, then transitions, probe grants and member changes. */
 export type SessionResponseMessage =
-  | { readonly kind: "snapshot"; readonly views: readonly BreakerView[]; readonly heartbeatMs: number | undefined }
+  | {
+      readonly kind: "snapshot";
+      readonly views: readonly BreakerView[];
+      readonly heartbeatMs: number | undefined;
+      /** Undefined from a coordinator that keeps no membership. */
+      readonly members?: FleetMembers | undefined;
+    }
   | { readonly kind: "transition"; readonly transition: BreakerTransition }
-  | { readonly kind: "probe-grant"; readonly grant: ProbeGrantMessage };
+  | { readonly kind: "probe-grant"; readonly grant: ProbeGrantMessage }
+  | { readonly kind: "members"; readonly members: FleetMembers };
 
 /** Receives one stream's messages and its end. */
 export interface SessionStreamHandlers {

@@ -40,6 +40,22 @@ describe("session messages on the wire", () => {
     });
   });
 
+  it("reads the members of a snapshot and a members change", () => {
+    const members = { version: 1_700_000_000_001n, members: [{ address: "a:1", instanceId: "ia" }] };
+    const snapshot = create(breakerV1.SessionResponseSchema, { message: { case: "snapshot", value: { members } } });
+    expect(fromSessionResponse(snapshot)).toMatchObject({
+      kind: "snapshot",
+      members: { version: 1_700_000_000_001, members: [{ address: "a:1", instanceId: "ia" }] },
+    });
+    const change = create(breakerV1.SessionResponseSchema, {
+      message: { case: "members", value: { version: 5n, members: [{ address: "b:2", instanceId: "ib" }] } },
+    });
+    expect(fromSessionResponse(change)).toEqual({
+      kind: "members",
+      members: { version: 5, members: [{ address: "b:2", instanceId: "ib" }] },
+    });
+  });
+
   it("reads snapshots, transitions and grants into the breaker's terms", () => {
     const openView = create(breakerV1.BreakerViewSchema, {
       name: "a",

@@ -6,7 +6,7 @@
  */
 import { breakerV1 } from "@breakwater/proto";
 import type { BreakerStateKind, BreakerView } from "../index.js";
-import type { SessionRequestMessage, SessionResponseMessage } from "./session-messages.js";
+import type { FleetMembers, SessionRequestMessage, SessionResponseMessage } from "./session-messages.js";
 
 /** A SessionRequest as grpc-js serialises it (an init shape: plain objects). */
 export interface SessionRequestInit {
@@ -55,6 +55,7 @@ export function fromSessionResponse(r: breakerV1.SessionResponse): SessionRespon
         kind: "snapshot",
         views: m.value.breakers.map(viewFromProto),
         heartbeatMs: m.value.heartbeatInterval === undefined ? undefined : msOf(m.value.heartbeatInterval),
+        members: m.value.members === undefined ? undefined : membersFromProto(m.value.members),
       };
     case "transition": {
       const t = m.value;
@@ -83,9 +84,19 @@ export function fromSessionResponse(r: breakerV1.SessionResponse): SessionRespon
         },
       };
     }
+    case "members":
+      return { kind: "members", members: membersFromProto(m.value) };
     default:
       return undefined;
   }
+}
+
+/** Wire Members as the client's. */
+export function membersFromProto(m: breakerV1.Members): FleetMembers {
+  return {
+    version: Number(m.version),
+    members: m.members.map((x) => ({ address: x.address, instanceId: x.instanceId })),
+  };
 }
 
 /** A wire BreakerView as the core's. */

@@ -3,6 +3,7 @@ import { type BreakerConfig, type BreakerView, createBreakerConfig } from "../..
 import { type BreakerClient, type BreakerClientOptions, createBreakerClient } from "../breaker-client.js";
 import type { BreakerClientEvent } from "../breaker-events.js";
 import type { CoordinatedBreaker } from "../coordinated-breaker.js";
+import type { FleetMembers } from "../session-messages.js";
 import { DrivenTime } from "./driven-time.js";
 import { type FakeStream, FakeTransport, view } from "./fake-transport.js";
 
@@ -18,7 +19,7 @@ export interface ClientHarness {
   /** The current stream (the newest one opened). */
   readonly stream: FakeStream;
   /** The coordinator answers the current stream's hello with a snapshot (default: NAME closed, version 1). */
-  attach(views?: readonly BreakerView[], heartbeatMs?: number): FakeStream;
+  attach(views?: readonly BreakerView[], heartbeatMs?: number, members?: FleetMembers): FakeStream;
   /** The coordinator announces a transition of NAME. */
   transition(from: BreakerView["state"], to: BreakerView["state"], version: number, openUntil?: number): void;
   /** The coordinator is reachable again: time runs (10 ms steps) until the client has dialled a live stream. */
@@ -62,8 +63,8 @@ export function clientHarness(
     get stream() {
       return transport.last;
     },
-    attach(views = [view(NAME, "closed", 1)], heartbeatMs = 1_000) {
-      transport.last.snapshot(views, heartbeatMs);
+    attach(views = [view(NAME, "closed", 1)], heartbeatMs = 1_000, members?: FleetMembers) {
+      transport.last.snapshot(views, heartbeatMs, members);
       return transport.last;
     },
     dialBack() {

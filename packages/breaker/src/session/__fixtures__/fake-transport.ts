@@ -1,6 +1,7 @@
 /** A session transport the test speaks for the coordinator; for tests only. */
 import type { BreakerView } from "../../index.js";
 import type {
+  FleetMembers,
   ReportedCount,
   SessionRequestMessage,
   SessionResponseMessage,
@@ -31,9 +32,14 @@ export class FakeStream implements SessionStream {
     if (!this.ended) this.handlers.onMessage(message);
   }
 
-  /** The coordinator's snapshot. */
-  snapshot(views: readonly BreakerView[], heartbeatMs = 1_000): void {
-    this.deliver({ kind: "snapshot", views, heartbeatMs });
+  /** The coordinator's snapshot (with members, from a coordinator that keeps them). */
+  snapshot(views: readonly BreakerView[], heartbeatMs = 1_000, members?: FleetMembers): void {
+    this.deliver({ kind: "snapshot", views, heartbeatMs, members });
+  }
+
+  /** The coordinator announces a change of the members. */
+  members(version: number, ...addresses: string[]): void {
+    this.deliver({ kind: "members", members: fleetMembers(version, ...addresses) });
   }
 
   /** The stream breaks. */
@@ -77,4 +83,9 @@ export class FakeTransport implements SessionTransport {
 /** A fleet view for tests. */
 export function view(name: string, state: BreakerView["state"], version: number, openUntil?: number): BreakerView {
   return { name, state, version, openUntil, forced: false };
+}
+
+/** A members list for tests: each address's instance is named after it. */
+export function fleetMembers(version: number, ...addresses: string[]): FleetMembers {
+  return { version, members: addresses.map((address) => ({ address, instanceId: `id-${address}` })) };
 }

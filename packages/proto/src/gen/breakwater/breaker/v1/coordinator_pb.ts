@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file breakwater/breaker/v1/coordinator.proto.
  */
 export const file_breakwater_breaker_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CidicmVha3dhdGVyL2JyZWFrZXIvdjEvY29vcmRpbmF0b3IucHJvdG8SFWJyZWFrd2F0ZXIuYnJlYWtlci52MSJ6CghPdmVycmlkZRIuCgRtb2RlGAEgASgOMiAuYnJlYWt3YXRlci5icmVha2VyLnYxLkZvcmNlTW9kZRIOCgZyZWFzb24YAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoMV2luZG93Q291bnRzEhEKCXN1Y2Nlc3NlcxgBIAEoBBIQCghmYWlsdXJlcxgCIAEoBBISCgpzbG93X2NhbGxzGAMgASgEEhQKDGZhaWx1cmVfcmF0ZRgEIAEoARIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgFIAEoDSKcAwoHQnJlYWtlchIMCgRuYW1lGAEgASgJEjIKBXN0YXRlGAIgASgOMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXJTdGF0ZRIPCgd2ZXJzaW9uGAMgASgEEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSMwoGd2luZG93GAYgASgLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLldpbmRvd0NvdW50cxIuCgpvcGVuX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBwcm9iZXNfaW5fZmxpZ2h0GAggASgNEh4KFmNvbnRyaWJ1dGluZ19pbnN0YW5jZXMYCSADKAkSMQoIb3ZlcnJpZGUYCiABKAsyHy5icmVha3dhdGVyLmJyZWFrZXIudjEuT3ZlcnJpZGUSFAoMcmVvcGVuX2NvdW50GAsgASgNEhsKE2hhbGZfb3Blbl9zdWNjZXNzZXMYDCABKA0ioAEKC0JyZWFrZXJWaWV3EgwKBG5hbWUYASABKAkSMgoFc3RhdGUYAiABKA4yIy5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlclN0YXRlEg8KB3ZlcnNpb24YAyABKAQSLgoKb3Blbl91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGZm9yY2VkGAUgASgIIrMBChFCcmVha2VyVHJhbnNpdGlvbhIzCgdicmVha2VyGAEgASgLMiIuYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXJWaWV3EjEKBGZyb20YAiABKA4yIy5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/AEKDlNlc3Npb25SZXF1ZXN0Ei0KBWhlbGxvGAEgASgLMhwuYnJlYWt3YXRlci5icmVha2VyLnYxLkhlbGxvSAASNgoGcmVwb3J0GAIgASgLMiQuYnJlYWt3YXRlci5icmVha2VyLnYxLk91dGNvbWVSZXBvcnRIABI8Cg1wcm9iZV9yZXF1ZXN0GAMgASgLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLlByb2JlUmVxdWVzdEgAEjoKDHByb2JlX3Jlc3VsdBgEIAEoCzIiLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5Qcm9iZVJlc3VsdEgAQgkKB21lc3NhZ2UiUAoFSGVsbG8SEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEhAKCGJyZWFrZXJzGAQgAygJIkQKDU91dGNvbWVSZXBvcnQSMwoGY291bnRzGAEgAygLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLk91dGNvbWVDb3VudCJuCgxPdXRjb21lQ291bnQSDwoHYnJlYWtlchgBIAEoCRIRCglzdWNjZXNzZXMYAiABKA0SEAoIZmFpbHVyZXMYAyABKA0SEgoKc2xvd19jYWxscxgEIAEoDRIUCgxsb2NhbGx5X29wZW4YBSABKAgiHwoMUHJvYmVSZXF1ZXN0Eg8KB2JyZWFrZXIYASABKAkiQgoLUHJvYmVSZXN1bHQSDwoHYnJlYWtlchgBIAEoCRIRCglwZXJtaXRfaWQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCCLLAQoPU2Vzc2lvblJlc3BvbnNlEjMKCHNuYXBzaG90GAEgASgLMh8uYnJlYWt3YXRlci5icmVha2VyLnYxLlNuYXBzaG90SAASPgoKdHJhbnNpdGlvbhgCIAEoCzIoLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyVHJhbnNpdGlvbkgAEjgKC3Byb2JlX2dyYW50GAMgASgLMiEuYnJlYWt3YXRlci5icmVha2VyLnYxLlByb2JlR3JhbnRIAEIJCgdtZXNzYWdlIncKCFNuYXBzaG90EjQKCGJyZWFrZXJzGAEgAygLMiIuYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXJWaWV3EjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ3CgpQcm9iZUdyYW50Eg8KB2JyZWFrZXIYASABKAkSDwoHZ3JhbnRlZBgCIAEoCBIRCglwZXJtaXRfaWQYAyABKAkSNAoQbGVhc2VfZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTTGlzdEJyZWFrZXJzUmVxdWVzdCJIChRMaXN0QnJlYWtlcnNSZXNwb25zZRIwCghicmVha2VycxgBIAMoCzIeLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyIiEKEUdldEJyZWFrZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiRQoSR2V0QnJlYWtlclJlc3BvbnNlEi8KB2JyZWFrZXIYASABKAsyHi5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlciKLAQoTRm9yY2VCcmVha2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEi4KBG1vZGUYAiABKA4yIC5icmVha3dhdGVyLmJyZWFrZXIudjEuRm9yY2VNb2RlEg4KBnJlYXNvbhgDIAEoCRImCgN0dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRwoURm9yY2VCcmVha2VyUmVzcG9uc2USLwoHYnJlYWtlchgBIAEoCzIeLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyIiMKE1Jlc2V0QnJlYWtlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSJHChRSZXNldEJyZWFrZXJSZXNwb25zZRIvCgdicmVha2VyGAEgASgLMh4uYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXIiFgoUTGlzdEluc3RhbmNlc1JlcXVlc3QiSwoVTGlzdEluc3RhbmNlc1Jlc3BvbnNlEjIKCWluc3RhbmNlcxgBIAMoCzIfLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5JbnN0YW5jZSKmAgoISW5zdGFuY2USEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEjUKBnN0YXR1cxgEIAEoDjIlLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5JbnN0YW5jZVN0YXR1cxItCglsYXN0X3NlZW4YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbm5lY3RlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc3VjY2Vzc2VzGAcgASgEEhAKCGZhaWx1cmVzGAggASgEEhAKCGJyZWFrZXJzGAkgAygJEhQKDGxvY2FsbHlfb3BlbhgKIAMoCSIlChRXYXRjaEJyZWFrZXJzUmVxdWVzdBINCgVuYW1lcxgBIAMoCSJVChVXYXRjaEJyZWFrZXJzUmVzcG9uc2USPAoKdHJhbnNpdGlvbhgBIAEoCzIoLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyVHJhbnNpdGlvbip8CgxCcmVha2VyU3RhdGUSHQoZQlJFQUtFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU1RBVEVfQ0xPU0VEEAESFgoSQlJFQUtFUl9TVEFURV9PUEVOEAISGwoXQlJFQUtFUl9TVEFURV9IQUxGX09QRU4QAypoCglGb3JjZU1vZGUSGgoWRk9SQ0VfTU9ERV9VTlNQRUNJRklFRBAAEhMKD0ZPUkNFX01PREVfT1BFThABEhUKEUZPUkNFX01PREVfQ0xPU0VEEAISEwoPRk9SQ0VfTU9ERV9BVVRPEAMqZgoOSW5zdGFuY2VTdGF0dXMSHwobSU5TVEFOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUSU5TVEFOQ0VfU1RBVFVTX0xJVkUQARIZChVJTlNUQU5DRV9TVEFUVVNfU1RBTEUQAjLqBQoSQnJlYWtlckNvb3JkaW5hdG9yElwKB1Nlc3Npb24SJS5icmVha3dhdGVyLmJyZWFrZXIudjEuU2Vzc2lvblJlcXVlc3QaJi5icmVha3dhdGVyLmJyZWFrZXIudjEuU2Vzc2lvblJlc3BvbnNlKAEwARJnCgxMaXN0QnJlYWtlcnMSKi5icmVha3dhdGVyLmJyZWFrZXIudjEuTGlzdEJyZWFrZXJzUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5MaXN0QnJlYWtlcnNSZXNwb25zZRJhCgpHZXRCcmVha2VyEiguYnJlYWt3YXRlci5icmVha2VyLnYxLkdldEJyZWFrZXJSZXF1ZXN0GikuYnJlYWt3YXRlci5icmVha2VyLnYxLkdldEJyZWFrZXJSZXNwb25zZRJnCgxGb3JjZUJyZWFrZXISKi5icmVha3dhdGVyLmJyZWFrZXIudjEuRm9yY2VCcmVha2VyUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5Gb3JjZUJyZWFrZXJSZXNwb25zZRJnCgxSZXNldEJyZWFrZXISKi5icmVha3dhdGVyLmJyZWFrZXIudjEuUmVzZXRCcmVha2VyUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5SZXNldEJyZWFrZXJSZXNwb25zZRJqCg1MaXN0SW5zdGFuY2VzEisuYnJlYWt3YXRlci5icmVha2VyLnYxLkxpc3RJbnN0YW5jZXNSZXF1ZXN0GiwuYnJlYWt3YXRlci5icmVha2VyLnYxLkxpc3RJbnN0YW5jZXNSZXNwb25zZRJsCg1XYXRjaEJyZWFrZXJzEisuYnJlYWt3YXRlci5icmVha2VyLnYxLldhdGNoQnJlYWtlcnNSZXF1ZXN0GiwuYnJlYWt3YXRlci5icmVha2VyLnYxLldhdGNoQnJlYWtlcnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CidicmVha3dhdGVyL2JyZWFrZXIvdjEvY29vcmRpbmF0b3IucHJvdG8SFWJyZWFrd2F0ZXIuYnJlYWtlci52MSJ6CghPdmVycmlkZRIuCgRtb2RlGAEgASgOMiAuYnJlYWt3YXRlci5icmVha2VyLnYxLkZvcmNlTW9kZRIOCgZyZWFzb24YAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiewoMV2luZG93Q291bnRzEhEKCXN1Y2Nlc3NlcxgBIAEoBBIQCghmYWlsdXJlcxgCIAEoBBISCgpzbG93X2NhbGxzGAMgASgEEhQKDGZhaWx1cmVfcmF0ZRgEIAEoARIcChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgFIAEoDSKcAwoHQnJlYWtlchIMCgRuYW1lGAEgASgJEjIKBXN0YXRlGAIgASgOMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXJTdGF0ZRIPCgd2ZXJzaW9uGAMgASgEEikKBXNpbmNlGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZyZWFzb24YBSABKAkSMwoGd2luZG93GAYgASgLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLldpbmRvd0NvdW50cxIuCgpvcGVuX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBwcm9iZXNfaW5fZmxpZ2h0GAggASgNEh4KFmNvbnRyaWJ1dGluZ19pbnN0YW5jZXMYCSADKAkSMQoIb3ZlcnJpZGUYCiABKAsyHy5icmVha3dhdGVyLmJyZWFrZXIudjEuT3ZlcnJpZGUSFAoMcmVvcGVuX2NvdW50GAsgASgNEhsKE2hhbGZfb3Blbl9zdWNjZXNzZXMYDCABKA0ioAEKC0JyZWFrZXJWaWV3EgwKBG5hbWUYASABKAkSMgoFc3RhdGUYAiABKA4yIy5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlclN0YXRlEg8KB3ZlcnNpb24YAyABKAQSLgoKb3Blbl91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGZm9yY2VkGAUgASgIIrMBChFCcmVha2VyVHJhbnNpdGlvbhIzCgdicmVha2VyGAEgASgLMiIuYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXJWaWV3EjEKBGZyb20YAiABKA4yIy5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlclN0YXRlEg4KBnJlYXNvbhgDIAEoCRImCgJhdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi/AEKDlNlc3Npb25SZXF1ZXN0Ei0KBWhlbGxvGAEgASgLMhwuYnJlYWt3YXRlci5icmVha2VyLnYxLkhlbGxvSAASNgoGcmVwb3J0GAIgASgLMiQuYnJlYWt3YXRlci5icmVha2VyLnYxLk91dGNvbWVSZXBvcnRIABI8Cg1wcm9iZV9yZXF1ZXN0GAMgASgLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLlByb2JlUmVxdWVzdEgAEjoKDHByb2JlX3Jlc3VsdBgEIAEoCzIiLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5Qcm9iZVJlc3VsdEgAQgkKB21lc3NhZ2UiUAoFSGVsbG8SEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEhAKCGJyZWFrZXJzGAQgAygJIkQKDU91dGNvbWVSZXBvcnQSMwoGY291bnRzGAEgAygLMiMuYnJlYWt3YXRlci5icmVha2VyLnYxLk91dGNvbWVDb3VudCJuCgxPdXRjb21lQ291bnQSDwoHYnJlYWtlchgBIAEoCRIRCglzdWNjZXNzZXMYAiABKA0SEAoIZmFpbHVyZXMYAyABKA0SEgoKc2xvd19jYWxscxgEIAEoDRIUCgxsb2NhbGx5X29wZW4YBSABKAgiHwoMUHJvYmVSZXF1ZXN0Eg8KB2JyZWFrZXIYASABKAkiQgoLUHJvYmVSZXN1bHQSDwoHYnJlYWtlchgBIAEoCRIRCglwZXJtaXRfaWQYAiABKAkSDwoHc3VjY2VzcxgDIAEoCCL+AQoPU2Vzc2lvblJlc3BvbnNlEjMKCHNuYXBzaG90GAEgASgLMh8uYnJlYWt3YXRlci5icmVha2VyLnYxLlNuYXBzaG90SAASPgoKdHJhbnNpdGlvbhgCIAEoCzIoLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyVHJhbnNpdGlvbkgAEjgKC3Byb2JlX2dyYW50GAMgASgLMiEuYnJlYWt3YXRlci5icmVha2VyLnYxLlByb2JlR3JhbnRIABIxCgdtZW1iZXJzGAQgASgLMh4uYnJlYWt3YXRlci5icmVha2VyLnYxLk1lbWJlcnNIAEIJCgdtZXNzYWdlIqgBCghTbmFwc2hvdBI0CghicmVha2VycxgBIAMoCzIiLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyVmlldxI1ChJoZWFydGJlYXRfaW50ZXJ2YWwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoHbWVtYmVycxgDIAEoCzIeLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5NZW1iZXJzIkoKB01lbWJlcnMSDwoHdmVyc2lvbhgBIAEoBBIuCgdtZW1iZXJzGAIgAygLMh0uYnJlYWt3YXRlci5icmVha2VyLnYxLk1lbWJlciIuCgZNZW1iZXISDwoHYWRkcmVzcxgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCSJ3CgpQcm9iZUdyYW50Eg8KB2JyZWFrZXIYASABKAkSDwoHZ3JhbnRlZBgCIAEoCBIRCglwZXJtaXRfaWQYAyABKAkSNAoQbGVhc2VfZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFQoTTGlzdEJyZWFrZXJzUmVxdWVzdCJIChRMaXN0QnJlYWtlcnNSZXNwb25zZRIwCghicmVha2VycxgBIAMoCzIeLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyIiEKEUdldEJyZWFrZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkiRQoSR2V0QnJlYWtlclJlc3BvbnNlEi8KB2JyZWFrZXIYASABKAsyHi5icmVha3dhdGVyLmJyZWFrZXIudjEuQnJlYWtlciKLAQoTRm9yY2VCcmVha2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEi4KBG1vZGUYAiABKA4yIC5icmVha3dhdGVyLmJyZWFrZXIudjEuRm9yY2VNb2RlEg4KBnJlYXNvbhgDIAEoCRImCgN0dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRwoURm9yY2VCcmVha2VyUmVzcG9uc2USLwoHYnJlYWtlchgBIAEoCzIeLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyIiMKE1Jlc2V0QnJlYWtlclJlcXVlc3QSDAoEbmFtZRgBIAEoCSJHChRSZXNldEJyZWFrZXJSZXNwb25zZRIvCgdicmVha2VyGAEgASgLMh4uYnJlYWt3YXRlci5icmVha2VyLnYxLkJyZWFrZXIiFgoUTGlzdEluc3RhbmNlc1JlcXVlc3QiSwoVTGlzdEluc3RhbmNlc1Jlc3BvbnNlEjIKCWluc3RhbmNlcxgBIAMoCzIfLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5JbnN0YW5jZSKmAgoISW5zdGFuY2USEwoLaW5zdGFuY2VfaWQYASABKAkSDwoHc2VydmljZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEjUKBnN0YXR1cxgEIAEoDjIlLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5JbnN0YW5jZVN0YXR1cxItCglsYXN0X3NlZW4YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbm5lY3RlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJc3VjY2Vzc2VzGAcgASgEEhAKCGZhaWx1cmVzGAggASgEEhAKCGJyZWFrZXJzGAkgAygJEhQKDGxvY2FsbHlfb3BlbhgKIAMoCSIlChRXYXRjaEJyZWFrZXJzUmVxdWVzdBINCgVuYW1lcxgBIAMoCSJVChVXYXRjaEJyZWFrZXJzUmVzcG9uc2USPAoKdHJhbnNpdGlvbhgBIAEoCzIoLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5CcmVha2VyVHJhbnNpdGlvbip8CgxCcmVha2VyU3RhdGUSHQoZQlJFQUtFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU1RBVEVfQ0xPU0VEEAESFgoSQlJFQUtFUl9TVEFURV9PUEVOEAISGwoXQlJFQUtFUl9TVEFURV9IQUxGX09QRU4QAypoCglGb3JjZU1vZGUSGgoWRk9SQ0VfTU9ERV9VTlNQRUNJRklFRBAAEhMKD0ZPUkNFX01PREVfT1BFThABEhUKEUZPUkNFX01PREVfQ0xPU0VEEAISEwoPRk9SQ0VfTU9ERV9BVVRPEAMqZgoOSW5zdGFuY2VTdGF0dXMSHwobSU5TVEFOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUSU5TVEFOQ0VfU1RBVFVTX0xJVkUQARIZChVJTlNUQU5DRV9TVEFUVVNfU1RBTEUQAjLqBQoSQnJlYWtlckNvb3JkaW5hdG9yElwKB1Nlc3Npb24SJS5icmVha3dhdGVyLmJyZWFrZXIudjEuU2Vzc2lvblJlcXVlc3QaJi5icmVha3dhdGVyLmJyZWFrZXIudjEuU2Vzc2lvblJlc3BvbnNlKAEwARJnCgxMaXN0QnJlYWtlcnMSKi5icmVha3dhdGVyLmJyZWFrZXIudjEuTGlzdEJyZWFrZXJzUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5MaXN0QnJlYWtlcnNSZXNwb25zZRJhCgpHZXRCcmVha2VyEiguYnJlYWt3YXRlci5icmVha2VyLnYxLkdldEJyZWFrZXJSZXF1ZXN0GikuYnJlYWt3YXRlci5icmVha2VyLnYxLkdldEJyZWFrZXJSZXNwb25zZRJnCgxGb3JjZUJyZWFrZXISKi5icmVha3dhdGVyLmJyZWFrZXIudjEuRm9yY2VCcmVha2VyUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5Gb3JjZUJyZWFrZXJSZXNwb25zZRJnCgxSZXNldEJyZWFrZXISKi5icmVha3dhdGVyLmJyZWFrZXIudjEuUmVzZXRCcmVha2VyUmVxdWVzdBorLmJyZWFrd2F0ZXIuYnJlYWtlci52MS5SZXNldEJyZWFrZXJSZXNwb25zZRJqCg1MaXN0SW5zdGFuY2VzEisuYnJlYWt3YXRlci5icmVha2VyLnYxLkxpc3RJbnN0YW5jZXNSZXF1ZXN0GiwuYnJlYWt3YXRlci5icmVha2VyLnYxLkxpc3RJbnN0YW5jZXNSZXNwb25zZRJsCg1XYXRjaEJyZWFrZXJzEisuYnJlYWt3YXRlci5icmVha2VyLnYxLldhdGNoQnJlYWtlcnNSZXF1ZXN0GiwuYnJlYWt3YXRlci5icmVha2VyLnYxLldhdGNoQnJlYWtlcnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Override is an operator's force in effect.
@@ -320,7 +320,8 @@ export type Hello = Message<"breakwater.breaker.v1.Hello"> & {
   service: string;
 
   /**
-   * Where the instance serves, for operators.
+   * Where the instance serves: its gRPC address as others dial it, `host:port`.
+   * A cache-store's is its member name (see Members).
    *
    * @generated from field: string address = 3;
    */
@@ -472,6 +473,14 @@ export type SessionResponse = Message<"breakwater.breaker.v1.SessionResponse"> &
      */
     value: ProbeGrant;
     case: "probeGrant";
+  } | {
+    /**
+     * The live cache-store members changed (one joined or left).
+     *
+     * @generated from field: breakwater.breaker.v1.Members members = 4;
+     */
+    value: Members;
+    case: "members";
   } | { case: undefined; value?: undefined };
 };
 
@@ -499,6 +508,14 @@ export type Snapshot = Message<"breakwater.breaker.v1.Snapshot"> & {
    * @generated from field: google.protobuf.Duration heartbeat_interval = 2;
    */
   heartbeatInterval?: Duration | undefined;
+
+  /**
+   * The live cache-store members now. Absent from a coordinator that does not
+   * keep membership.
+   *
+   * @generated from field: breakwater.breaker.v1.Members members = 3;
+   */
+  members?: Members | undefined;
 };
 
 /**
@@ -507,6 +524,65 @@ export type Snapshot = Message<"breakwater.breaker.v1.Snapshot"> & {
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
   messageDesc(file_breakwater_breaker_v1_coordinator, 12);
+
+/**
+ * Members are the live cache-store instances (service "cache-store", session
+ * open, not stale), each by the gRPC address its hello advertised: what
+ * instances hash keys over to find each key's owner replica.
+ *
+ * @generated from message breakwater.breaker.v1.Members
+ */
+export type Members = Message<"breakwater.breaker.v1.Members"> & {
+  /**
+   * Grows on every change of the list; never goes back, restarts included
+   * (it is at least the coordinator's clock in ms when the list changed).
+   *
+   * @generated from field: uint64 version = 1;
+   */
+  version: bigint;
+
+  /**
+   * One per address, sorted by address.
+   *
+   * @generated from field: repeated breakwater.breaker.v1.Member members = 2;
+   */
+  members: Member[];
+};
+
+/**
+ * Describes the message breakwater.breaker.v1.Members.
+ * Use `create(MembersSchema)` to create a new message.
+ */
+export const MembersSchema: GenMessage<Members> = /*@__PURE__*/
+  messageDesc(file_breakwater_breaker_v1_coordinator, 13);
+
+/**
+ * Member is one live cache-store.
+ *
+ * @generated from message breakwater.breaker.v1.Member
+ */
+export type Member = Message<"breakwater.breaker.v1.Member"> & {
+  /**
+   * The advertised gRPC address, `host:port` (Hello.address): the member's name.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * The instance at that address (the newest session's, if two claim it).
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message breakwater.breaker.v1.Member.
+ * Use `create(MemberSchema)` to create a new message.
+ */
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_breakwater_breaker_v1_coordinator, 14);
 
 /**
  * ProbeGrant answers a ProbeRequest.
@@ -544,7 +620,7 @@ export type ProbeGrant = Message<"breakwater.breaker.v1.ProbeGrant"> & {
  * Use `create(ProbeGrantSchema)` to create a new message.
  */
 export const ProbeGrantSchema: GenMessage<ProbeGrant> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 13);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 15);
 
 /**
  * @generated from message breakwater.breaker.v1.ListBreakersRequest
@@ -557,7 +633,7 @@ export type ListBreakersRequest = Message<"breakwater.breaker.v1.ListBreakersReq
  * Use `create(ListBreakersRequestSchema)` to create a new message.
  */
 export const ListBreakersRequestSchema: GenMessage<ListBreakersRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 14);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 16);
 
 /**
  * @generated from message breakwater.breaker.v1.ListBreakersResponse
@@ -574,7 +650,7 @@ export type ListBreakersResponse = Message<"breakwater.breaker.v1.ListBreakersRe
  * Use `create(ListBreakersResponseSchema)` to create a new message.
  */
 export const ListBreakersResponseSchema: GenMessage<ListBreakersResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 15);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 17);
 
 /**
  * @generated from message breakwater.breaker.v1.GetBreakerRequest
@@ -591,7 +667,7 @@ export type GetBreakerRequest = Message<"breakwater.breaker.v1.GetBreakerRequest
  * Use `create(GetBreakerRequestSchema)` to create a new message.
  */
 export const GetBreakerRequestSchema: GenMessage<GetBreakerRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 16);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 18);
 
 /**
  * @generated from message breakwater.breaker.v1.GetBreakerResponse
@@ -608,7 +684,7 @@ export type GetBreakerResponse = Message<"breakwater.breaker.v1.GetBreakerRespon
  * Use `create(GetBreakerResponseSchema)` to create a new message.
  */
 export const GetBreakerResponseSchema: GenMessage<GetBreakerResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 17);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 19);
 
 /**
  * @generated from message breakwater.breaker.v1.ForceBreakerRequest
@@ -642,7 +718,7 @@ export type ForceBreakerRequest = Message<"breakwater.breaker.v1.ForceBreakerReq
  * Use `create(ForceBreakerRequestSchema)` to create a new message.
  */
 export const ForceBreakerRequestSchema: GenMessage<ForceBreakerRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 18);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 20);
 
 /**
  * @generated from message breakwater.breaker.v1.ForceBreakerResponse
@@ -659,7 +735,7 @@ export type ForceBreakerResponse = Message<"breakwater.breaker.v1.ForceBreakerRe
  * Use `create(ForceBreakerResponseSchema)` to create a new message.
  */
 export const ForceBreakerResponseSchema: GenMessage<ForceBreakerResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 19);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 21);
 
 /**
  * @generated from message breakwater.breaker.v1.ResetBreakerRequest
@@ -676,7 +752,7 @@ export type ResetBreakerRequest = Message<"breakwater.breaker.v1.ResetBreakerReq
  * Use `create(ResetBreakerRequestSchema)` to create a new message.
  */
 export const ResetBreakerRequestSchema: GenMessage<ResetBreakerRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 20);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 22);
 
 /**
  * @generated from message breakwater.breaker.v1.ResetBreakerResponse
@@ -693,7 +769,7 @@ export type ResetBreakerResponse = Message<"breakwater.breaker.v1.ResetBreakerRe
  * Use `create(ResetBreakerResponseSchema)` to create a new message.
  */
 export const ResetBreakerResponseSchema: GenMessage<ResetBreakerResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 21);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 23);
 
 /**
  * @generated from message breakwater.breaker.v1.ListInstancesRequest
@@ -706,7 +782,7 @@ export type ListInstancesRequest = Message<"breakwater.breaker.v1.ListInstancesR
  * Use `create(ListInstancesRequestSchema)` to create a new message.
  */
 export const ListInstancesRequestSchema: GenMessage<ListInstancesRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 22);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 24);
 
 /**
  * @generated from message breakwater.breaker.v1.ListInstancesResponse
@@ -723,7 +799,7 @@ export type ListInstancesResponse = Message<"breakwater.breaker.v1.ListInstances
  * Use `create(ListInstancesResponseSchema)` to create a new message.
  */
 export const ListInstancesResponseSchema: GenMessage<ListInstancesResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 23);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 25);
 
 /**
  * Instance is one process with a session.
@@ -791,7 +867,7 @@ export type Instance = Message<"breakwater.breaker.v1.Instance"> & {
  * Use `create(InstanceSchema)` to create a new message.
  */
 export const InstanceSchema: GenMessage<Instance> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 24);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 26);
 
 /**
  * @generated from message breakwater.breaker.v1.WatchBreakersRequest
@@ -810,7 +886,7 @@ export type WatchBreakersRequest = Message<"breakwater.breaker.v1.WatchBreakersR
  * Use `create(WatchBreakersRequestSchema)` to create a new message.
  */
 export const WatchBreakersRequestSchema: GenMessage<WatchBreakersRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 25);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 27);
 
 /**
  * @generated from message breakwater.breaker.v1.WatchBreakersResponse
@@ -827,7 +903,7 @@ export type WatchBreakersResponse = Message<"breakwater.breaker.v1.WatchBreakers
  * Use `create(WatchBreakersResponseSchema)` to create a new message.
  */
 export const WatchBreakersResponseSchema: GenMessage<WatchBreakersResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_breaker_v1_coordinator, 26);
+  messageDesc(file_breakwater_breaker_v1_coordinator, 28);
 
 /**
  * @generated from enum breakwater.breaker.v1.BreakerState
@@ -940,7 +1016,7 @@ export const BreakerCoordinator: GenService<{
    * `hello` first, then outcome reports (at most every 100 ms, at once on a
    * burst of failures; an empty report is a heartbeat), probe requests and
    * probe results. The coordinator answers with a snapshot, then every
-   * transition and probe grants.
+   * transition, probe grants, and the cache-store members on every change.
    *
    * @generated from rpc breakwater.breaker.v1.BreakerCoordinator.Session
    */
