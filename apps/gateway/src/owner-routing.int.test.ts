@@ -255,7 +255,7 @@ describe("owner routing over three cache-stores", () => {
     };
   }
 
-  it("a working set 2.5× one replica's bytes: hit ratio ≥ 0.9, each object fetched from S3 once (round robin beside it)", async () => {
+  it("a working set 2.5× one replica's bytes: hit ratio ≥ 0.9, each object fetched from S3 once", async () => {
     const byOwner = await measure(owner);
     const byRoundRobin = await measure(roundRobin);
     console.info(
@@ -291,7 +291,7 @@ describe("owner routing over three cache-stores", () => {
     }
   });
 
-  it("the owner of some keys SIGKILLed mid-load: its keys are read from fallbacks, writes go on, and it takes them back", async () => {
+  it("the owner of some keys SIGKILLed mid-load: fallbacks serve its keys, writes go on, it takes them back", async () => {
     const dead = 1;
     const deadKeys = owned[dead]!.slice(10, 34);
     const otherKeys = [...owned[0]!.slice(10, 22), ...owned[2]!.slice(10, 22)];
@@ -361,7 +361,7 @@ describe("owner routing over three cache-stores", () => {
     }
   }, 120_000);
 
-  it("a PUT or DELETE whose owner refuses the connection goes to the next replica (nothing was sent to the owner)", async () => {
+  it("a PUT or DELETE whose owner refuses the connection goes to the next replica (nothing sent to the owner)", async () => {
     const down = 0;
     const [putKey, deleteKey] = [owned[down]![70]!, owned[down]![71]!];
     const calls = async (route: string): Promise<number> =>

@@ -153,7 +153,7 @@ describe("isUpstreamFailure", () => {
     }
   });
 
-  it("does not count a cache-store's 'storage is unavailable' (UNAVAILABLE with retry-after-ms): the cache-store answered", () => {
+  it("does not count a cache-store's 'storage is unavailable' (UNAVAILABLE, retry-after-ms): it answered", () => {
     const storageDown = new ConnectError(
       "storage is unavailable",
       Code.Unavailable,

@@ -133,7 +133,8 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     send: (counts) => link.send({ kind: "report", counts }),
   });
   const breakers = new Map<string, CoordinatedBreaker>();
-  // The fleet's views of every breaker the coordinator knows, in use here or not (a breaker added later starts from it).
+  // The fleet's views of every breaker the coordinator knows, in use here or not
+  // (a breaker added later starts from it).
   let fleetViews = new Map<string, BreakerView>();
   let members: FleetMembers | undefined;
   const memberListeners = new Set<(members: FleetMembers) => void>();

@@ -79,7 +79,8 @@ export function formatFleetReport(
     if (s === undefined) return `MISSED  ${t.scenario}: not measured`;
     const figure = t.measure === "hit ratio" ? s.hitRatio.toFixed(3) : (s.s3Gets / s.objects).toFixed(2);
     const op = t.measure === "hit ratio" ? "≥" : "≤";
-    return `${meetsFleetTarget(s, t) ? "met   " : "MISSED"}  ${t.scenario}: ${t.measure} ${figure} (target ${op} ${t.limit})`;
+    const verdict = meetsFleetTarget(s, t) ? "met   " : "MISSED";
+    return `${verdict}  ${t.scenario}: ${t.measure} ${figure} (target ${op} ${t.limit})`;
   });
   return [title, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", ...verdicts].join(
     "\n",
@@ -150,8 +151,10 @@ export function createFleetSuite(options: FleetOptions = {}): Suite {
         }
         printTable(
           formatFleetReport(
-            `${title}\n(${objects} objects of ${objectBytes / KiB} KiB = ${((objects * objectBytes) / MiB).toFixed(1)} MiB; ` +
-              `CACHE_MAX_BYTES ${replicaBytes / MiB} MiB per replica; a warm-up pass, then ${passes} in random order, ` +
+            `${title}\n(${objects} objects of ${objectBytes / KiB} KiB = ` +
+              `${((objects * objectBytes) / MiB).toFixed(1)} MiB; ` +
+              `CACHE_MAX_BYTES ${replicaBytes / MiB} MiB per replica; ` +
+              `a warm-up pass, then ${passes} in random order, ` +
               `8 reads in flight through one gateway, near-cache off; node ${process.version})`,
             scenarios,
             [
