@@ -41,7 +41,12 @@ describe("an unexpected internal error", () => {
       get all(): never {
         return fail();
       },
+      get ownership(): never {
+        return fail();
+      },
       pick: fail,
+      order: fail,
+      setMembers: fail,
       ready: () => Promise.reject(new Error(INTERNALS)),
       close: () => undefined,
     };

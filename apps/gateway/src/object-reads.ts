@@ -9,7 +9,7 @@ import { cacheStatusHeader, objectHeaders, withGatewayMember, type NearCacheOutc
 import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
 import type { UpstreamPool } from "./upstreams.js";
-import { isUpstreamFailure } from "./upstream-breaker.js";
+import { isUpstreamFailure } from "@breakwater/fleet-kit";
 
 /** Options of {@link createObjectReads}. */
 export interface ObjectReadsOptions {

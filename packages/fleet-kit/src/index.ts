@@ -35,3 +35,15 @@ export {
 } from "./breaker-state-gauge.js";
 /** BREAKER_CONFIG: the variable for a config schema, and the file read at start. */
 export { breakerConfigEnv, loadBreakerConfig, readBreakerConfigFile } from "./breaker-config.js";
+/** Cache-store replicas by member name: round robin, or a key's owner then its fallbacks, each behind its breaker. */
+export {
+  admittedClient,
+  createReplicaPool,
+  isUpstreamFailure,
+  noUpstreamError,
+  replicaBreakerName,
+  type Replica,
+  type ReplicaPool,
+  type ReplicaPoolOptions,
+  type RoutedReplica,
+} from "./replica-pool.js";
