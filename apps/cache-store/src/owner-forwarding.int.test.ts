@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheV1 } from "@breakwater/proto";
 import { createOwnerOrder } from "@breakwater/cache";
@@ -42,9 +45,17 @@ describe("any replica is a correct entry point: non-owners ask the key's owner",
   let replicas: readonly Replica[];
   /** Who owns a key, as every replica computes it (members named 127.0.0.1:<port>). */
   let ownerOf: (key: string) => Replica;
+  let dir: string;
 
   beforeAll(async () => {
-    fleet = await startReplicaFleet({ names: ["a", "b", "c"], countS3: true, env: { CACHE_HOT_MAX_BYTES: "0" } });
+    // An owner's breaker that opened while it was down lets a probe through soon (default: 30 s).
+    dir = mkdtempSync(join(tmpdir(), "bw-owner-"));
+    writeFileSync(join(dir, "breakers.yaml"), "defaults:\n  open_timeout: 300ms\n  max_open_timeout: 1s\n");
+    fleet = await startReplicaFleet({
+      names: ["a", "b", "c"],
+      countS3: true,
+      env: { CACHE_HOT_MAX_BYTES: "0", BREAKER_CONFIG: join(dir, "breakers.yaml") },
+    });
     replicas = fleet.replicas;
     const order = createOwnerOrder(replicas.map((r) => grpcTarget(r.url)));
     ownerOf = (key) => replicas.find((r) => grpcTarget(r.url) === order.owner("default", key))!;
@@ -53,6 +64,7 @@ describe("any replica is a correct entry point: non-owners ask the key's owner",
 
   afterAll(async () => {
     if (fleet !== undefined) await fleet.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("GetStats shows each replica's membership: itself and every member", async () => {

@@ -27,7 +27,7 @@ import {
   type StorageGetOptions,
   type StorageGetResult,
 } from "@breakwater/cache";
-import type { CacheServiceClient } from "@breakwater/fleet-kit";
+import { admittedClient, type CacheServiceClient, type ReplicaPool } from "@breakwater/fleet-kit";
 import type { CallContext, Logger } from "@breakwater/server-kit";
 import { createLogThrottle } from "@breakwater/server-kit";
 
@@ -40,7 +40,11 @@ export type ReadRouteName = "owned" | "forwarded" | "hot" | "fallback";
 /** The owner of a key, as a non-owner calls it. */
 export interface Owner {
   readonly name: string;
-  readonly client: CacheServiceClient;
+  /**
+   * A client for ONE call, admitted by the owner's breaker (`cache-store:<name>`);
+   * throws OwnerDownError when the breaker refuses.
+   */
+  admit(): CacheServiceClient;
 }
 
 /** The owner could not be reached: the caller falls back to its own storage. */
@@ -72,8 +76,8 @@ function isUnreachable(err: unknown): boolean {
 export interface OwnerRoutingOptions {
   /** This replica's name (advertised address). */
   readonly self: string;
-  /** The other members by name, with a client of each. */
-  readonly peers: ReadonlyMap<string, CacheServiceClient>;
+  /** The other members (CACHE_STORE_PEERS, this replica left out), each behind its breaker. */
+  readonly pool: ReplicaPool;
   /** Bytes of hot copies (0: no hot copies). */
   readonly hotMaxBytes: number;
   readonly hotTtlMs: number;
@@ -126,8 +130,8 @@ export interface OwnerRouting {
 const MAX_CHUNK = 64 * 1024;
 
 export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
-  const { self, peers, logger } = options;
-  const order = createOwnerOrder([self, ...peers.keys()]);
+  const { self, pool, logger } = options;
+  const order = createOwnerOrder([self, ...pool.all.map((m) => m.name)]);
   const metrics = createOwnerMetrics(options.registry);
   const throttle = createLogThrottle({ windowMs: 1_000 });
   const forwardHeaders = { [FORWARDED_HEADER]: self };
@@ -140,8 +144,20 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
   const ownerStatus = new WeakMap<ObjectMeta, cacheV1.CacheStatus>();
   const ownerOf = (bucket: string, key: string): Owner | undefined => {
     const name = order.owner(bucket, key);
-    const client = peers.get(name);
-    return client === undefined ? undefined : { name, client };
+    if (name === self) return undefined;
+    const member = pool.all.find((m) => m.name === name);
+    if (member === undefined) return undefined;
+    return {
+      name,
+      admit() {
+        if (member.breaker === undefined) return member.cache;
+        const admission = member.breaker.admit();
+        if (!admission.allowed) {
+          throw new OwnerDownError(name, new Error(`its breaker is open (retry in ${admission.retryAfterMs} ms)`));
+        }
+        return admittedClient(member.cache, member.breaker, admission);
+      },
+    };
   };
   const hot =
     options.hotMaxBytes > 0
@@ -163,7 +179,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
     ctx: CallContext,
   ): AsyncGenerator<MessageInitShape<typeof cacheV1.GetObjectResponseSchema>> {
     const started = performance.now();
-    const iterator = owner.client.getObject(req, callOptions(ctx))[Symbol.asyncIterator]();
+    const iterator = owner.admit().getObject(req, callOptions(ctx))[Symbol.asyncIterator]();
     let first: IteratorResult<cacheV1.GetObjectResponse>;
     try {
       first = await iterator.next();
@@ -221,7 +237,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
     members: order.members,
     hot,
     ownerFor(bucket, key, ctx) {
-      if (peers.size === 0 || ctx.requestHeader(FORWARDED_HEADER) !== undefined) return undefined;
+      if (pool.all.length === 0 || ctx.requestHeader(FORWARDED_HEADER) !== undefined) return undefined;
       return ownerOf(bucket, key);
     },
     get(owner, req, ctx) {
@@ -241,7 +257,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
       const started = performance.now();
       let answer: cacheV1.HeadObjectResponse;
       try {
-        answer = await owner.client.headObject(req, callOptions(ctx));
+        answer = await owner.admit().headObject(req, callOptions(ctx));
       } catch (err) {
         if (isUnreachable(err)) throw new OwnerDownError(owner.name, err);
         throw err;
@@ -265,10 +281,12 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
       const owner = this.ownerFor(bucket, key, ctx);
       if (owner === undefined) return;
       try {
-        await owner.client.invalidateCache(
-          { bucket, key, localOnly: true },
-          { headers: forwardHeaders, timeoutMs: options.invalidateTimeoutMs },
-        );
+        await owner
+          .admit()
+          .invalidateCache(
+            { bucket, key, localOnly: true },
+            { headers: forwardHeaders, timeoutMs: options.invalidateTimeoutMs },
+          );
         metrics.ownerInvalidations.inc({ outcome: "ok" });
       } catch (err) {
         metrics.ownerInvalidations.inc({ outcome: "failed" });
@@ -327,7 +345,7 @@ function ownerStorage(
               ? { suffixLength: BigInt(range.suffix) }
               : { start: BigInt(range.start), end: range.end === undefined ? undefined : BigInt(range.end) },
       };
-      const iterator = owner.client.getObject(req, { signal: options.signal, headers })[Symbol.asyncIterator]();
+      const iterator = owner.admit().getObject(req, { signal: options.signal, headers })[Symbol.asyncIterator]();
       let first: IteratorResult<cacheV1.GetObjectResponse>;
       try {
         first = await iterator.next();
@@ -367,7 +385,7 @@ function ownerStorage(
       const owner = ownerOf(bucket, key);
       const started = performance.now();
       try {
-        const answer = await owner.client.headObject({ bucket, key }, { signal: options.signal, headers });
+        const answer = await owner.admit().headObject({ bucket, key }, { signal: options.signal, headers });
         metrics.forwardSeconds.observe({ method: "head" }, (performance.now() - started) / 1000);
         if (answer.info === undefined) throw new CacheError("unavailable", `owner ${owner.name} answered no info`);
         const meta = metaOf(answer.info);

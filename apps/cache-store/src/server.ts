@@ -25,7 +25,9 @@ import {
   createBreakerSession,
   createCacheServiceClient,
   createInvalidationFollower,
-  type CacheServiceClient,
+  createReplicaPool,
+  replicaBreakerName,
+  type ReplicaPool,
 } from "@breakwater/fleet-kit";
 import { breakerHookOf, breakerStatuses } from "./storage-breaker.js";
 import { createPeerMetrics } from "./peer-metrics.js";
@@ -63,16 +65,20 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   // The session is made once the server is bound: its hello carries the address others dial
   // (the bound port, not a configured 0). No call is served before.
   let breakers: BreakerClient | undefined;
-  const startBreakers = (address: string): BreakerClient =>
+  // Besides storage's, the breakers of the other replicas this one forwards reads to (the gateway's names).
+  const startBreakers = (address: string, owners: readonly string[]): BreakerClient =>
     createBreakerSession({
       coordinatorUrl: config.COORDINATOR_URL,
       service: "cache-store",
       address,
-      breakers: [storage.backend],
+      breakers: [storage.backend, ...owners.map(replicaBreakerName)],
       config: config.breakerConfig,
       logger,
       registry,
-      gauge: { name: "cache_storage_breaker_state", help: "Storage breaker state as this replica applies it" },
+      gauge: {
+        name: "cache_storage_breaker_state",
+        help: "Breaker state as this replica applies it: storage's, and each key owner's it forwards reads to",
+      },
     });
   let storageHook: ReturnType<typeof breakerHookOf> | undefined;
   const hook = (): ReturnType<typeof breakerHookOf> =>
@@ -95,6 +101,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const shutdownController = new AbortController();
   const replicaId = randomUUID();
   let routing: OwnerRouting | undefined;
+  let owners: ReplicaPool | undefined;
   const server = createServiceServer({
     name: "cache-store",
     shutdownController,
@@ -128,6 +135,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   server.onClose({ close: () => clearInterval(sweep) });
   if (s3) server.onClose(s3);
   server.onClose({ close: () => breakers?.close() });
+  server.onClose({ close: () => owners?.close() });
   // Closed first (resources close in reverse): after the drain, so that calls
   // still finishing are served with the peers' invalidations applied.
   const peers = followPeers(config, cache, replicaId, server.registry, logger, () => routing);
@@ -138,13 +146,13 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     async listen() {
       const addresses = await server.listen();
       const self = advertisedAddress(config, addresses.grpcPort);
-      breakers = startBreakers(self);
+      // The other members, to forward reads to; a replica listed among its own peers is left out.
+      const others = config.CACHE_STORE_PEERS.filter((url) => grpcTarget(url) !== self);
+      breakers = startBreakers(self, [...new Set(others.map(grpcTarget))]);
+      owners = createReplicaPool(others, { breakers });
       const hotRouting = createOwnerRouting({
         self,
-        // A replica listed among its own peers is not its own owner's remote.
-        peers: new Map(
-          peers.clients.map(({ url, client }) => [grpcTarget(url), client] as const).filter(([name]) => name !== self),
-        ),
+        pool: owners,
         hotMaxBytes: config.CACHE_HOT_MAX_BYTES,
         hotTtlMs: config.CACHE_HOT_TTL,
         hotMaxObjectBytes: config.CACHE_MAX_OBJECT_BYTES,
@@ -176,7 +184,7 @@ function followPeers(
   registry: Registry,
   logger: Logger,
   routing: () => OwnerRouting | undefined,
-): { clients: readonly { url: string; client: CacheServiceClient }[]; start(): void; close(): Promise<void> } {
+): { start(): void; close(): Promise<void> } {
   const backoff = { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF };
   const clients = config.CACHE_STORE_PEERS.map((url) => ({
     url,
@@ -219,7 +227,6 @@ function followPeers(
     backoff,
   });
   return {
-    clients,
     start: () => peers.start(),
     async close() {
       await peers.stop();
