@@ -152,6 +152,8 @@ describe("hot copies on a non-owner, and replicas that disagree on membership", 
   let fleet: ReplicaFleet;
   let p: Replica;
   let q: Replica;
+  /** Lists P only; nobody follows W's invalidations. */
+  let w: Replica;
   let pName: string;
   let qName: string;
   /** Q lists P as localhost:<port>, P calls itself 127.0.0.1:<port>: names differ, owners can disagree. */
@@ -161,17 +163,21 @@ describe("hot copies on a non-owner, and replicas that disagree on membership", 
 
   beforeAll(async () => {
     fleet = await startReplicaFleet({
-      names: ["p", "q"],
-      peersOf: { q: (urls) => [localhostOf(urls.p!)] },
+      names: ["p", "q", "w"],
+      peersOf: { p: (urls) => [urls.q!], q: (urls) => [localhostOf(urls.p!)], w: (urls) => [urls.p!] },
       // Long-lived hot copies: one that goes away here was dropped by an invalidation, not by age.
       env: { CACHE_HOT_MAX_BYTES: "1MiB", CACHE_HOT_TTL: "60s" },
     });
-    [p, q] = fleet.replicas as [Replica, Replica];
+    [p, q, w] = fleet.replicas as [Replica, Replica, Replica];
     pName = grpcTarget(p.url);
     qName = grpcTarget(q.url);
     pView = createOwnerOrder([pName, qName]);
     qView = createOwnerOrder([qName, grpcTarget(localhostOf(p.url))]);
-    await streamsLive(fleet.replicas, (of, peer) => (of === q ? localhostOf(peer.url) : peer.url));
+    await streamsLive([p, q], (of, peer) => (of === q ? localhostOf(peer.url) : peer.url));
+    await eventually(
+      async () => promSample(await metricsOf(w), "cache_peer_invalidation_stream_live", { peer: p.url }) === 1,
+      { timeoutMs: 15_000, what: "W follows P" },
+    );
   });
 
   afterAll(async () => {
@@ -232,4 +238,17 @@ describe("hot copies on a non-owner, and replicas that disagree on membership", 
     expect(await reads(q, "forwarded"), "Q forwarded a forwarded call").toBe(qForwarded);
     expect(await reads(q, "owned")).toBe(qOwned + 1);
   }, 20_000);
+
+  it("a write through a non-owner drops the owner's copy before it is acknowledged (no stream needed)", async () => {
+    // W thinks P owns the key, and so does P; P does not follow W's invalidations, so only W's call can tell it.
+    const wView = createOwnerOrder([grpcTarget(w.url), pName]);
+    const key = findKey("ryw", (k) => wView.owner("default", k) === pName && pView.owner("default", k) === pName);
+    await fleet.seed(key, "old");
+    expect((await get(p.client, key)).body.toString()).toBe("old");
+    expect((await get(w.client, key)).first.route).toBe(ReadRoute.FORWARDED);
+    await put(w.client, key, "new");
+    expect((await get(p.client, key)).body.toString()).toBe("new");
+    await w.client.deleteObject({ bucket: "default", key });
+    await expect(get(p.client, key)).rejects.toMatchObject({ code: 5 }); // NOT_FOUND
+  });
 });
