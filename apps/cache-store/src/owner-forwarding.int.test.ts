@@ -96,6 +96,20 @@ describe("any replica is a correct entry point: non-owners ask the key's owner",
     for (const key of keys) expect(fleet.s3Gets(key)).toBe(1);
   });
 
+  it("ranged and conditional reads through a non-owner are the owner's answers", async () => {
+    const key = findKey("ranged", (k) => ownerOf(k) === replicas[0]);
+    await fleet.seed(key, "0123456789");
+    const ranged = await readObject(replicas[1]!.client, { bucket: "default", key, range: { start: 2n, end: 4n } });
+    expect([ranged.body.toString(), ranged.first.contentRange?.start, ranged.first.route]).toEqual([
+      "234",
+      2n,
+      ReadRoute.FORWARDED,
+    ]);
+    const etag = ranged.first.info!.etag;
+    const same = await readObject(replicas[2]!.client, { bucket: "default", key, ifNoneMatch: etag });
+    expect([same.first.notModified, same.body.length]).toEqual([true, 0]);
+  });
+
   it("HEAD through a non-owner is answered by the owner", async () => {
     const key = findKey("head", (k) => ownerOf(k) === replicas[0]);
     await fleet.seed(key, "head body");
@@ -138,6 +152,17 @@ describe("any replica is a correct entry point: non-owners ask the key's owner",
       expect(head.route).toBe(ReadRoute.OWNER_FALLBACK);
     }
     for (const [i, r] of others.entries()) expect(await reads(r, "fallback")).toBe(fallbacks[i]! + 2);
+    // Failures open A's breaker for the owner: then A does not even dial it, and still answers.
+    const [a] = others as [Replica];
+    const ownerBreaker = { breaker: `cache-store:${grpcTarget(owner.url)}` };
+    await eventually(
+      async () => {
+        expect((await get(a.client, key)).first.route).toBe(ReadRoute.OWNER_FALLBACK);
+        return promSample(await metricsOf(a), "cache_storage_breaker_state", ownerBreaker) === 2;
+      },
+      { timeoutMs: 10_000, what: "A's breaker for the owner open" },
+    );
+    expect((await get(a.client, key)).first.route).toBe(ReadRoute.OWNER_FALLBACK);
     await owner.start();
     for (const r of others) {
       await eventually(async () => (await get(r.client, key)).first.route === ReadRoute.FORWARDED, {
@@ -220,6 +245,22 @@ describe("hot copies on a non-owner, and replicas that disagree on membership", 
     expect(await route(p.client, key)).toBe(ReadRoute.HOT);
     await put(p.client, key, "hot v3");
     expect((await get(p.client, key)).body.toString()).toBe("hot v3");
+  });
+
+  it("ranged, conditional and HEAD reads through a non-owner with hot copies on", async () => {
+    const key = findKey(
+      "hot-ranged",
+      (k) => pView.owner("default", k) === qName && qView.owner("default", k) === qName,
+    );
+    await fleet.seed(key, "0123456789");
+    const ranged = await readObject(p.client, { bucket: "default", key, range: { suffixLength: 3n } });
+    expect([ranged.body.toString(), ranged.first.contentRange?.start]).toEqual(["789", 7n]);
+    const head = await p.client.headObject({ bucket: "default", key });
+    expect([head.info?.size, head.info?.etag]).toEqual([10n, ranged.first.info?.etag]);
+    const whole = await get(p.client, key);
+    expect(whole.body.toString()).toBe("0123456789");
+    const same = await readObject(p.client, { bucket: "default", key, ifNoneMatch: whole.first.info!.etag });
+    expect([same.first.notModified, same.first.route]).toEqual([true, ReadRoute.HOT]);
   });
 
   it("a forwarded call is never forwarded again, even between replicas that disagree on the owner", async () => {
