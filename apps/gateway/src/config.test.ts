@@ -9,6 +9,7 @@ describe("loadGatewayConfig", () => {
     expect(c.GATEWAY_CACHE_MAX_BYTES).toBe(64 * 1024 ** 2);
     expect(c.GATEWAY_CACHE_MAX_OBJECT_BYTES).toBe(256 * 1024);
     expect(c.GATEWAY_CACHE_TTL).toBe(5_000);
+    expect(c.GATEWAY_ROUTING).toBe("owner");
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -46,5 +47,10 @@ describe("loadGatewayConfig", () => {
     expect(
       loadGatewayConfig({ GATEWAY_REQUEST_TIMEOUT: "0", GATEWAY_HEADERS_TIMEOUT: "60s" }).GATEWAY_REQUEST_TIMEOUT,
     ).toBe(0);
+  });
+
+  it("GATEWAY_ROUTING is owner or round-robin, nothing else", () => {
+    expect(loadGatewayConfig({ GATEWAY_ROUTING: "round-robin" }).GATEWAY_ROUTING).toBe("round-robin");
+    expect(() => loadGatewayConfig({ GATEWAY_ROUTING: "hash" })).toThrow(/GATEWAY_ROUTING/);
   });
 });

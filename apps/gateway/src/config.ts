@@ -16,6 +16,11 @@ export const gatewayConfigSchema = {
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
   GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
   CACHE_STORE_URLS: env.urlList(["http://127.0.0.1:50051"], "comma-separated cache-store gRPC addresses"),
+  GATEWAY_ROUTING: env.oneOf(
+    ["owner", "round-robin"],
+    "owner",
+    "owner: each key's calls go to its owner replica (rendezvous hashing), then its fallbacks; round-robin: spread",
+  ),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
   BW_ADMIN_TOKEN: env.string("", "bearer token that PURGE requires; empty: no token needed"),

@@ -41,9 +41,27 @@ export function createGatewayMetrics(registry: Registry, nearCache?: NearCacheMe
     labelNames: ["status"] as const,
     registers: [registry],
   });
+  const upstreamRequests = new Counter({
+    name: "gateway_upstream_requests_total",
+    help:
+      "CacheService calls made for object requests, by route: owner (the key's owner), fallback (a later replica " +
+      "in the key's order: the owner's breaker refused or it failed), round-robin (GATEWAY_ROUTING=round-robin)",
+    labelNames: ["route"] as const,
+    registers: [registry],
+  });
+  // One child per route, made once: the request path then hashes no labels.
+  const byRoute = {
+    owner: upstreamRequests.labels("owner"),
+    fallback: upstreamRequests.labels("fallback"),
+    "round-robin": upstreamRequests.labels("round-robin"),
+  };
   if (nearCache !== undefined) registerNearCacheMetrics(registry, nearCache);
   return {
     rejected,
+    /** One CacheService call of an object request, by how it reached its replica. */
+    upstreamCall(route: "owner" | "fallback" | "round-robin"): void {
+      byRoute[route].inc();
+    },
     /** `status`: the status answered, or "reset" when the client had gone. */
     clientError(status: string): void {
       clientErrors.inc({ status });

@@ -8,12 +8,16 @@ import { parseRangeHeader, type RangeSpec } from "./range-header.js";
 import { cacheStatusHeader, objectHeaders, withGatewayMember, type NearCacheOutcome } from "./object-headers.js";
 import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
-import type { UpstreamPool } from "./upstreams.js";
+import { routeOf, upstreamsFor, type Routing, type UpstreamPool, type UpstreamRoute } from "./upstreams.js";
 import { isUpstreamFailure } from "@breakwater/fleet-kit";
 
 /** Options of {@link createObjectReads}. */
 export interface ObjectReadsOptions {
   readonly upstreams: UpstreamPool;
+  /** GATEWAY_ROUTING: to each key's owner (then its fallbacks), or round robin. */
+  readonly routing: Routing;
+  /** Called for each CacheService call an object request makes, with how it reached its replica. */
+  readonly onUpstreamCall?: ((route: UpstreamRoute) => void) | undefined;
   /** Deadline of HeadObject calls. */
   readonly upstreamTimeoutMs: number;
   /** The gateway's near-cache; absent when GATEWAY_CACHE_MAX_BYTES is 0. */
@@ -38,7 +42,8 @@ interface CopyAnswer {
  * small whole objects.
  */
 export function createObjectReads(options: ObjectReadsOptions) {
-  const { upstreams, nearCache } = options;
+  const { upstreams, nearCache, routing } = options;
+  const counted = options.onUpstreamCall ?? (() => undefined);
   // Copies never change (a refill is a new entry), so their headers and Date
   // formatting are done once; the WeakMap lets them go with the copy.
   const copyAnswers = new WeakMap<NearCacheEntry, CopyAnswer>();
@@ -193,35 +198,44 @@ export function createObjectReads(options: ObjectReadsOptions) {
 
   /**
    * Reads are idempotent: an upstream that fails before answering anything
-   * (killed, unreachable) hands the read to the next one, so one dead replica
+   * (killed, unreachable) hands the read to the next one in the key's order
+   * (its owner's first fallback, with owner routing), so one dead replica
    * fails no read that had not started (design.md "Gateway": requests go to
    * healthy upstreams). A deadline is not retried: the client would wait it
    * once per upstream.
    */
   async function* readWithFailover(request: GetRequest, signal: AbortSignal): AsyncGenerator<GetAnswer> {
-    for (let attempt = 1; ; attempt++) {
+    let failure: unknown;
+    for (const upstream of upstreamsFor(upstreams, routing, request.bucket ?? "", request.key ?? "")) {
       let answered = false;
       try {
-        for await (const msg of upstreams.pick().cache.getObject(request, { signal })) {
+        counted(routeOf(upstream, routing));
+        for await (const msg of upstream.cache.getObject(request, { signal })) {
           answered = true;
           yield msg;
         }
         return;
       } catch (err) {
-        if (answered || signal.aborted || attempt >= upstreams.all.length || !failsOver(err)) throw err;
+        if (answered || signal.aborted || !failsOver(err)) throw err;
+        failure = err;
       }
     }
+    throw failure;
   }
 
   /** HeadObject with the failover of {@link readWithFailover}. */
   async function headWithFailover(path: ObjectPath, signal: AbortSignal): Promise<cacheV1.HeadObjectResponse> {
-    for (let attempt = 1; ; attempt++) {
+    let failure: unknown;
+    for (const upstream of upstreamsFor(upstreams, routing, path.bucket, path.key)) {
       try {
-        return await upstreams.pick().cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+        counted(routeOf(upstream, routing));
+        return await upstream.cache.headObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
       } catch (err) {
-        if (signal.aborted || attempt >= upstreams.all.length || !failsOver(err)) throw err;
+        if (signal.aborted || !failsOver(err)) throw err;
+        failure = err;
       }
     }
+    throw failure;
   }
 
   async function head(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {

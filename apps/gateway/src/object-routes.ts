@@ -8,11 +8,24 @@ import { userMetadataOf } from "./object-headers.js";
 import { createObjectReads } from "./object-reads.js";
 import { failureOf, gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache } from "./near-cache.js";
-import type { Upstream, UpstreamPool } from "./upstreams.js";
+import {
+  routeOf,
+  upstreamsFor,
+  watchConnect,
+  type ConnectWatch,
+  type Routing,
+  type Upstream,
+  type UpstreamPool,
+  type UpstreamRoute,
+} from "./upstreams.js";
 
 /** Options of the object API. */
 export interface ObjectRoutesOptions {
   readonly upstreams: UpstreamPool;
+  /** GATEWAY_ROUTING: to each key's owner (then its fallbacks), or round robin. */
+  readonly routing: Routing;
+  /** Called for each CacheService call an object request makes, with how it reached its replica. */
+  readonly onUpstreamCall?: ((route: UpstreamRoute) => void) | undefined;
   readonly maxPutBytes: number;
   /** Deadline of metadata calls (HEAD, DELETE, PURGE) to a cache-store. */
   readonly upstreamTimeoutMs: number;
@@ -40,7 +53,8 @@ const EXPECTED = [
  * are also answered from the near-cache.
  */
 export function createObjectRoutes(options: ObjectRoutesOptions) {
-  const { nearCache } = options;
+  const { nearCache, routing } = options;
+  const counted = options.onUpstreamCall ?? (() => undefined);
   const reads = createObjectReads(options);
 
   /**
@@ -97,18 +111,9 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         case "PUT":
           await putObject(req, res, path);
           break;
-        case "DELETE": {
-          const writer = options.upstreams.pick();
-          try {
-            await writer.cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
-          } finally {
-            // Whatever the outcome, copies elsewhere may be stale now: drop them before answering.
-            nearCache?.invalidate(path.bucket, path.key, false);
-            await dropFromOtherUpstreams(writer, path);
-          }
-          res.writeHead(204).end();
+        case "DELETE":
+          await deleteObject(res, path, signal);
           break;
-        }
         case "PURGE":
           await purge(req, res, path, prefix);
           break;
@@ -170,8 +175,17 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     let received = 0;
     let tooLarge = false;
     let cutShort = false;
-    async function* messages(): AsyncIterable<cacheV1.PutObjectRequest> {
+    let bodyRead = false;
+    /**
+     * The upload to one replica. Its body is read only once that replica's
+     * channel has connected: a replica that refused the connection has had
+     * no byte of it, so the write may go to the next in the key's order.
+     */
+    async function* messages(connect: ConnectWatch, abandoned: Promise<void>): AsyncIterable<cacheV1.PutObjectRequest> {
       yield message({ case: "header", value: header });
+      await Promise.race([connect.connected, abandoned]);
+      if (!connect.wasConnected()) return; // the call failed before connecting: leave the body for the next
+      bodyRead = true;
       try {
         for await (const chunk of req as AsyncIterable<Buffer>) {
           received += chunk.byteLength;
@@ -196,39 +210,88 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     res.once("close", () => {
       if (!res.writableFinished && req.complete) call.abort();
     });
-    const writer = options.upstreams.pick();
-    try {
-      const put = await writer.cache.putObject(messages(), { signal: call.signal });
-      nearCache?.invalidate(path.bucket, path.key, false);
-      await dropFromOtherUpstreams(writer, path);
-      const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
-      res
-        .writeHead(200, {
-          etag: put.etag,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-        })
-        .end(body);
-    } catch (err) {
-      // The object may or may not have changed: this gateway's copy must go either way.
-      nearCache?.invalidate(path.bucket, path.key, false);
-      if (!tooLarge && !cutShort) await dropFromOtherUpstreams(writer, path);
-      if (tooLarge) {
-        res.setHeader("connection", "close");
-        sendError(res, gatewayErrors.tooLarge(maxPutBytes));
+    let refusal: unknown;
+    for (const writer of upstreamsFor(options.upstreams, routing, path.bucket, path.key)) {
+      const connect = watchConnect(writer);
+      let abandon!: () => void;
+      const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+      try {
+        counted(routeOf(writer, routing));
+        const put = await writer.cache.putObject(messages(connect, abandoned), { signal: call.signal });
+        nearCache?.invalidate(path.bucket, path.key, false);
+        await dropFromOtherUpstreams(writer, path);
+        const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
+        res
+          .writeHead(200, {
+            etag: put.etag,
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+          })
+          .end(body);
         return;
+      } catch (err) {
+        abandon();
+        // Refused before any byte of the body left: the next replica in the key's order may take the write.
+        if (!bodyRead && !call.signal.aborted && !connect.wasConnected()) {
+          refusal = err;
+          continue;
+        }
+        // The object may or may not have changed: this gateway's copy must go either way.
+        nearCache?.invalidate(path.bucket, path.key, false);
+        if (!tooLarge && !cutShort) await dropFromOtherUpstreams(writer, path);
+        if (tooLarge) {
+          res.setHeader("connection", "close");
+          sendError(res, gatewayErrors.tooLarge(maxPutBytes));
+          return;
+        }
+        if (cutShort) {
+          res.destroy(); // nobody is left to answer
+          return;
+        }
+        throw err;
+      } finally {
+        connect.stop();
       }
-      if (cutShort) {
-        res.destroy(); // nobody is left to answer
-        return;
-      }
-      throw err;
     }
+    throw refusal; // every replica refused before the body: nothing was written
   }
 
   /**
-   * Reads go round robin, so after a write through one upstream the others
-   * must not answer from an older copy: they drop it before the client hears
+   * DELETE goes to the key's owner; to the next replica in its order only when
+   * the owner refused it unconnected (it cannot have acted on it). Whatever
+   * the outcome, copies elsewhere may be stale now: they go before the answer.
+   */
+  async function deleteObject(res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
+    let refusal: unknown;
+    for (const writer of upstreamsFor(options.upstreams, routing, path.bucket, path.key)) {
+      const connect = watchConnect(writer);
+      try {
+        counted(routeOf(writer, routing));
+        await writer.cache.deleteObject(path, { signal, timeoutMs: options.upstreamTimeoutMs });
+      } catch (err) {
+        if (!signal.aborted && !connect.wasConnected()) {
+          refusal = err;
+          continue;
+        }
+        nearCache?.invalidate(path.bucket, path.key, false);
+        await dropFromOtherUpstreams(writer, path);
+        throw err;
+      } finally {
+        connect.stop();
+      }
+      nearCache?.invalidate(path.bucket, path.key, false);
+      await dropFromOtherUpstreams(writer, path);
+      res.writeHead(204).end();
+      return;
+    }
+    nearCache?.invalidate(path.bucket, path.key, false);
+    throw refusal;
+  }
+
+  /**
+   * Reads may reach another upstream than the writer (round robin, or a
+   * fallback when the owner fails), so after a write through one upstream the
+   * others must not answer from an older copy: they drop it before the client hears
    * the write is done (read-your-writes through this gateway). Replicas that
    * are each other's peers would hear of it a moment later anyway; this makes
    * it ordered. An upstream whose breaker is open is skipped (reads avoid it

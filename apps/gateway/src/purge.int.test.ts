@@ -19,7 +19,8 @@ describe("PURGE over two cache-stores", () => {
   beforeAll(async () => {
     stack = await startStack({
       cacheStores: 2,
-      gatewayEnv: { BW_ADMIN_TOKEN: TOKEN, GATEWAY_CACHE_MAX_BYTES: "0" },
+      // Round robin, so that both replicas hold every key and the purge is seen to reach each.
+      gatewayEnv: { BW_ADMIN_TOKEN: TOKEN, GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
     });
     objects = `${stack.gateways[0]!.httpUrl}/objects`;
     for (const key of KEYS) expect((await fetch(`${objects}/${key}`, { method: "PUT", body: key })).status).toBe(200);

@@ -6,7 +6,8 @@ import { startStack, type Stack } from "./__fixtures__/stack.js";
 
 /**
  * One gateway over three cache-store replicas, first not each other's peers:
- * reads go round robin, so every replica holds its own copy of a key. A write
+ * reads go round robin (GATEWAY_ROUTING=round-robin; owner routing would
+ * leave one copy), so every replica holds its own copy of a key. A write
  * through the gateway must never be followed by an older body from it.
  */
 describe("read-your-writes through a gateway with three cache-store upstreams", () => {
@@ -14,7 +15,10 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
 
   beforeAll(async () => {
     // Near-cache off: every read reaches a replica.
-    stack = await startStack({ cacheStores: 3, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+    stack = await startStack({
+      cacheStores: 3,
+      gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -58,7 +62,11 @@ describe("… and with the replicas following each other's invalidations (CACHE_
   };
 
   beforeAll(async () => {
-    stack = await startStack({ cacheStores: 3, peers: true, gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0" } });
+    stack = await startStack({
+      cacheStores: 3,
+      peers: true,
+      gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
+    });
     clients = stack.cacheStores.map((c) => createGrpcClient(cacheV1.CacheService, c.grpcAddress));
     // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.
     await eventually(async () => (await perPeer("cache_peer_invalidation_stream_live")).every((v) => v === 1), {

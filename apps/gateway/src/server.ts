@@ -60,6 +60,8 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   );
   const objects = createObjectRoutes({
     upstreams,
+    routing: config.GATEWAY_ROUTING,
+    onUpstreamCall: (route) => metrics.upstreamCall(route),
     maxPutBytes: config.MAX_PUT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT,
     adminToken: config.BW_ADMIN_TOKEN,
@@ -85,7 +87,10 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         server.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => {
           server.off("error", onError);
           const port = (server.address() as { port: number }).port;
-          logger.info({ port, upstreams: config.CACHE_STORE_URLS }, "gateway listening");
+          logger.info(
+            { port, upstreams: config.CACHE_STORE_URLS, routing: config.GATEWAY_ROUTING },
+            "gateway listening",
+          );
           resolve({ port });
         });
       }),

@@ -1,5 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { eventually } from "@breakwater/testkit";
 import { connectivityState } from "@grpc/grpc-js";
 import { createOwnerOrder } from "@breakwater/cache";
 import type { Admission, BreakerClient, CoordinatedBreaker } from "@breakwater/breaker/session";
@@ -104,6 +106,30 @@ describe("createReplicaPool", () => {
     expect(channelState(pool, NAMES[1]!)).not.toBe(connectivityState.SHUTDOWN);
     expect(pool.ownership.members).toEqual([NAMES[1], NAMES[2], "127.0.0.1:4"]);
     for (let i = 0; i < 50; i++) expect([...pool.order("b", `k${i}`)].map((r) => r.name)).not.toContain(NAMES[0]);
+  });
+
+  it("setMembers: a removed member's channel closes only once its call in flight has ended", async () => {
+    // A server that accepts and never speaks: a call to it stays in flight until cancelled.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      pool = createReplicaPool([url, URLS[1]!]);
+      const member = pool.all[0]!;
+      const state = (): connectivityState => member.cache.channel.getChannel().getConnectivityState(false);
+      const aborter = new AbortController();
+      const call = member.cache.headObject({ bucket: "b", key: "k" }, { signal: aborter.signal }).catch(() => "ended");
+      await eventually(() => sockets.length > 0, { what: "the call's connection" });
+      pool.setMembers([URLS[1]!]);
+      expect(state()).not.toBe(connectivityState.SHUTDOWN);
+      aborter.abort();
+      expect(await call).toBe("ended");
+      expect(state()).toBe(connectivityState.SHUTDOWN);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

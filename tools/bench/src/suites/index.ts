@@ -4,6 +4,7 @@ import { cacheSuite } from "./cache.js";
 import { coherenceSuite } from "./coherence.js";
 import { coordinatorSuite } from "./coordinator.js";
 import { fleetConvergenceSuite } from "./fleet-convergence.js";
+import { fleetSuite } from "./fleet.js";
 import { gatewaySuite } from "./gateway.js";
 import { serverKitSuite } from "./server-kit.js";
 import { sessionSuite } from "./session.js";
@@ -17,5 +18,6 @@ export const suites: readonly Suite[] = [
   fleetConvergenceSuite,
   gatewaySuite,
   coherenceSuite,
+  fleetSuite,
   sessionSuite,
 ];

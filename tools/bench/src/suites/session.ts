@@ -191,7 +191,7 @@ async function gatewayCutOff(
       }
       return out;
     };
-    await latencies(Math.max(reads, 10)); // warm-up, and every replica (round robin) holds a copy
+    await latencies(Math.max(reads, 10)); // warm-up: the key's owner replica holds a copy
     const detached = async (): Promise<boolean[]> =>
       Promise.all(
         fleet.clients.map(async (c) => {
