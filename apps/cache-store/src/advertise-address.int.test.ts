@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { breakerV1 } from "@breakwater/proto";
+import { breakerV1, cacheV1 } from "@breakwater/proto";
+import { createOwnerOrder } from "@breakwater/cache";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 import { eventually, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
-import { startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
+import { get, startCacheStoreStack, type CacheStoreStack } from "./__fixtures__/cache-store-stack.js";
 
 /**
  * A replica's name among the owners of keys is the address others dial: the
@@ -66,5 +67,26 @@ describe("the advertised address: GetStats membership and the coordinator's List
     stacks.push(stack);
     expect((await stack.client.getStats({})).membership?.self).toBe("cache-7.internal:50051");
     expect(await listed(stack)).toBe("cache-7.internal:50051");
+  });
+
+  it("a peer that never answers owns some keys: they fall back to storage; CACHE_STORE_FORWARDING=false serves all here", async () => {
+    const dead = "127.0.0.1:1"; // nothing listens on port 1
+    const forwarding = await startCacheStoreStack({ env: { CACHE_STORE_PEERS: `http://${dead}` } });
+    const off = await startCacheStoreStack({
+      env: { CACHE_STORE_PEERS: `http://${dead}`, CACHE_STORE_FORWARDING: "false" },
+    });
+    stacks.push(forwarding, off);
+    const self = `127.0.0.1:${forwarding.process.grpcPort}`;
+    expect((await forwarding.client.getStats({})).membership?.members).toEqual([self, dead]);
+    expect((await off.client.getStats({})).membership?.members).toEqual([`127.0.0.1:${off.process.grpcPort}`]);
+    const order = createOwnerOrder([self, dead]);
+    let key = "k-0";
+    for (let i = 1; order.owner("default", key) !== dead; i++) key = `k-${i}`;
+    await forwarding.seed(key, "here");
+    await off.seed(key, "here");
+    const fellBack = await get(forwarding.client, key);
+    expect([fellBack.body.toString(), fellBack.first.route]).toEqual(["here", cacheV1.ReadRoute.OWNER_FALLBACK]);
+    const local = await get(off.client, key);
+    expect([local.body.toString(), local.first.route]).toEqual(["here", cacheV1.ReadRoute.OWNED]);
   });
 });

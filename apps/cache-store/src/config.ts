@@ -35,6 +35,11 @@ export const cacheStoreConfigSchema = {
     "this replica's name among the owners of keys: the host:port others dial (empty: 127.0.0.1:<bound port> " +
       "when bound to a wildcard or loopback address, else <CACHE_STORE_HOST>:<bound port>)",
   ),
+  CACHE_STORE_FORWARDING: env.bool(
+    true,
+    "read keys another member (CACHE_STORE_PEERS) owns from their owner; false: every key is served here, " +
+      "peers only for invalidations (the behaviour before ownership, for comparisons)",
+  ),
   CACHE_HOT_MAX_BYTES: env.bytes(
     8 * 1024 ** 2,
     "bound on the hot copies of keys this replica does not own but is asked for (0: off)",

@@ -147,7 +147,9 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
       const addresses = await server.listen();
       const self = advertisedAddress(config, addresses.grpcPort);
       // The other members, to forward reads to; a replica listed among its own peers is left out.
-      const others = config.CACHE_STORE_PEERS.filter((url) => grpcTarget(url) !== self);
+      const others = config.CACHE_STORE_FORWARDING
+        ? config.CACHE_STORE_PEERS.filter((url) => grpcTarget(url) !== self)
+        : [];
       breakers = startBreakers(self, [...new Set(others.map(grpcTarget))]);
       owners = createReplicaPool(others, { breakers });
       const hotRouting = createOwnerRouting({
