@@ -30,6 +30,7 @@ import {
 import { admittedClient, type CacheServiceClient, type ReplicaPool } from "@breakwater/fleet-kit";
 import type { CallContext, Logger } from "@breakwater/server-kit";
 import { createLogThrottle } from "@breakwater/server-kit";
+import { objectInfoOf } from "./object-info.js";
 
 /** The metadata that marks a call forwarded by a non-owner; its value is the forwarding replica's name. */
 export const FORWARDED_HEADER = "bw-forwarded";
@@ -185,6 +186,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
       first = await iterator.next();
     } catch (err) {
       if (isUnreachable(err)) throw new OwnerDownError(owner.name, err);
+      metrics.reads.inc({ route: "forwarded" }); // the owner's answer, an error (404, 416...)
       throw err;
     }
     metrics.forwardSeconds.observe({ method: "get" }, (performance.now() - started) / 1000);
@@ -212,7 +214,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
     const hit = got.status === "HIT";
     metrics.reads.inc({ route: hit ? "hot" : "forwarded" });
     const head = {
-      info: infoOf(req.bucket, req.key, got.meta),
+      info: objectInfoOf(req.bucket, req.key, got.meta),
       cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? statusOf(got.status)),
       route: hit ? cacheV1.ReadRoute.HOT : cacheV1.ReadRoute.FORWARDED,
     };
@@ -249,7 +251,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
         const hit = got.status === "HIT";
         metrics.reads.inc({ route: hit ? "hot" : "forwarded" });
         return {
-          info: infoOf(req.bucket, req.key, got.meta),
+          info: objectInfoOf(req.bucket, req.key, got.meta),
           cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? statusOf(got.status)),
           route: hit ? cacheV1.ReadRoute.HOT : cacheV1.ReadRoute.FORWARDED,
         };
@@ -260,6 +262,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
         answer = await owner.admit().headObject(req, callOptions(ctx));
       } catch (err) {
         if (isUnreachable(err)) throw new OwnerDownError(owner.name, err);
+        metrics.reads.inc({ route: "forwarded" });
         throw err;
       }
       metrics.forwardSeconds.observe({ method: "head" }, (performance.now() - started) / 1000);
@@ -440,18 +443,6 @@ function metaOf(info: cacheV1.ObjectInfo): ObjectMeta {
     etag: info.etag,
     lastModified: info.lastModified ? timestampDate(info.lastModified) : new Date(0),
     metadata: { ...info.metadata },
-  };
-}
-
-function infoOf(bucket: string, key: string, meta: ObjectMeta): MessageInitShape<typeof cacheV1.ObjectInfoSchema> {
-  return {
-    bucket,
-    key,
-    size: BigInt(meta.size),
-    contentType: meta.contentType,
-    etag: meta.etag,
-    lastModified: { seconds: BigInt(Math.floor(meta.lastModified.getTime() / 1000)), nanos: 0 },
-    metadata: { ...meta.metadata },
   };
 }
 
