@@ -1,9 +1,11 @@
 import { cacheV1 } from "@breakwater/proto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
 import { CacheError, checkObjectName, type ObjectCache, type RangeRequest } from "@breakwater/cache";
 import { cacheStatusOf, objectInfoOf } from "./object-info.js";
 import type { BreakerStatusSource } from "./breaker-status.js";
+import { isOwnerDown, type OwnerRouting } from "./owner-routing.js";
 
 /** What the CacheService implementation works with. */
 export interface CacheServiceDeps {
@@ -20,6 +22,11 @@ export interface CacheServiceDeps {
    * have finished and their invalidations are sent.
    */
   readonly shutdown?: AbortSignal;
+  /**
+   * Ownership of keys among the replicas, read at each call (it exists once
+   * the server is bound and knows its name); without it every key is owned here.
+   */
+  readonly routing?: OwnerRouting | undefined;
 }
 
 const MAX_CHUNK = 64 * 1024;
@@ -43,44 +50,82 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       if (--writesInFlight === 0) for (const wakeWatcher of watchers) wakeWatcher();
     }
   }
+  /** A read answered by this replica's own cache (and storage). */
+  async function* localGet(
+    req: cacheV1.GetObjectRequest,
+    ctx: CallContext,
+    route: cacheV1.ReadRoute,
+  ): AsyncGenerator<MessageInitShape<typeof cacheV1.GetObjectResponseSchema>> {
+    const range = rangeOf(req.range);
+    const got = await cache.get(req.bucket, req.key, {
+      range,
+      ifNoneMatch: req.ifNoneMatch || undefined,
+      ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
+      signal: ctx.signal,
+    });
+    const head = {
+      info: objectInfoOf(req.bucket, req.key, got.meta),
+      cacheStatus: cacheStatusOf(got.status),
+      route,
+    };
+    if (got.notModified) {
+      yield { ...head, notModified: true };
+      return;
+    }
+    const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
+    let first = true;
+    for await (const chunk of got.body) {
+      // Chunks from the cache are at most 64 KiB; storage streams may be larger.
+      for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
+        const piece = chunk.subarray(at, at + MAX_CHUNK);
+        yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
+        first = false;
+      }
+    }
+    if (first) yield { ...head, contentRange }; // an empty object is still one message
+  }
   return service(cacheV1.CacheService, {
     async *getObject(req, ctx) {
+      const routing = deps.routing;
       checkObjectName(req.bucket, req.key);
-      const range = rangeOf(req.range);
-      const got = await cache.get(req.bucket, req.key, {
-        range,
-        ifNoneMatch: req.ifNoneMatch || undefined,
-        ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
-        signal: ctx.signal,
-      });
-      const head = {
-        info: objectInfoOf(req.bucket, req.key, got.meta),
-        cacheStatus: cacheStatusOf(got.status),
-      };
-      if (got.notModified) {
-        yield { ...head, notModified: true };
+      const owner = routing?.ownerFor(req.bucket, req.key, ctx);
+      if (owner === undefined) {
+        routing?.counted("owned");
+        yield* localGet(req, ctx, cacheV1.ReadRoute.OWNED);
         return;
       }
-      const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
-      let first = true;
-      for await (const chunk of got.body) {
-        // Chunks from the cache are at most 64 KiB; storage streams may be larger.
-        for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
-          const piece = chunk.subarray(at, at + MAX_CHUNK);
-          yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
-          first = false;
-        }
+      try {
+        // OwnerDownError comes before the first message only: nothing was sent yet.
+        yield* routing!.get(owner, req, ctx);
+        return;
+      } catch (err) {
+        if (!isOwnerDown(err)) throw err;
+        routing!.fellBack(owner, err);
       }
-      if (first) yield { ...head, contentRange }; // an empty object is still one message
+      yield* localGet(req, ctx, cacheV1.ReadRoute.OWNER_FALLBACK);
     },
 
     async headObject(req, ctx) {
+      const routing = deps.routing;
       checkObjectName(req.bucket, req.key);
+      const owner = routing?.ownerFor(req.bucket, req.key, ctx);
+      let route = cacheV1.ReadRoute.OWNED;
+      if (owner === undefined) routing?.counted("owned");
+      else {
+        try {
+          return await routing!.head(owner, req, ctx);
+        } catch (err) {
+          if (!isOwnerDown(err)) throw err;
+          routing!.fellBack(owner, err);
+          route = cacheV1.ReadRoute.OWNER_FALLBACK;
+        }
+      }
       const got = await cache.head(req.bucket, req.key, { signal: ctx.signal });
-      return { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status) };
+      return { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status), route };
     },
 
     async putObject(requests, ctx) {
+      const routing = deps.routing;
       const iterator = requests[Symbol.asyncIterator]();
       const first = await iterator.next();
       if (first.done || first.value.part.case !== "header") {
@@ -100,22 +145,29 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
           signal: ctx.signal,
         }),
       );
+      // Read-your-writes through any replica: the owner's copy is gone before the write is acknowledged.
+      await routing?.invalidateOwner(header.bucket, header.key, ctx);
       return { etag: put.etag, size: BigInt(put.size) };
     },
 
     async deleteObject(req, ctx) {
+      const routing = deps.routing;
       checkObjectName(req.bucket, req.key);
       await write(() => cache.delete(req.bucket, req.key, { signal: ctx.signal }));
+      await routing?.invalidateOwner(req.bucket, req.key, ctx);
       return {};
     },
 
     async invalidateCache(req) {
+      const routing = deps.routing;
       checkObjectName(req.bucket, req.key, { prefix: req.prefix });
       const count = cache.invalidate(req.bucket, req.key, { prefix: req.prefix, publish: !req.localOnly });
+      routing?.dropHot(req.bucket, req.key, req.prefix);
       return { invalidatedEntries: BigInt(count) };
     },
 
     async getStats() {
+      const routing = deps.routing;
       const s = cache.stats();
       return {
         hits: BigInt(s.hits),
@@ -129,6 +181,9 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
         maxBytes: BigInt(s.maxBytes),
         entries: BigInt(s.entries),
         breakers: deps.breakers?.() ?? [],
+        membership: routing ? { self: routing.self, members: [...routing.members] } : undefined,
+        hotHits: BigInt(routing?.hot?.stats().hits ?? 0),
+        hotBytes: BigInt(routing?.hot?.stats().bytes ?? 0),
       };
     },
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@breakwater/server-kit";
-import { loadCacheStoreConfig } from "./config.js";
+import { advertisedAddress, loadCacheStoreConfig } from "./config.js";
 
 function problemsOf(vars: Record<string, string>): readonly string[] {
   try {
@@ -97,5 +97,33 @@ describe("rules across variables (else enforced later by the cache's and S3 adap
       "CACHE_STORE_PORT and CACHE_STORE_HTTP_PORT must differ (both 7000)",
     ]);
     expect(loadCacheStoreConfig({ CACHE_STORE_PORT: "0", CACHE_STORE_HTTP_PORT: "0" }).CACHE_STORE_PORT).toBe(0);
+  });
+});
+
+describe("CACHE_STORE_ADVERTISE_ADDRESS: the replica's name among the owners of keys", () => {
+  const nameOf = (vars: Record<string, string>, port = 50051): string =>
+    advertisedAddress(loadCacheStoreConfig(vars), port);
+
+  it("is the bound port on 127.0.0.1 for a wildcard or loopback bind, the bound host otherwise", () => {
+    expect(nameOf({}, 41234)).toBe("127.0.0.1:41234");
+    for (const host of ["0.0.0.0", "::", "127.0.0.1", "localhost", "::1"]) {
+      expect(nameOf({ CACHE_STORE_HOST: host }, 7)).toBe("127.0.0.1:7");
+    }
+    expect(nameOf({ CACHE_STORE_HOST: "10.0.0.3" })).toBe("10.0.0.3:50051");
+    expect(nameOf({ CACHE_STORE_HOST: "fd00::3" })).toBe("[fd00::3]:50051");
+  });
+
+  it("is the variable when set, as written", () => {
+    expect(nameOf({ CACHE_STORE_ADVERTISE_ADDRESS: "cache-2:50051" }, 1)).toBe("cache-2:50051");
+    expect(nameOf({ CACHE_STORE_ADVERTISE_ADDRESS: "[fd00::3]:7000" }, 1)).toBe("[fd00::3]:7000");
+  });
+
+  it("must be host:port; the hot cache's TTL above 0 while it is on", () => {
+    expect(problemsOf({ CACHE_STORE_ADVERTISE_ADDRESS: "http://cache-2:50051" })).toEqual([
+      expect.stringContaining("CACHE_STORE_ADVERTISE_ADDRESS"),
+    ]);
+    expect(problemsOf({ CACHE_STORE_ADVERTISE_ADDRESS: "cache-2" })).toHaveLength(1);
+    expect(problemsOf({ CACHE_HOT_TTL: "0" })).toEqual([expect.stringContaining("CACHE_HOT_TTL")]);
+    expect(loadCacheStoreConfig({ CACHE_HOT_MAX_BYTES: "0", CACHE_HOT_TTL: "0" }).CACHE_HOT_MAX_BYTES).toBe(0);
   });
 });

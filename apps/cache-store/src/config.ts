@@ -30,6 +30,25 @@ export const cacheStoreConfigSchema = {
     "first delay before resubscribing to a peer's broken invalidation stream (doubles each try, with jitter)",
   ),
   CACHE_STORE_PEER_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts to a peer"),
+  CACHE_STORE_ADVERTISE_ADDRESS: env.string(
+    "",
+    "this replica's name among the owners of keys: the host:port others dial (empty: 127.0.0.1:<bound port> " +
+      "when bound to a wildcard or loopback address, else <CACHE_STORE_HOST>:<bound port>)",
+  ),
+  CACHE_STORE_FORWARDING: env.bool(
+    true,
+    "read keys another member (CACHE_STORE_PEERS) owns from their owner; false: every key is served here, " +
+      "peers only for invalidations (the behaviour before ownership, for comparisons)",
+  ),
+  CACHE_HOT_MAX_BYTES: env.bytes(
+    8 * 1024 ** 2,
+    "bound on the hot copies of keys this replica does not own but is asked for (0: off)",
+  ),
+  CACHE_HOT_TTL: env.durationMs(5_000, "how long a hot copy of a key owned by another replica is served"),
+  CACHE_OWNER_INVALIDATE_TIMEOUT: env.durationMs(
+    1_000,
+    "deadline of the call that drops the owner's copy after a write through this replica (the write succeeds anyway)",
+  ),
 };
 
 export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
@@ -68,6 +87,14 @@ function crossFieldProblems(config: ConfigOf<typeof cacheStoreConfigSchema>): st
     problems.push(`CACHE_MAX_STALE (${stale} ms) must not be shorter than CACHE_TTL (${ttl} ms)`);
   }
   if (config.S3_REQUEST_TIMEOUT <= 0) problems.push("S3_REQUEST_TIMEOUT must be above 0");
+  if (config.CACHE_HOT_MAX_BYTES > 0 && config.CACHE_HOT_TTL <= 0) {
+    problems.push("CACHE_HOT_TTL must be above 0 while CACHE_HOT_MAX_BYTES is set");
+  }
+  if (config.CACHE_OWNER_INVALIDATE_TIMEOUT <= 0) problems.push("CACHE_OWNER_INVALIDATE_TIMEOUT must be above 0");
+  const advertised = config.CACHE_STORE_ADVERTISE_ADDRESS;
+  if (advertised !== "" && !/^[^/\s:@]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/i.test(advertised)) {
+    problems.push(`CACHE_STORE_ADVERTISE_ADDRESS (${JSON.stringify(advertised)}) must be host:port`);
+  }
   const endpoint = s3EndpointUrlOf(config.S3_ENDPOINT, config.S3_USE_SSL);
   if (!URL.canParse(endpoint)) {
     problems.push(`S3_ENDPOINT (with S3_USE_SSL) gives ${JSON.stringify(endpoint)}, not a URL`);
@@ -76,6 +103,22 @@ function crossFieldProblems(config: ConfigOf<typeof cacheStoreConfigSchema>): st
     problems.push(`CACHE_STORE_PORT and CACHE_STORE_HTTP_PORT must differ (both ${config.CACHE_STORE_PORT})`);
   }
   return problems;
+}
+
+/**
+ * This replica's name among the owners of keys (docs/architecture.md
+ * "Forwarding to the owner"): CACHE_STORE_ADVERTISE_ADDRESS, else the address
+ * others dial to reach the bound gRPC port: 127.0.0.1 for a wildcard or
+ * loopback bind (a single host, as in development and tests), the bound host
+ * otherwise.
+ */
+export function advertisedAddress(config: CacheStoreConfig, grpcPort: number): string {
+  if (config.CACHE_STORE_ADVERTISE_ADDRESS !== "") return config.CACHE_STORE_ADVERTISE_ADDRESS;
+  const host = config.CACHE_STORE_HOST;
+  const wildcardOrLoopback = ["", "0.0.0.0", "::", "[::]", "localhost", "::1", "[::1]"];
+  const local = wildcardOrLoopback.includes(host.toLowerCase()) || host.startsWith("127.");
+  if (local) return `127.0.0.1:${grpcPort}`;
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${grpcPort}` : `${host}:${grpcPort}`;
 }
 
 /** The S3 endpoint as a URL: S3_ENDPOINT with its scheme, or one from S3_USE_SSL. */

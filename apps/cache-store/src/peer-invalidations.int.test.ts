@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { cacheV1, healthV1 } from "@breakwater/proto";
+import { createOwnerOrder } from "@breakwater/cache";
+import { grpcTarget } from "@breakwater/server-kit";
 import { eventually, freePort, promSample, runServiceToExit } from "@breakwater/testkit";
 import { failure, get, put, type CacheClient } from "./__fixtures__/cache-store-stack.js";
 import { isGone, metricsOf, startReplicaFleet, type Replica, type ReplicaFleet } from "./__fixtures__/replica-fleet.js";
@@ -50,6 +52,11 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
   let b: Replica;
   let c: Replica;
   let deadPeer: string;
+  /**
+   * `<prefix><n>`, the first such key that B owns among A, B and C: B caches
+   * it itself (a key another replica owns, B would read from its owner).
+   */
+  let ownedByB: (prefix: string) => string;
 
   beforeAll(async () => {
     deadPeer = `http://127.0.0.1:${await freePort()}`; // nothing listens there
@@ -61,6 +68,10 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
       env: { SHUTDOWN_GRACE_MS: "60s" },
     });
     [a, b, c] = fleet.replicas as [Replica, Replica, Replica];
+    const order = createOwnerOrder([a, b, c].map((r) => grpcTarget(r.url)));
+    ownedByB = (prefix) => {
+      for (let n = 0; ; n++) if (order.owner("default", `${prefix}${n}`) === grpcTarget(b.url)) return `${prefix}${n}`;
+    };
     // A started before its peers existed: wait until every stream has (re)connected.
     for (const r of fleet.replicas) {
       const others = fleet.replicas.filter((o) => o !== r);
@@ -113,17 +124,18 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
   });
 
   it("InvalidateCache of a key or a prefix on A drops B's copies too (storage untouched)", async () => {
-    const keys = ["peer/dir/1", "peer/dir/2", "peer/single"];
+    const dir1 = ownedByB("peer/dir/");
+    const keys = [dir1, ownedByB(`${dir1}-`), ownedByB("peer/single-")];
     for (const k of keys) await fleet.seed(k, `${k} old`);
     for (const k of keys) await get(b.client, k);
     // Storage changes behind every replica's back; B still serves its copies...
     for (const k of keys) await fleet.seed(k, `${k} new`);
-    expect((await get(b.client, "peer/dir/1")).body.toString()).toBe("peer/dir/1 old");
+    expect((await get(b.client, dir1)).body.toString()).toBe(`${dir1} old`);
     // ...until an operator purges through A (which holds none of them itself).
     expect(
       (await a.client.invalidateCache({ bucket: "default", key: "peer/dir/", prefix: true })).invalidatedEntries,
     ).toBe(0n);
-    await a.client.invalidateCache({ bucket: "default", key: "peer/single" });
+    await a.client.invalidateCache({ bucket: "default", key: keys[2]! });
     for (const k of keys) onlySaw(await readUntil(b.client, k, `${k} new`), `${k} old`);
   });
 
@@ -163,8 +175,9 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
   });
 
   it("A killed: B keeps serving, SERVING; A back on its port: B resubscribes and revalidates its copies", async () => {
-    const same = "peer/outage/same.txt";
-    const changed = "peer/outage/changed.txt";
+    // Keys B owns: with A down, B serves them from its own cache as before.
+    const same = ownedByB("peer/outage/same-");
+    const changed = ownedByB("peer/outage/changed-");
     await put(a.client, same, "same");
     await put(a.client, changed, "before");
     for (const k of [same, changed]) await get(b.client, k);

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import {
   createLogThrottle,
   createMetricsRegistry,
   createServiceServer,
+  grpcTarget,
   type Logger,
   type ServiceServer,
 } from "@breakwater/server-kit";
@@ -16,14 +16,23 @@ import {
   type StaleInfo,
 } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
-import { s3EndpointUrl, type CacheStoreConfig } from "./config.js";
+import { advertisedAddress, s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
 import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
-import { createBreakerSession, createCacheServiceClient, createInvalidationFollower } from "@breakwater/fleet-kit";
+import {
+  createBreakerSession,
+  createCacheServiceClient,
+  createInvalidationFollower,
+  createReplicaPool,
+  replicaBreakerName,
+  type ReplicaPool,
+} from "@breakwater/fleet-kit";
 import { breakerHookOf, breakerStatuses } from "./storage-breaker.js";
 import { createPeerMetrics } from "./peer-metrics.js";
+import { createOwnerRouting, type OwnerRouting } from "./owner-routing.js";
+import type { BreakerClient } from "@breakwater/breaker/session";
 
 /** What `build` needs besides config. */
 export interface CacheStoreDeps {
@@ -53,19 +62,34 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const registry = createMetricsRegistry("cache-store");
   const storage = createTimedStorage(deps.storage ?? s3!, registry);
   // Every storage call goes through the fleet's breaker for this backend (design.md "Breakers").
-  const breakers = createBreakerSession({
-    coordinatorUrl: config.COORDINATOR_URL,
-    service: "cache-store",
-    address: `${hostname()}:${config.CACHE_STORE_PORT}`,
-    breakers: [storage.backend],
-    config: config.breakerConfig,
-    logger,
-    registry,
-    gauge: { name: "cache_storage_breaker_state", help: "Storage breaker state as this replica applies it" },
-  });
+  // The session is made once the server is bound: its hello carries the address others dial
+  // (the bound port, not a configured 0). No call is served before.
+  let breakers: BreakerClient | undefined;
+  // Besides storage's, the breakers of the other replicas this one forwards reads to (the gateway's names).
+  const startBreakers = (address: string, owners: readonly string[]): BreakerClient =>
+    createBreakerSession({
+      coordinatorUrl: config.COORDINATOR_URL,
+      service: "cache-store",
+      address,
+      breakers: [storage.backend, ...owners.map(replicaBreakerName)],
+      config: config.breakerConfig,
+      logger,
+      registry,
+      gauge: {
+        name: "cache_storage_breaker_state",
+        help: "Breaker state as this replica applies it: storage's, and each key owner's it forwards reads to",
+      },
+    });
+  let storageHook: ReturnType<typeof breakerHookOf> | undefined;
+  const hook = (): ReturnType<typeof breakerHookOf> =>
+    (storageHook ??= breakerHookOf(breakers!.breaker(storage.backend)));
+  const storageBreaker: ReturnType<typeof breakerHookOf> = {
+    admit: () => hook().admit(),
+    record: (admission, ok, durationMs) => hook().record(admission, ok, durationMs),
+  };
   const cache = createObjectCache({
     storage,
-    breaker: breakerHookOf(breakers.breaker(storage.backend)),
+    breaker: storageBreaker,
     clock: systemClock,
     ttlMs: config.CACHE_TTL,
     maxStaleMs: config.CACHE_MAX_STALE,
@@ -76,6 +100,8 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   });
   const shutdownController = new AbortController();
   const replicaId = randomUUID();
+  let routing: OwnerRouting | undefined;
+  let owners: ReplicaPool | undefined;
   const server = createServiceServer({
     name: "cache-store",
     shutdownController,
@@ -85,8 +111,11 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
         cache,
         maxPutBytes: config.MAX_PUT_BYTES,
         replicaId,
-        breakers: () => breakerStatuses(breakers),
+        breakers: () => (breakers === undefined ? [] : breakerStatuses(breakers)),
         shutdown: shutdownController.signal,
+        get routing() {
+          return routing;
+        },
       }),
     ],
     logger,
@@ -105,16 +134,38 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   sweep.unref();
   server.onClose({ close: () => clearInterval(sweep) });
   if (s3) server.onClose(s3);
-  server.onClose(breakers);
+  server.onClose({ close: () => breakers?.close() });
+  server.onClose({ close: () => owners?.close() });
   // Closed first (resources close in reverse): after the drain, so that calls
   // still finishing are served with the peers' invalidations applied.
-  const peers = followPeers(config, cache, replicaId, server.registry, logger);
+  const peers = followPeers(config, cache, replicaId, server.registry, logger, () => routing);
   server.onClose(peers);
   logger.info({ backend: storage.backend, peers: config.CACHE_STORE_PEERS.length }, "storage configured");
   return {
     ...server,
     async listen() {
       const addresses = await server.listen();
+      const self = advertisedAddress(config, addresses.grpcPort);
+      // The other members, to forward reads to; a replica listed among its own peers is left out.
+      const others = config.CACHE_STORE_FORWARDING
+        ? config.CACHE_STORE_PEERS.filter((url) => grpcTarget(url) !== self)
+        : [];
+      breakers = startBreakers(self, [...new Set(others.map(grpcTarget))]);
+      owners = createReplicaPool(others, { breakers });
+      const hotRouting = createOwnerRouting({
+        self,
+        pool: owners,
+        hotMaxBytes: config.CACHE_HOT_MAX_BYTES,
+        hotTtlMs: config.CACHE_HOT_TTL,
+        hotMaxObjectBytes: config.CACHE_MAX_OBJECT_BYTES,
+        invalidateTimeoutMs: config.CACHE_OWNER_INVALIDATE_TIMEOUT,
+        registry: server.registry,
+        logger,
+      });
+      // Writes and purges here drop this replica's hot copies too.
+      cache.onInvalidation((inv) => hotRouting.dropHot(inv.bucket, inv.key, inv.prefix));
+      routing = hotRouting;
+      logger.info({ self, members: routing.members, hotMaxBytes: config.CACHE_HOT_MAX_BYTES }, "key ownership");
       breakers.start();
       peers.start();
       return addresses;
@@ -134,6 +185,7 @@ function followPeers(
   replicaId: string,
   registry: Registry,
   logger: Logger,
+  routing: () => OwnerRouting | undefined,
 ): { start(): void; close(): Promise<void> } {
   const backoff = { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF };
   const clients = config.CACHE_STORE_PEERS.map((url) => ({
@@ -151,12 +203,14 @@ function followPeers(
     // Should this throw, the stream is dropped: resubscribing resyncs, which covers it.
     onInvalidation: (peer, { bucket, key, prefix }) => {
       void cache.invalidate(bucket, key, { prefix, publish: false });
+      routing()?.dropHot(bucket, key, prefix);
       metrics.onApplied(peer);
     },
     // Also on the first subscription: this replica may have cached entries
     // (served reads) before it; on a fresh start none are held.
     onLive: (peer, peerReplicaId) => {
       const expiredEntries = cache.expireAll();
+      routing()?.expireHot();
       metrics.onLive(peer);
       logger.info(
         { peer, peerReplicaId, expiredEntries },

@@ -18,6 +18,7 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
     stack = await startStack({
       cacheStores: 3,
       gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
+      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" }, // every replica keeps what it is asked for, as it counts below
     });
   });
   afterAll(async () => {
@@ -69,6 +70,7 @@ describe("… and with the replicas following each other's invalidations (CACHE_
       cacheStores: 3,
       peers: true,
       gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
+      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" }, // every replica keeps what it is asked for, as it counts below
     });
     clients = stack.cacheStores.map((c) => createGrpcClient(cacheV1.CacheService, c.grpcAddress));
     // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.

@@ -10,7 +10,15 @@ import { cacheV1, healthV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { freePort, startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
+import {
+  freePort,
+  startCountingProxy,
+  startS3Server,
+  startServiceProcess,
+  type CountingProxy,
+  type S3Server,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 import { directS3Client, type CacheClient } from "./cache-store-stack.js";
 
 /** One replica: a process that can be killed and started again on its port. */
@@ -40,11 +48,24 @@ export interface ReplicaFleetOptions {
   readonly extraPeers?: Readonly<Record<string, (ownUrl: string) => readonly string[]>>;
   /** Environment for every replica. */
   readonly env?: Record<string, string>;
+  /** More environment for one replica, by name (applied after `env`). */
+  readonly envOf?: Readonly<Record<string, Record<string, string>>>;
+  /**
+   * A replica's CACHE_STORE_PEERS instead of the others' URLs, given every
+   * replica's URL by name (e.g. to make two replicas disagree on membership).
+   */
+  readonly peersOf?: Readonly<Record<string, (urls: Readonly<Record<string, string>>) => readonly string[]>>;
+  /** Put a counting proxy between the replicas and s3rver (`fleet.proxy`, `fleet.s3Gets`). */
+  readonly countS3?: boolean;
 }
 
 /** The fleet, s3rver, and direct access to storage. */
 export interface ReplicaFleet {
   readonly s3: S3Server;
+  /** The counting proxy in front of s3rver, with `countS3`. */
+  readonly proxy: CountingProxy | undefined;
+  /** S3 GETs of `default/<key>` the proxy saw (with `countS3`). */
+  s3Gets(key: string): number;
   readonly replicas: readonly Replica[];
   /** Stores an object straight into s3rver, past every replica. */
   seed(key: string, body: string): Promise<void>;
@@ -55,31 +76,40 @@ export interface ReplicaFleet {
 /** Starts s3rver and one process per name, each a peer of the others. */
 export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<ReplicaFleet> {
   const s3 = await startS3Server({ buckets: ["default"] });
+  const proxy = options.countS3 ? await startCountingProxy(s3.endpoint) : undefined;
   const ports = await Promise.all(options.names.map(() => freePort()));
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const replicas: Replica[] = [];
   try {
     for (const [i, name] of options.names.entries()) {
-      const peers = [...urls.filter((_, j) => j !== i), ...(options.extraPeers?.[name]?.(urls[i]!) ?? [])];
+      const byName = Object.fromEntries(options.names.map((n, j) => [n, urls[j]!]));
+      const peers = options.peersOf?.[name]?.(byName) ?? [
+        ...urls.filter((_, j) => j !== i),
+        ...(options.extraPeers?.[name]?.(urls[i]!) ?? []),
+      ];
       const env = {
-        S3_ENDPOINT: s3.endpoint,
+        S3_ENDPOINT: proxy?.url ?? s3.endpoint,
         S3_ACCESS_KEY: s3.accessKeyId,
         S3_SECRET_KEY: s3.secretAccessKey,
         CACHE_STORE_HOST: "127.0.0.1",
         CACHE_STORE_PORT: String(ports[i]),
         CACHE_STORE_PEERS: peers.join(","),
         ...options.env,
+        ...options.envOf?.[name],
       };
       replicas.push(await startReplica(name, urls[i]!, ports[i]!, env));
     }
   } catch (err) {
     await Promise.all(replicas.map((r) => r.kill()));
+    await proxy?.close();
     await s3.close();
     throw err;
   }
   const direct = directS3Client(s3);
   return {
     s3,
+    proxy,
+    s3Gets: (key) => proxy?.count("GET", `/default/${key.split("/").map(encodeURIComponent).join("/")}`) ?? 0,
     replicas,
     async seed(key, body) {
       await direct.send(new PutObjectCommand({ Bucket: "default", Key: key, Body: body }));
@@ -90,6 +120,7 @@ export async function startReplicaFleet(options: ReplicaFleetOptions): Promise<R
     async close() {
       const exits = await Promise.all(replicas.map(async (r) => ({ name: r.name, ...(await r.stop()) })));
       direct.destroy();
+      await proxy?.close();
       await s3.close();
       return exits;
     },

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file breakwater/cache/v1/cache.proto.
  */
 export const file_breakwater_cache_v1_cache: GenFile = /*@__PURE__*/
-  fileDesc("Ch9icmVha3dhdGVyL2NhY2hlL3YxL2NhY2hlLnByb3RvEhNicmVha3dhdGVyLmNhY2hlLnYxIoACCgpPYmplY3RJbmZvEg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDAoEc2l6ZRgDIAEoBBIUCgxjb250ZW50X3R5cGUYBCABKAkSDAoEZXRhZxgFIAEoCRIxCg1sYXN0X21vZGlmaWVkGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI/CghtZXRhZGF0YRgHIAMoCzItLmJyZWFrd2F0ZXIuY2FjaGUudjEuT2JqZWN0SW5mby5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJiCglCeXRlUmFuZ2USDQoFc3RhcnQYASABKAQSEAoDZW5kGAIgASgESACIAQESGgoNc3VmZml4X2xlbmd0aBgDIAEoBEgBiAEBQgYKBF9lbmRCEAoOX3N1ZmZpeF9sZW5ndGgiKgoMQ29udGVudFJhbmdlEg0KBXN0YXJ0GAEgASgEEgsKA2VuZBgCIAEoBCKsAQoQR2V0T2JqZWN0UmVxdWVzdBIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEi0KBXJhbmdlGAMgASgLMh4uYnJlYWt3YXRlci5jYWNoZS52MS5CeXRlUmFuZ2USFQoNaWZfbm9uZV9tYXRjaBgEIAEoCRI1ChFpZl9tb2RpZmllZF9zaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2QEKEUdldE9iamVjdFJlc3BvbnNlEi0KBGluZm8YASABKAsyHy5icmVha3dhdGVyLmNhY2hlLnYxLk9iamVjdEluZm8SNgoMY2FjaGVfc3RhdHVzGAIgASgOMiAuYnJlYWt3YXRlci5jYWNoZS52MS5DYWNoZVN0YXR1cxIUCgxub3RfbW9kaWZpZWQYAyABKAgSOAoNY29udGVudF9yYW5nZRgEIAEoCzIhLmJyZWFrd2F0ZXIuY2FjaGUudjEuQ29udGVudFJhbmdlEg0KBWNodW5rGAUgASgMIjAKEUhlYWRPYmplY3RSZXF1ZXN0Eg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkiewoSSGVhZE9iamVjdFJlc3BvbnNlEi0KBGluZm8YASABKAsyHy5icmVha3dhdGVyLmNhY2hlLnYxLk9iamVjdEluZm8SNgoMY2FjaGVfc3RhdHVzGAIgASgOMiAuYnJlYWt3YXRlci5jYWNoZS52MS5DYWNoZVN0YXR1cyJjChBQdXRPYmplY3RSZXF1ZXN0EjYKBmhlYWRlchgBIAEoCzIkLmJyZWFrd2F0ZXIuY2FjaGUudjEuUHV0T2JqZWN0SGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IpQCCg9QdXRPYmplY3RIZWFkZXISDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCRIUCgxjb250ZW50X3R5cGUYAyABKAkSRAoIbWV0YWRhdGEYBCADKAsyMi5icmVha3dhdGVyLmNhY2hlLnYxLlB1dE9iamVjdEhlYWRlci5NZXRhZGF0YUVudHJ5EhsKDmNvbnRlbnRfbGVuZ3RoGAUgASgESACIAQESEAoIaWZfbWF0Y2gYBiABKAkSFQoNaWZfbm9uZV9tYXRjaBgHIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCEQoPX2NvbnRlbnRfbGVuZ3RoIi8KEVB1dE9iamVjdFJlc3BvbnNlEgwKBGV0YWcYASABKAkSDAoEc2l6ZRgCIAEoBCIyChNEZWxldGVPYmplY3RSZXF1ZXN0Eg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkiFgoURGVsZXRlT2JqZWN0UmVzcG9uc2UiWQoWSW52YWxpZGF0ZUNhY2hlUmVxdWVzdBIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEg4KBnByZWZpeBgDIAEoCBISCgpsb2NhbF9vbmx5GAQgASgIIjYKF0ludmFsaWRhdGVDYWNoZVJlc3BvbnNlEhsKE2ludmFsaWRhdGVkX2VudHJpZXMYASABKAQiEQoPR2V0U3RhdHNSZXF1ZXN0Iv4BChBHZXRTdGF0c1Jlc3BvbnNlEgwKBGhpdHMYASABKAQSDgoGbWlzc2VzGAIgASgEEhQKDHN0YWxlX3NlcnZlZBgDIAEoBBIVCg1yZXZhbGlkYXRpb25zGAQgASgEEhEKCWNvYWxlc2NlZBgFIAEoBBIQCghieXBhc3NlZBgGIAEoBBIRCglldmljdGlvbnMYByABKAQSDQoFYnl0ZXMYCCABKAQSEQoJbWF4X2J5dGVzGAkgASgEEg8KB2VudHJpZXMYCiABKAQSNAoIYnJlYWtlcnMYCyADKAsyIi5icmVha3dhdGVyLmNhY2hlLnYxLkJyZWFrZXJTdGF0dXMiPgoNQnJlYWtlclN0YXR1cxIMCgRuYW1lGAEgASgJEg0KBXN0YXRlGAIgASgJEhAKCGRldGFjaGVkGAMgASgIIisKGVdhdGNoSW52YWxpZGF0aW9uc1JlcXVlc3QSDgoGYnVja2V0GAEgASgJIpcBChpXYXRjaEludmFsaWRhdGlvbnNSZXNwb25zZRI1CgpzdWJzY3JpYmVkGAEgASgLMh8uYnJlYWt3YXRlci5jYWNoZS52MS5TdWJzY3JpYmVkSAASOQoMaW52YWxpZGF0aW9uGAIgASgLMiEuYnJlYWt3YXRlci5jYWNoZS52MS5JbnZhbGlkYXRpb25IAEIHCgVldmVudCIgCgpTdWJzY3JpYmVkEhIKCnJlcGxpY2FfaWQYASABKAkihAEKDEludmFsaWRhdGlvbhIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEg4KBnByZWZpeBgDIAEoCBI1CgVjYXVzZRgEIAEoDjImLmJyZWFrd2F0ZXIuY2FjaGUudjEuSW52YWxpZGF0aW9uQ2F1c2USEAoIc2VxdWVuY2UYBSABKAQqwwEKC0NhY2hlU3RhdHVzEhwKGENBQ0hFX1NUQVRVU19VTlNQRUNJRklFRBAAEhQKEENBQ0hFX1NUQVRVU19ISVQQARIVChFDQUNIRV9TVEFUVVNfTUlTUxACEhwKGENBQ0hFX1NUQVRVU19SRVZBTElEQVRFRBADEhYKEkNBQ0hFX1NUQVRVU19TVEFMRRAEEhoKFkNBQ0hFX1NUQVRVU19DT0FMRVNDRUQQBRIXChNDQUNIRV9TVEFUVVNfQllQQVNTEAYqkAEKEUludmFsaWRhdGlvbkNhdXNlEiIKHklOVkFMSURBVElPTl9DQVVTRV9VTlNQRUNJRklFRBAAEhoKFklOVkFMSURBVElPTl9DQVVTRV9QVVQQARIdChlJTlZBTElEQVRJT05fQ0FVU0VfREVMRVRFEAISHAoYSU5WQUxJREFUSU9OX0NBVVNFX1BVUkdFEAMyzgUKDENhY2hlU2VydmljZRJcCglHZXRPYmplY3QSJS5icmVha3dhdGVyLmNhY2hlLnYxLkdldE9iamVjdFJlcXVlc3QaJi5icmVha3dhdGVyLmNhY2hlLnYxLkdldE9iamVjdFJlc3BvbnNlMAESXQoKSGVhZE9iamVjdBImLmJyZWFrd2F0ZXIuY2FjaGUudjEuSGVhZE9iamVjdFJlcXVlc3QaJy5icmVha3dhdGVyLmNhY2hlLnYxLkhlYWRPYmplY3RSZXNwb25zZRJcCglQdXRPYmplY3QSJS5icmVha3dhdGVyLmNhY2hlLnYxLlB1dE9iamVjdFJlcXVlc3QaJi5icmVha3dhdGVyLmNhY2hlLnYxLlB1dE9iamVjdFJlc3BvbnNlKAESYwoMRGVsZXRlT2JqZWN0EiguYnJlYWt3YXRlci5jYWNoZS52MS5EZWxldGVPYmplY3RSZXF1ZXN0GikuYnJlYWt3YXRlci5jYWNoZS52MS5EZWxldGVPYmplY3RSZXNwb25zZRJsCg9JbnZhbGlkYXRlQ2FjaGUSKy5icmVha3dhdGVyLmNhY2hlLnYxLkludmFsaWRhdGVDYWNoZVJlcXVlc3QaLC5icmVha3dhdGVyLmNhY2hlLnYxLkludmFsaWRhdGVDYWNoZVJlc3BvbnNlElcKCEdldFN0YXRzEiQuYnJlYWt3YXRlci5jYWNoZS52MS5HZXRTdGF0c1JlcXVlc3QaJS5icmVha3dhdGVyLmNhY2hlLnYxLkdldFN0YXRzUmVzcG9uc2USdwoSV2F0Y2hJbnZhbGlkYXRpb25zEi4uYnJlYWt3YXRlci5jYWNoZS52MS5XYXRjaEludmFsaWRhdGlvbnNSZXF1ZXN0Gi8uYnJlYWt3YXRlci5jYWNoZS52MS5XYXRjaEludmFsaWRhdGlvbnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9icmVha3dhdGVyL2NhY2hlL3YxL2NhY2hlLnByb3RvEhNicmVha3dhdGVyLmNhY2hlLnYxIoACCgpPYmplY3RJbmZvEg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDAoEc2l6ZRgDIAEoBBIUCgxjb250ZW50X3R5cGUYBCABKAkSDAoEZXRhZxgFIAEoCRIxCg1sYXN0X21vZGlmaWVkGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI/CghtZXRhZGF0YRgHIAMoCzItLmJyZWFrd2F0ZXIuY2FjaGUudjEuT2JqZWN0SW5mby5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJiCglCeXRlUmFuZ2USDQoFc3RhcnQYASABKAQSEAoDZW5kGAIgASgESACIAQESGgoNc3VmZml4X2xlbmd0aBgDIAEoBEgBiAEBQgYKBF9lbmRCEAoOX3N1ZmZpeF9sZW5ndGgiKgoMQ29udGVudFJhbmdlEg0KBXN0YXJ0GAEgASgEEgsKA2VuZBgCIAEoBCKsAQoQR2V0T2JqZWN0UmVxdWVzdBIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEi0KBXJhbmdlGAMgASgLMh4uYnJlYWt3YXRlci5jYWNoZS52MS5CeXRlUmFuZ2USFQoNaWZfbm9uZV9tYXRjaBgEIAEoCRI1ChFpZl9tb2RpZmllZF9zaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKEUdldE9iamVjdFJlc3BvbnNlEi0KBGluZm8YASABKAsyHy5icmVha3dhdGVyLmNhY2hlLnYxLk9iamVjdEluZm8SNgoMY2FjaGVfc3RhdHVzGAIgASgOMiAuYnJlYWt3YXRlci5jYWNoZS52MS5DYWNoZVN0YXR1cxIUCgxub3RfbW9kaWZpZWQYAyABKAgSOAoNY29udGVudF9yYW5nZRgEIAEoCzIhLmJyZWFrd2F0ZXIuY2FjaGUudjEuQ29udGVudFJhbmdlEg0KBWNodW5rGAUgASgMEi0KBXJvdXRlGAYgASgOMh4uYnJlYWt3YXRlci5jYWNoZS52MS5SZWFkUm91dGUiMAoRSGVhZE9iamVjdFJlcXVlc3QSDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCSKqAQoSSGVhZE9iamVjdFJlc3BvbnNlEi0KBGluZm8YASABKAsyHy5icmVha3dhdGVyLmNhY2hlLnYxLk9iamVjdEluZm8SNgoMY2FjaGVfc3RhdHVzGAIgASgOMiAuYnJlYWt3YXRlci5jYWNoZS52MS5DYWNoZVN0YXR1cxItCgVyb3V0ZRgDIAEoDjIeLmJyZWFrd2F0ZXIuY2FjaGUudjEuUmVhZFJvdXRlImMKEFB1dE9iamVjdFJlcXVlc3QSNgoGaGVhZGVyGAEgASgLMiQuYnJlYWt3YXRlci5jYWNoZS52MS5QdXRPYmplY3RIZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQilAIKD1B1dE9iamVjdEhlYWRlchIOCgZidWNrZXQYASABKAkSCwoDa2V5GAIgASgJEhQKDGNvbnRlbnRfdHlwZRgDIAEoCRJECghtZXRhZGF0YRgEIAMoCzIyLmJyZWFrd2F0ZXIuY2FjaGUudjEuUHV0T2JqZWN0SGVhZGVyLk1ldGFkYXRhRW50cnkSGwoOY29udGVudF9sZW5ndGgYBSABKARIAIgBARIQCghpZl9tYXRjaBgGIAEoCRIVCg1pZl9ub25lX21hdGNoGAcgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIRCg9fY29udGVudF9sZW5ndGgiLwoRUHV0T2JqZWN0UmVzcG9uc2USDAoEZXRhZxgBIAEoCRIMCgRzaXplGAIgASgEIjIKE0RlbGV0ZU9iamVjdFJlcXVlc3QSDgoGYnVja2V0GAEgASgJEgsKA2tleRgCIAEoCSIWChREZWxldGVPYmplY3RSZXNwb25zZSJZChZJbnZhbGlkYXRlQ2FjaGVSZXF1ZXN0Eg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGcHJlZml4GAMgASgIEhIKCmxvY2FsX29ubHkYBCABKAgiNgoXSW52YWxpZGF0ZUNhY2hlUmVzcG9uc2USGwoTaW52YWxpZGF0ZWRfZW50cmllcxgBIAEoBCIRCg9HZXRTdGF0c1JlcXVlc3Qi2AIKEEdldFN0YXRzUmVzcG9uc2USDAoEaGl0cxgBIAEoBBIOCgZtaXNzZXMYAiABKAQSFAoMc3RhbGVfc2VydmVkGAMgASgEEhUKDXJldmFsaWRhdGlvbnMYBCABKAQSEQoJY29hbGVzY2VkGAUgASgEEhAKCGJ5cGFzc2VkGAYgASgEEhEKCWV2aWN0aW9ucxgHIAEoBBINCgVieXRlcxgIIAEoBBIRCgltYXhfYnl0ZXMYCSABKAQSDwoHZW50cmllcxgKIAEoBBI0CghicmVha2VycxgLIAMoCzIiLmJyZWFrd2F0ZXIuY2FjaGUudjEuQnJlYWtlclN0YXR1cxIzCgptZW1iZXJzaGlwGAwgASgLMh8uYnJlYWt3YXRlci5jYWNoZS52MS5NZW1iZXJzaGlwEhAKCGhvdF9oaXRzGA0gASgEEhEKCWhvdF9ieXRlcxgOIAEoBCIrCgpNZW1iZXJzaGlwEgwKBHNlbGYYASABKAkSDwoHbWVtYmVycxgCIAMoCSI+Cg1CcmVha2VyU3RhdHVzEgwKBG5hbWUYASABKAkSDQoFc3RhdGUYAiABKAkSEAoIZGV0YWNoZWQYAyABKAgiKwoZV2F0Y2hJbnZhbGlkYXRpb25zUmVxdWVzdBIOCgZidWNrZXQYASABKAkilwEKGldhdGNoSW52YWxpZGF0aW9uc1Jlc3BvbnNlEjUKCnN1YnNjcmliZWQYASABKAsyHy5icmVha3dhdGVyLmNhY2hlLnYxLlN1YnNjcmliZWRIABI5CgxpbnZhbGlkYXRpb24YAiABKAsyIS5icmVha3dhdGVyLmNhY2hlLnYxLkludmFsaWRhdGlvbkgAQgcKBWV2ZW50IiAKClN1YnNjcmliZWQSEgoKcmVwbGljYV9pZBgBIAEoCSKEAQoMSW52YWxpZGF0aW9uEg4KBmJ1Y2tldBgBIAEoCRILCgNrZXkYAiABKAkSDgoGcHJlZml4GAMgASgIEjUKBWNhdXNlGAQgASgOMiYuYnJlYWt3YXRlci5jYWNoZS52MS5JbnZhbGlkYXRpb25DYXVzZRIQCghzZXF1ZW5jZRgFIAEoBCrDAQoLQ2FjaGVTdGF0dXMSHAoYQ0FDSEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFAoQQ0FDSEVfU1RBVFVTX0hJVBABEhUKEUNBQ0hFX1NUQVRVU19NSVNTEAISHAoYQ0FDSEVfU1RBVFVTX1JFVkFMSURBVEVEEAMSFgoSQ0FDSEVfU1RBVFVTX1NUQUxFEAQSGgoWQ0FDSEVfU1RBVFVTX0NPQUxFU0NFRBAFEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBiqKAQoJUmVhZFJvdXRlEhoKFlJFQURfUk9VVEVfVU5TUEVDSUZJRUQQABIUChBSRUFEX1JPVVRFX09XTkVEEAESGAoUUkVBRF9ST1VURV9GT1JXQVJERUQQAhISCg5SRUFEX1JPVVRFX0hPVBADEh0KGVJFQURfUk9VVEVfT1dORVJfRkFMTEJBQ0sQBCqQAQoRSW52YWxpZGF0aW9uQ2F1c2USIgoeSU5WQUxJREFUSU9OX0NBVVNFX1VOU1BFQ0lGSUVEEAASGgoWSU5WQUxJREFUSU9OX0NBVVNFX1BVVBABEh0KGUlOVkFMSURBVElPTl9DQVVTRV9ERUxFVEUQAhIcChhJTlZBTElEQVRJT05fQ0FVU0VfUFVSR0UQAzLOBQoMQ2FjaGVTZXJ2aWNlElwKCUdldE9iamVjdBIlLmJyZWFrd2F0ZXIuY2FjaGUudjEuR2V0T2JqZWN0UmVxdWVzdBomLmJyZWFrd2F0ZXIuY2FjaGUudjEuR2V0T2JqZWN0UmVzcG9uc2UwARJdCgpIZWFkT2JqZWN0EiYuYnJlYWt3YXRlci5jYWNoZS52MS5IZWFkT2JqZWN0UmVxdWVzdBonLmJyZWFrd2F0ZXIuY2FjaGUudjEuSGVhZE9iamVjdFJlc3BvbnNlElwKCVB1dE9iamVjdBIlLmJyZWFrd2F0ZXIuY2FjaGUudjEuUHV0T2JqZWN0UmVxdWVzdBomLmJyZWFrd2F0ZXIuY2FjaGUudjEuUHV0T2JqZWN0UmVzcG9uc2UoARJjCgxEZWxldGVPYmplY3QSKC5icmVha3dhdGVyLmNhY2hlLnYxLkRlbGV0ZU9iamVjdFJlcXVlc3QaKS5icmVha3dhdGVyLmNhY2hlLnYxLkRlbGV0ZU9iamVjdFJlc3BvbnNlEmwKD0ludmFsaWRhdGVDYWNoZRIrLmJyZWFrd2F0ZXIuY2FjaGUudjEuSW52YWxpZGF0ZUNhY2hlUmVxdWVzdBosLmJyZWFrd2F0ZXIuY2FjaGUudjEuSW52YWxpZGF0ZUNhY2hlUmVzcG9uc2USVwoIR2V0U3RhdHMSJC5icmVha3dhdGVyLmNhY2hlLnYxLkdldFN0YXRzUmVxdWVzdBolLmJyZWFrd2F0ZXIuY2FjaGUudjEuR2V0U3RhdHNSZXNwb25zZRJ3ChJXYXRjaEludmFsaWRhdGlvbnMSLi5icmVha3dhdGVyLmNhY2hlLnYxLldhdGNoSW52YWxpZGF0aW9uc1JlcXVlc3QaLy5icmVha3dhdGVyLmNhY2hlLnYxLldhdGNoSW52YWxpZGF0aW9uc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * ObjectInfo describes a stored object.
@@ -219,6 +219,14 @@ export type GetObjectResponse = Message<"breakwater.cache.v1.GetObjectResponse">
    * @generated from field: bytes chunk = 5;
    */
   chunk: Uint8Array;
+
+  /**
+   * Set in the first message only: which replica answered (owned, forwarded,
+   * hot copy, or a fallback to storage because the owner was down).
+   *
+   * @generated from field: breakwater.cache.v1.ReadRoute route = 6;
+   */
+  route: ReadRoute;
 };
 
 /**
@@ -263,6 +271,13 @@ export type HeadObjectResponse = Message<"breakwater.cache.v1.HeadObjectResponse
    * @generated from field: breakwater.cache.v1.CacheStatus cache_status = 2;
    */
   cacheStatus: CacheStatus;
+
+  /**
+   * Which replica answered, as in GetObjectResponse.
+   *
+   * @generated from field: breakwater.cache.v1.ReadRoute route = 3;
+   */
+  route: ReadRoute;
 };
 
 /**
@@ -559,6 +574,29 @@ export type GetStatsResponse = Message<"breakwater.cache.v1.GetStatsResponse"> &
    * @generated from field: repeated breakwater.cache.v1.BreakerStatus breakers = 11;
    */
   breakers: BreakerStatus[];
+
+  /**
+   * This replica's view of the fleet that owns keys: its own name and every
+   * member's (itself included), as `host:port`. Absent from replicas that
+   * predate ownership.
+   *
+   * @generated from field: breakwater.cache.v1.Membership membership = 12;
+   */
+  membership?: Membership | undefined;
+
+  /**
+   * Reads answered from the hot copies of keys this replica does not own.
+   *
+   * @generated from field: uint64 hot_hits = 13;
+   */
+  hotHits: bigint;
+
+  /**
+   * Body bytes of those hot copies held now.
+   *
+   * @generated from field: uint64 hot_bytes = 14;
+   */
+  hotBytes: bigint;
 };
 
 /**
@@ -567,6 +605,37 @@ export type GetStatsResponse = Message<"breakwater.cache.v1.GetStatsResponse"> &
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
   messageDesc(file_breakwater_cache_v1_cache, 15);
+
+/**
+ * Membership is the set of replicas that keys are owned among, as one replica
+ * sees it.
+ *
+ * @generated from message breakwater.cache.v1.Membership
+ */
+export type Membership = Message<"breakwater.cache.v1.Membership"> & {
+  /**
+   * This replica's name: CACHE_STORE_ADVERTISE_ADDRESS, or the address it is
+   * bound to.
+   *
+   * @generated from field: string self = 1;
+   */
+  self: string;
+
+  /**
+   * Every member's name, this replica's included; a key's owner is chosen
+   * among them by rendezvous hashing of `bucket/key`.
+   *
+   * @generated from field: repeated string members = 2;
+   */
+  members: string[];
+};
+
+/**
+ * Describes the message breakwater.cache.v1.Membership.
+ * Use `create(MembershipSchema)` to create a new message.
+ */
+export const MembershipSchema: GenMessage<Membership> = /*@__PURE__*/
+  messageDesc(file_breakwater_cache_v1_cache, 16);
 
 /**
  * BreakerStatus is a breaker as one replica applies it.
@@ -599,7 +668,7 @@ export type BreakerStatus = Message<"breakwater.cache.v1.BreakerStatus"> & {
  * Use `create(BreakerStatusSchema)` to create a new message.
  */
 export const BreakerStatusSchema: GenMessage<BreakerStatus> = /*@__PURE__*/
-  messageDesc(file_breakwater_cache_v1_cache, 16);
+  messageDesc(file_breakwater_cache_v1_cache, 17);
 
 /**
  * @generated from message breakwater.cache.v1.WatchInvalidationsRequest
@@ -618,7 +687,7 @@ export type WatchInvalidationsRequest = Message<"breakwater.cache.v1.WatchInvali
  * Use `create(WatchInvalidationsRequestSchema)` to create a new message.
  */
 export const WatchInvalidationsRequestSchema: GenMessage<WatchInvalidationsRequest> = /*@__PURE__*/
-  messageDesc(file_breakwater_cache_v1_cache, 17);
+  messageDesc(file_breakwater_cache_v1_cache, 18);
 
 /**
  * @generated from message breakwater.cache.v1.WatchInvalidationsResponse
@@ -649,7 +718,7 @@ export type WatchInvalidationsResponse = Message<"breakwater.cache.v1.WatchInval
  * Use `create(WatchInvalidationsResponseSchema)` to create a new message.
  */
 export const WatchInvalidationsResponseSchema: GenMessage<WatchInvalidationsResponse> = /*@__PURE__*/
-  messageDesc(file_breakwater_cache_v1_cache, 18);
+  messageDesc(file_breakwater_cache_v1_cache, 19);
 
 /**
  * Subscribed confirms a WatchInvalidations subscription.
@@ -671,7 +740,7 @@ export type Subscribed = Message<"breakwater.cache.v1.Subscribed"> & {
  * Use `create(SubscribedSchema)` to create a new message.
  */
 export const SubscribedSchema: GenMessage<Subscribed> = /*@__PURE__*/
-  messageDesc(file_breakwater_cache_v1_cache, 19);
+  messageDesc(file_breakwater_cache_v1_cache, 20);
 
 /**
  * Invalidation names what a write, delete or purge made stale.
@@ -714,7 +783,7 @@ export type Invalidation = Message<"breakwater.cache.v1.Invalidation"> & {
  * Use `create(InvalidationSchema)` to create a new message.
  */
 export const InvalidationSchema: GenMessage<Invalidation> = /*@__PURE__*/
-  messageDesc(file_breakwater_cache_v1_cache, 20);
+  messageDesc(file_breakwater_cache_v1_cache, 21);
 
 /**
  * CacheStatus says how an answer was produced (RFC 9211 Cache-Status terms).
@@ -777,6 +846,58 @@ export const CacheStatusSchema: GenEnum<CacheStatus> = /*@__PURE__*/
   enumDesc(file_breakwater_cache_v1_cache, 0);
 
 /**
+ * ReadRoute says which replica produced a read's answer (ownership, design.md
+ * and docs/architecture.md "Forwarding to the owner"). A replica that predates
+ * ownership leaves it UNSPECIFIED.
+ *
+ * @generated from enum breakwater.cache.v1.ReadRoute
+ */
+export enum ReadRoute {
+  /**
+   * @generated from enum value: READ_ROUTE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * This replica owns the key (or the call was forwarded to it): answered from
+   * its own cache and storage. `cache_status` is its own.
+   *
+   * @generated from enum value: READ_ROUTE_OWNED = 1;
+   */
+  OWNED = 1,
+
+  /**
+   * Read from the key's owner over gRPC; `cache_status` is the owner's.
+   *
+   * @generated from enum value: READ_ROUTE_FORWARDED = 2;
+   */
+  FORWARDED = 2,
+
+  /**
+   * Served from this non-owner's small, short-lived hot copy (CACHE_HOT_MAX_BYTES);
+   * `cache_status` is HIT.
+   *
+   * @generated from enum value: READ_ROUTE_HOT = 3;
+   */
+  HOT = 3,
+
+  /**
+   * The owner was unreachable (connection failed, UNAVAILABLE without
+   * retry-after-ms, or its breaker open): this replica read through its own
+   * cache and storage breaker instead. `cache_status` is its own.
+   *
+   * @generated from enum value: READ_ROUTE_OWNER_FALLBACK = 4;
+   */
+  OWNER_FALLBACK = 4,
+}
+
+/**
+ * Describes the enum breakwater.cache.v1.ReadRoute.
+ */
+export const ReadRouteSchema: GenEnum<ReadRoute> = /*@__PURE__*/
+  enumDesc(file_breakwater_cache_v1_cache, 1);
+
+/**
  * @generated from enum breakwater.cache.v1.InvalidationCause
  */
 export enum InvalidationCause {
@@ -805,10 +926,15 @@ export enum InvalidationCause {
  * Describes the enum breakwater.cache.v1.InvalidationCause.
  */
 export const InvalidationCauseSchema: GenEnum<InvalidationCause> = /*@__PURE__*/
-  enumDesc(file_breakwater_cache_v1_cache, 1);
+  enumDesc(file_breakwater_cache_v1_cache, 2);
 
 /**
  * CacheService reads through and writes through the cache to object storage.
+ * Every key has an owner among the replicas (GetStats `membership`): a replica
+ * serves GetObject and HeadObject of a key it does not own by asking the owner
+ * (metadata `bw-forwarded: <its name>`); a call that carries `bw-forwarded` is
+ * always served locally (one hop at most). Writes through any replica go to
+ * storage and drop the owner's copy before they are acknowledged.
  *
  * @generated from service breakwater.cache.v1.CacheService
  */
