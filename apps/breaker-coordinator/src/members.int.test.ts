@@ -54,7 +54,7 @@ describe("coordinator members", () => {
     return got !== undefined && got.join() === ids.map(addr).join();
   };
 
-  it("tells every session the live cache-stores on join and leave, versions growing; a gateway is not listed", async () => {
+  it("tells every session the live cache-stores on join and leave, versions grow; no gateway listed", async () => {
     // Long heartbeats: nothing goes stale here, every change is a session opening or ending.
     const { ops } = await start("heartbeat_interval: 10s, detach_after: 30s");
     const a = sim(ops, "a");

@@ -69,7 +69,7 @@ describe("the advertised address: GetStats membership and the coordinator's List
     expect(await listed(stack)).toBe("cache-7.internal:50051");
   });
 
-  it("a peer that never answers owns some keys: they fall back to storage; CACHE_STORE_FORWARDING=false serves all here", async () => {
+  it("keys of a peer that never answers fall back to storage; CACHE_STORE_FORWARDING=false serves all", async () => {
     const dead = "127.0.0.1:1"; // nothing listens on port 1
     const forwarding = await startCacheStoreStack({ env: { CACHE_STORE_PEERS: `http://${dead}` } });
     const off = await startCacheStoreStack({

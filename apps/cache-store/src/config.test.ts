@@ -123,7 +123,9 @@ describe("CACHE_STORE_ADVERTISE_ADDRESS: the replica's name among the owners of 
       expect.stringContaining("CACHE_STORE_ADVERTISE_ADDRESS"),
     ]);
     expect(problemsOf({ CACHE_STORE_ADVERTISE_ADDRESS: "cache-2" })).toHaveLength(1);
-    expect(problemsOf({ CACHE_HOT_TTL: "0" })).toEqual([expect.stringContaining("CACHE_HOT_TTL")]);
+    expect(problemsOf({ CACHE_HOT_MAX_BYTES: "1MiB", CACHE_HOT_TTL: "0" })).toEqual([
+      expect.stringContaining("CACHE_HOT_TTL"),
+    ]);
     expect(loadCacheStoreConfig({ CACHE_HOT_MAX_BYTES: "0", CACHE_HOT_TTL: "0" }).CACHE_HOT_MAX_BYTES).toBe(0);
   });
 });

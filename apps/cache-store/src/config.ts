@@ -40,8 +40,9 @@ export const cacheStoreConfigSchema = {
     "read keys another member (CACHE_STORE_PEERS) owns from their owner; false: every key is served here, " +
       "peers only for invalidations (the behaviour before ownership, for comparisons)",
   ),
+  // Off unless asked for: a hot copy may serve a write through another replica a few ms late.
   CACHE_HOT_MAX_BYTES: env.bytes(
-    8 * 1024 ** 2,
+    0,
     "bound on the hot copies of keys this replica does not own but is asked for (0: off)",
   ),
   CACHE_HOT_TTL: env.durationMs(5_000, "how long a hot copy of a key owned by another replica is served"),

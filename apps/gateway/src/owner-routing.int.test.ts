@@ -255,6 +255,7 @@ describe("owner routing over three cache-stores", () => {
     };
   }
 
+  // Round robin through the gateway stays a correct entry point: the replicas forward to the owner.
   it("a working set 2.5× one replica's bytes: hit ratio ≥ 0.9, each object fetched from S3 once", async () => {
     const byOwner = await measure(owner);
     const byRoundRobin = await measure(roundRobin);
@@ -266,8 +267,9 @@ describe("owner routing over three cache-stores", () => {
     expect(byOwner.hitRatio).toBeGreaterThanOrEqual(0.9);
     expect(byOwner.perKey.filter((n) => n !== 1)).toEqual([]);
     expect(byOwner.s3Gets).toBe(OBJECTS);
-    expect(byRoundRobin.hitRatio).toBeLessThan(byOwner.hitRatio);
-    expect(byRoundRobin.s3Gets).toBeGreaterThan(byOwner.s3Gets);
+    // Through any replica: its owner serves it (forwarded), so the fleet still fetches each object once.
+    expect(byRoundRobin.hitRatio).toBeGreaterThanOrEqual(0.9);
+    expect(byRoundRobin.perKey.filter((n) => n !== 1)).toEqual([]);
     const calls = async (route: string): Promise<number> =>
       (await scrapeSample(owner.httpUrl, "gateway_upstream_requests_total", { route })) ?? 0;
     expect(await calls("owner")).toBeGreaterThanOrEqual(2 * OBJECTS);
@@ -291,7 +293,7 @@ describe("owner routing over three cache-stores", () => {
     }
   });
 
-  it("the owner of some keys SIGKILLed mid-load: fallbacks serve its keys, writes go on, it takes them back", async () => {
+  it("an owner SIGKILLed mid-load: fallbacks serve its keys, writes go on, it takes them back", async () => {
     const dead = 1;
     const deadKeys = owned[dead]!.slice(10, 34);
     const otherKeys = [...owned[0]!.slice(10, 22), ...owned[2]!.slice(10, 22)];
@@ -361,7 +363,7 @@ describe("owner routing over three cache-stores", () => {
     }
   }, 120_000);
 
-  it("a PUT or DELETE whose owner refuses the connection goes to the next replica (nothing sent to the owner)", async () => {
+  it("a PUT or DELETE whose owner refuses connections goes to the next replica (nothing sent to it)", async () => {
     const down = 0;
     const [putKey, deleteKey] = [owned[down]![70]!, owned[down]![71]!];
     const calls = async (route: string): Promise<number> =>

@@ -18,7 +18,8 @@ describe("read-your-writes through a gateway with three cache-store upstreams", 
     stack = await startStack({
       cacheStores: 3,
       gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
-      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" }, // every replica keeps what it is asked for, as it counts below
+      // Every replica keeps what it is asked for, as it counts below.
+      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" },
     });
   });
   afterAll(async () => {
@@ -70,7 +71,8 @@ describe("… and with the replicas following each other's invalidations (CACHE_
       cacheStores: 3,
       peers: true,
       gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", GATEWAY_ROUTING: "round-robin" },
-      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" }, // every replica keeps what it is asked for, as it counts below
+      // Every replica keeps what it is asked for, as it counts below.
+      cacheStoreEnv: { CACHE_STORE_FORWARDING: "false" },
     });
     clients = stack.cacheStores.map((c) => createGrpcClient(cacheV1.CacheService, c.grpcAddress));
     // Every peer stream live first: each (re)subscription marks the replica's entries for revalidation.

@@ -48,12 +48,13 @@ describe("fleet suite", () => {
     expect(tables).toHaveLength(1);
     const table = tables[0]!;
     expect(table).toMatch(/^1 replica\s/m);
-    expect(table).toMatch(/^3 replicas, round robin\s/m);
+    expect(table).toMatch(/^3 replicas, round robin, forwarding\s/m);
+    expect(table).toMatch(/^3 replicas, round robin, no owners\s/m);
     expect(table).toMatch(/^3 replicas, owner routing\s+\d\.\d{3}\s+\d+\s+\d\.\d{2}\s/m);
     // Two verdicts, judged on the figures printed (how they are judged: the report test above).
     expect(table.split("\n").filter((l) => /^(met|MISSED)\s/.test(l))).toHaveLength(2);
     const pids = lines.flatMap((l) => [...l.matchAll(/pid (\d+)/g)].map((m) => Number(m[1])));
-    expect(pids).toHaveLength(1 + 1 + (1 + 1) + 2 * (3 + 1)); // s3rver, seeder, 1 replica + gateway, 2 × (3 + gateway)
+    expect(pids).toHaveLength(1 + 1 + (1 + 1) + 3 * (3 + 1)); // s3rver, seeder, 1 replica + gateway, 3 × (3 + gateway)
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   }, 90_000);
 });

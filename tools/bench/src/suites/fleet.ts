@@ -124,7 +124,7 @@ export function createFleetSuite(options: FleetOptions = {}): Suite {
   if (!(objects >= 3 && passes >= 1)) throw new RangeError("fleet: at least 3 objects and 1 measured pass");
   const printTable = options.printTable ?? ((table: string) => process.stdout.write(`\n${table}\n`));
   const keys = Array.from({ length: objects }, (_, i) => `fleet/obj-${i}`);
-  const title = "fleet — hit ratio and S3 GETs of 1 vs 3 cache-store replicas, owner routing vs round robin";
+  const title = "fleet — hit ratio and S3 GETs of 1 vs 3 cache-store replicas: owner routing, round robin, no owners";
   return {
     name: "fleet",
     title,
@@ -140,13 +140,16 @@ export function createFleetSuite(options: FleetOptions = {}): Suite {
         proxy = await startCountingProxy(s3Endpoint);
         await seed(s3Endpoint, procs, settings.log);
         const scenarios: FleetScenario[] = [];
-        for (const [replicas, routing, name] of [
-          [1, "owner", "1 replica"],
-          [3, "owner", "3 replicas, owner routing"],
-          [3, "round-robin", "3 replicas, round robin"],
+        // Round robin with forwarding: two reads in three take the hop to the owner (its cost, beside
+        // owner routing); without forwarding: the fleet as it was before keys had owners.
+        for (const [replicas, routing, forwarding, name] of [
+          [1, "owner", true, "1 replica"],
+          [3, "owner", true, "3 replicas, owner routing"],
+          [3, "round-robin", true, "3 replicas, round robin, forwarding"],
+          [3, "round-robin", false, "3 replicas, round robin, no owners"],
         ] as const) {
           settings.log(`  ${name}:`);
-          scenarios.push(await measure(name, replicas, routing, proxy, procs, settings.log));
+          scenarios.push(await measure(name, replicas, routing, forwarding, proxy, procs, settings.log));
           await procs.stopAll();
         }
         printTable(
@@ -208,6 +211,7 @@ export function createFleetSuite(options: FleetOptions = {}): Suite {
     name: string,
     replicas: number,
     routing: "owner" | "round-robin",
+    forwarding: boolean,
     proxy: CountingProxy,
     procs: ServiceProcesses,
     log: (line: string) => void,
@@ -226,6 +230,7 @@ export function createFleetSuite(options: FleetOptions = {}): Suite {
             CACHE_STORE_PORT: String(port),
             CACHE_STORE_PEERS: urls.filter((_, j) => j !== i).join(","),
             CACHE_MAX_BYTES: String(replicaBytes),
+            CACHE_STORE_FORWARDING: String(forwarding),
             CACHE_MAX_OBJECT_BYTES: String(Math.min(replicaBytes, 8 * MiB)),
             ...quickStop,
           },
