@@ -7,17 +7,7 @@ import type { ObjectCache } from "@breakwater/cache";
  * running totals, suffixed _total as Prometheus expects of counters.
  */
 export function createCacheMetrics(registry: Registry, cache: ObjectCache): void {
-  const stats = (): ReturnType<ObjectCache["stats"]> => cache.stats();
-  const gauge = (name: string, help: string, read: (s: ReturnType<ObjectCache["stats"]>) => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read(stats()));
-      },
-    });
-  };
+  const gauge = statsGauge(registry, cache);
   gauge("cache_hits_total", "Reads answered from a fresh cached copy", (s) => s.hits);
   gauge("cache_misses_total", "Reads that fetched from storage", (s) => s.misses);
   gauge("cache_stale_served_total", "Reads answered with a stale copy because storage failed", (s) => s.staleServed);
@@ -28,4 +18,21 @@ export function createCacheMetrics(registry: Registry, cache: ObjectCache): void
   gauge("cache_bytes", "Body bytes held", (s) => s.bytes);
   gauge("cache_max_bytes", "Bound on body bytes", (s) => s.maxBytes);
   gauge("cache_entries", "Entries held, cached 404s included", (s) => s.entries);
+}
+
+/** Registers gauges read from one object cache's `stats()` at scrape time (the main cache, the hot copies). */
+export function statsGauge(
+  registry: Registry,
+  cache: ObjectCache,
+): (name: string, help: string, read: (s: ReturnType<ObjectCache["stats"]>) => number) => void {
+  return (name, help, read) => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(cache.stats()));
+      },
+    });
+  };
 }

@@ -1,9 +1,9 @@
 import { cacheV1 } from "@breakwater/proto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
-import { CacheError, checkObjectName, type ObjectCache, type RangeRequest } from "@breakwater/cache";
+import { CacheError, checkObjectName, type ObjectCache } from "@breakwater/cache";
 import { cacheStatusOf, objectInfoOf } from "./object-info.js";
+import { getObjectMessages, readOptionsOf } from "./get-object-answer.js";
 import type { BreakerStatusSource } from "./breaker-status.js";
 import { isOwnerDown, type OwnerRouting } from "./owner-routing.js";
 
@@ -28,8 +28,6 @@ export interface CacheServiceDeps {
    */
   readonly routing?: OwnerRouting | undefined;
 }
-
-const MAX_CHUNK = 64 * 1024;
 
 /**
  * breakwater.cache.v1.CacheService over the object cache (design.md
@@ -56,33 +54,9 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
     ctx: CallContext,
     route: cacheV1.ReadRoute,
   ): AsyncGenerator<MessageInitShape<typeof cacheV1.GetObjectResponseSchema>> {
-    const range = rangeOf(req.range);
-    const got = await cache.get(req.bucket, req.key, {
-      range,
-      ifNoneMatch: req.ifNoneMatch || undefined,
-      ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
-      signal: ctx.signal,
-    });
-    const head = {
-      info: objectInfoOf(req.bucket, req.key, got.meta),
-      cacheStatus: cacheStatusOf(got.status),
-      route,
-    };
-    if (got.notModified) {
-      yield { ...head, notModified: true };
-      return;
-    }
-    const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
-    let first = true;
-    for await (const chunk of got.body) {
-      // Chunks from the cache are at most 64 KiB; storage streams may be larger.
-      for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
-        const piece = chunk.subarray(at, at + MAX_CHUNK);
-        yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
-        first = false;
-      }
-    }
-    if (first) yield { ...head, contentRange }; // an empty object is still one message
+    const got = await cache.get(req.bucket, req.key, readOptionsOf(req, ctx.signal));
+    const head = { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status), route };
+    yield* getObjectMessages(head, got);
   }
   return service(cacheV1.CacheService, {
     async *getObject(req, ctx) {
@@ -241,17 +215,6 @@ function causeOf(cause: "put" | "delete" | "purge"): cacheV1.InvalidationCause {
     : cause === "delete"
       ? cacheV1.InvalidationCause.DELETE
       : cacheV1.InvalidationCause.PURGE;
-}
-
-function rangeOf(range: cacheV1.ByteRange | undefined): RangeRequest | undefined {
-  if (range === undefined) return undefined;
-  if (range.suffixLength !== undefined) return { suffix: safeNumber(range.suffixLength) };
-  return { start: safeNumber(range.start), end: range.end === undefined ? undefined : safeNumber(range.end) };
-}
-
-function safeNumber(v: bigint): number {
-  // Past 2^53 no object exists anyway; clamping keeps the range unsatisfiable rather than wrong.
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
 }
 
 function tooLarge(max: number): CacheError {

@@ -12,7 +12,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { cacheV1 } from "@breakwater/proto";
 import {
   CacheError,
@@ -20,7 +20,6 @@ import {
   createOwnerOrder,
   isCacheError,
   systemClock,
-  type CacheStatus,
   type ObjectCache,
   type ObjectMeta,
   type ObjectStorage,
@@ -30,7 +29,9 @@ import {
 import { admittedClient, type CacheServiceClient, type ReplicaPool } from "@breakwater/fleet-kit";
 import type { CallContext, Logger } from "@breakwater/server-kit";
 import { createLogThrottle } from "@breakwater/server-kit";
-import { objectInfoOf } from "./object-info.js";
+import { cacheStatusOf, objectInfoOf } from "./object-info.js";
+import { statsGauge } from "./cache-metrics.js";
+import { getObjectMessages, readOptionsOf } from "./get-object-answer.js";
 
 /** The metadata that marks a call forwarded by a non-owner; its value is the forwarding replica's name. */
 export const FORWARDED_HEADER = "bw-forwarded";
@@ -128,8 +129,7 @@ export interface OwnerRouting {
   expireHot(): void;
 }
 
-const MAX_CHUNK = 64 * 1024;
-
+/** Builds the replica's ownership of keys over itself and its peers, with forwarding, fallback and hot copies. */
 export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
   const { self, pool, logger } = options;
   const order = createOwnerOrder([self, ...pool.all.map((m) => m.name)]);
@@ -205,33 +205,15 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
     req: cacheV1.GetObjectRequest,
     ctx: CallContext,
   ): AsyncGenerator<MessageInitShape<typeof cacheV1.GetObjectResponseSchema>> {
-    const got = await cache.get(req.bucket, req.key, {
-      range: rangeOf(req.range),
-      ifNoneMatch: req.ifNoneMatch || undefined,
-      ifModifiedSince: req.ifModifiedSince ? timestampDate(req.ifModifiedSince) : undefined,
-      signal: ctx.signal,
-    });
+    const got = await cache.get(req.bucket, req.key, readOptionsOf(req, ctx.signal));
     const hit = got.status === "HIT";
     metrics.reads.inc({ route: hit ? "hot" : "forwarded" });
     const head = {
       info: objectInfoOf(req.bucket, req.key, got.meta),
-      cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? statusOf(got.status)),
+      cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? cacheStatusOf(got.status)),
       route: hit ? cacheV1.ReadRoute.HOT : cacheV1.ReadRoute.FORWARDED,
     };
-    if (got.notModified) {
-      yield { ...head, notModified: true };
-      return;
-    }
-    const contentRange = got.range ? { start: BigInt(got.range.start), end: BigInt(got.range.end) } : undefined;
-    let first = true;
-    for await (const chunk of got.body) {
-      for (let at = 0; at < chunk.byteLength || (first && chunk.byteLength === 0); at += MAX_CHUNK) {
-        const piece = chunk.subarray(at, at + MAX_CHUNK);
-        yield first ? { ...head, contentRange, chunk: piece } : { chunk: piece };
-        first = false;
-      }
-    }
-    if (first) yield { ...head, contentRange };
+    yield* getObjectMessages(head, got);
   }
 
   return {
@@ -252,7 +234,7 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
         metrics.reads.inc({ route: hit ? "hot" : "forwarded" });
         return {
           info: objectInfoOf(req.bucket, req.key, got.meta),
-          cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? statusOf(got.status)),
+          cacheStatus: hit ? cacheV1.CacheStatus.HIT : (ownerStatus.get(got.meta) ?? cacheStatusOf(got.status)),
           route: hit ? cacheV1.ReadRoute.HOT : cacheV1.ReadRoute.FORWARDED,
         };
       }
@@ -446,16 +428,6 @@ function metaOf(info: cacheV1.ObjectInfo): ObjectMeta {
   };
 }
 
-function statusOf(status: CacheStatus): cacheV1.CacheStatus {
-  return cacheV1.CacheStatus[status];
-}
-
-function rangeOf(range: cacheV1.ByteRange | undefined): StorageGetOptions["range"] {
-  if (range === undefined) return undefined;
-  if (range.suffixLength !== undefined) return { suffix: Number(range.suffixLength) };
-  return { start: Number(range.start), end: range.end === undefined ? undefined : Number(range.end) };
-}
-
 interface OwnerMetrics {
   readonly reads: Counter<"route">;
   readonly forwardSeconds: Histogram<"method">;
@@ -493,16 +465,7 @@ function createOwnerMetrics(registry: Registry): OwnerMetrics {
     forwardSeconds,
     ownerInvalidations,
     registerHot(hot) {
-      const gauge = (name: string, help: string, read: (s: ReturnType<ObjectCache["stats"]>) => number): void => {
-        new Gauge({
-          name,
-          help,
-          registers: [registry],
-          collect() {
-            this.set(read(hot.stats()));
-          },
-        });
-      };
+      const gauge = statsGauge(registry, hot);
       gauge("cache_hot_hits_total", "Reads answered from a hot copy of a key another replica owns", (s) => s.hits);
       gauge("cache_hot_bytes", "Body bytes of hot copies held", (s) => s.bytes);
       gauge("cache_hot_entries", "Hot copies held, cached 404s included", (s) => s.entries);

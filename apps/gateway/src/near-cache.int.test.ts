@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { S3Client, PutObjectCommand } from "@aws-sdk/client-s3";
-import { eventually, scrapeSample, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  directS3Client,
+  eventually,
+  scrapeSample,
+  startServiceProcess,
+  type ServiceProcess,
+} from "@breakwater/testkit";
 import { httpRequest, startStack, type Stack } from "./__fixtures__/stack.js";
 
 const SERVICE = { service: "gateway" };
@@ -252,12 +258,7 @@ describe("near-cache: two gateways on one cache-store", () => {
     expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
 
     // Meanwhile the object changes in storage, behind everyone's back.
-    const s3 = new S3Client({
-      endpoint: stack.s3.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
-    });
+    const s3 = directS3Client(stack.s3);
     await s3.send(new PutObjectCommand({ Bucket: "default", Key: key, Body: "after" }));
     s3.destroy();
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { S3Client, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
-import { eventually, scrapeSample } from "@breakwater/testkit";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { directS3Client, eventually, scrapeSample } from "@breakwater/testkit";
 import { httpRequest, rawExchange, startStack, statusOf, type Stack } from "./__fixtures__/stack.js";
 
 const MAX_PUT = 1024 * 1024;
@@ -112,12 +112,7 @@ describe("object API over the real stack", () => {
       expect((await httpRequest(port, "PUT", path, { body: "unicode" })).status).toBe(200);
       const got = await httpRequest(port, "GET", path);
       expect(got.body.toString()).toBe("unicode");
-      const s3 = new S3Client({
-        endpoint: stack.s3.endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
-      });
+      const s3 = directS3Client(stack.s3);
       const direct = await s3.send(new GetObjectCommand({ Bucket: "default", Key: key }));
       expect(await direct.Body!.transformToString()).toBe("unicode");
       s3.destroy();
@@ -337,12 +332,7 @@ describe("object API over the real stack", () => {
       const got = await fetch(`${base}/abort/existing`);
       expect(Buffer.from(await got.arrayBuffer()).equals(old)).toBe(true);
       // …in storage too, not just in the cache.
-      const s3 = new S3Client({
-        endpoint: stack.s3.endpoint,
-        region: "us-east-1",
-        forcePathStyle: true,
-        credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
-      });
+      const s3 = directS3Client(stack.s3);
       const stored = await s3.send(new HeadObjectCommand({ Bucket: "default", Key: "abort/existing" }));
       expect(stored.ContentLength).toBe(200_000);
       s3.destroy();

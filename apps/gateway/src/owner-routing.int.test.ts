@@ -3,11 +3,12 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { cacheV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 import { createOwnerOrder } from "@breakwater/cache";
 import {
+  directS3Client,
   eventually,
   freePort,
   scrapeSample,
@@ -75,14 +76,7 @@ async function startFleet(): Promise<Fleet> {
     breakerConfig,
     ["defaults:", "  open_timeout: 1s", "  open_jitter: 0", "  success_threshold: 1", ""].join("\n"),
   );
-  const direct = new S3Client({
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const direct = directS3Client(s3);
   const fleet: Fleet = {
     s3,
     proxy,

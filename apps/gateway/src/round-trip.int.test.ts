@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { S3Client, GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { cacheV1 } from "@breakwater/proto";
 import { createGrpcClient } from "@breakwater/server-kit";
 import { createReflectionClient } from "@breakwater/server-kit/testing";
-import { startS3Server, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
+import { directS3Client, startS3Server, startServiceProcess, type ServiceProcess } from "@breakwater/testkit";
 
 type S3 = Awaited<ReturnType<typeof startS3Server>>;
 
@@ -45,12 +45,7 @@ describe("round trip through real processes: gateway → cache-store → S3", ()
     expect(Date.parse(get.headers.get("last-modified") ?? "")).not.toBeNaN();
     expect(Buffer.from(await get.arrayBuffer()).equals(body)).toBe(true);
 
-    const direct = new S3Client({
-      endpoint: s3.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    const direct = directS3Client(s3);
     const stored = await direct.send(new GetObjectCommand({ Bucket: "default", Key: "a/b.txt" }));
     expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(body)).toBe(true);
     direct.destroy();

@@ -20,3 +20,5 @@ export { MiB, rssBytes, openFds, samplePeak, heapProbeEnv, heapAfterGc } from ".
 export { eventually, type EventuallyOptions } from "./eventually.js";
 /** Reads one sample from Prometheus text (or a service's `/metrics`). */
 export { promSample, scrapeSample } from "./prometheus-sample.js";
+/** An S3 client straight at the test's S3 server (seed objects, check what storage holds). */
+export { directS3Client } from "./direct-s3-client.js";

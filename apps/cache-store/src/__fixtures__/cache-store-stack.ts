@@ -5,7 +5,7 @@
  * through the typed grpc-js client. Build first (`npx nx run-many -t build`).
  */
 import { createHash } from "node:crypto";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cacheV1 } from "@breakwater/proto";
 import { create } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -14,6 +14,7 @@ import { createGrpcClient, type GrpcCallOptions, type GrpcClient } from "@breakw
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import {
+  directS3Client,
   eventually,
   startCountingProxy,
   startS3Server,
@@ -146,19 +147,6 @@ export async function startCacheStoreStack(options: CacheStoreStackOptions = {})
       return closed;
     },
   };
-}
-
-/** An S3 client straight at s3rver, past the proxy and every cache-store. */
-export function directS3Client(s3: S3Server): S3Client {
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    // Else the SDK may frame the body as aws-chunked, which s3rver stores verbatim (design.md, Known traps).
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
 }
 
 /** An S3 key as it appears in a path-style URL. */

@@ -11,6 +11,7 @@ import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
 // Test support only: this directory is excluded from the app's build.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import {
+  directS3Client,
   freePort,
   startCountingProxy,
   startS3Server,
@@ -19,7 +20,7 @@ import {
   type S3Server,
   type ServiceProcess,
 } from "@breakwater/testkit";
-import { directS3Client, type CacheClient } from "./cache-store-stack.js";
+import { type CacheClient } from "./cache-store-stack.js";
 
 /** One replica: a process that can be killed and started again on its port. */
 export interface Replica {
