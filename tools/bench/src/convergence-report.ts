@@ -1,5 +1,6 @@
 import type { ConvergenceSample } from "./convergence-sample.js";
 import { percentile } from "./fan-out-report.js";
+import { table } from "./text-table.js";
 
 /** One load shape's runs, judged against a latency target. */
 export interface ConvergenceScenario {
@@ -50,21 +51,6 @@ export function meetsConvergenceTarget(s: ConvergenceScenario): boolean | undefi
       0.99,
     ) < s.targetP99Ms
   );
-}
-
-/** Cells as aligned columns: `numeric` columns to the right. */
-function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  numeric: (col: number) => boolean,
-): string[] {
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
 }
 
 /**

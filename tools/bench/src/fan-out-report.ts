@@ -1,4 +1,5 @@
 import type { FanOutSample } from "./fan-out.js";
+import { table } from "./text-table.js";
 
 /** One target's fan-out samples, named as in the table. */
 export interface FanOutMeasurement {
@@ -98,20 +99,6 @@ export function formatFanOutReport(title: string, c: FanOutComparison): string {
       }
     });
   }
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const numeric = (col: number): boolean => col >= 2 && col <= 8;
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
-      .join("  ")
-      .trimEnd();
-  return [
-    title,
-    "",
-    line(header),
-    widths.map((w) => "-".repeat(w)).join("  "),
-    ...rows.map(line),
-    "",
-    ...verdicts,
-  ].join("\n");
+  return [title, "", ...table(header, rows, numeric), "", ...verdicts].join("\n");
 }

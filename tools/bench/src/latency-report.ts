@@ -1,4 +1,5 @@
 import { percentile } from "./fan-out-report.js";
+import { table } from "./text-table.js";
 
 /** A statistic of a measure's values a target can be set on. */
 export type LatencyStat = "p50" | "p99" | "max";
@@ -98,13 +99,6 @@ export function formatLatencyReport(title: string, scenarios: readonly LatencySc
       }
     });
   }
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const numeric = (col: number): boolean => col >= 2 && col <= 9 && col !== 3;
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
-      .join("  ")
-      .trimEnd();
-  const dashes = widths.map((w) => "-".repeat(w)).join("  ");
-  return [title, "", line(header), dashes, ...rows.map(line), "", ...verdicts].join("\n");
+  return [title, "", ...table(header, rows, numeric), "", ...verdicts].join("\n");
 }

@@ -1,4 +1,5 @@
 import { otherCpuSeconds, type RoundSample } from "./wrk-rounds.js";
+import { table } from "./text-table.js";
 
 /** One side's measured rounds. */
 export interface MedianSide {
@@ -165,21 +166,6 @@ export function formatMedianReport(
           `the ratios are rough, re-run on a quieter machine`,
       );
   }
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const numeric = (col: number): boolean => col >= 2 && col < header.length - 1;
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
-      .join("  ")
-      .trimEnd();
-  return [
-    title,
-    "",
-    line(header),
-    widths.map((w) => "-".repeat(w)).join("  "),
-    ...rows.map(line),
-    "",
-    ...verdicts,
-    ...notes,
-  ].join("\n");
+  return [title, "", ...table(header, rows, numeric), "", ...verdicts, ...notes].join("\n");
 }

@@ -1,3 +1,4 @@
+import { table } from "./text-table.js";
 /** What one side of a scenario did over all measured rounds. */
 export interface Measurement {
   /** Side name, e.g. "kit". */
@@ -124,13 +125,7 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
         );
     });
   }
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
   const numeric = (col: number): boolean => col >= 2 && col <= 10;
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, col) => (numeric(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!)))
-      .join("  ")
-      .trimEnd();
   const notes: string[] = [...loadBound].map(
     (s) =>
       `note    ${s}: the load generator used ≥ ${percent(saturated)} of a core, ` +
@@ -144,14 +139,5 @@ export function formatReport(title: string, comparisons: readonly Comparison[]):
         `the ratios are rough (see "per round"), re-run on a quieter machine`,
     ),
   );
-  return [
-    title,
-    "",
-    line(header),
-    widths.map((w) => "-".repeat(w)).join("  "),
-    ...rows.map(line),
-    "",
-    ...verdicts,
-    ...notes,
-  ].join("\n");
+  return [title, "", ...table(header, rows, numeric), "", ...verdicts, ...notes].join("\n");
 }

@@ -13,6 +13,7 @@ import {
 import { startChildServer, type ChildServer } from "../child-server.js";
 import { ServiceProcesses } from "../service-processes.js";
 import type { Suite } from "../suite.js";
+import { table } from "../text-table.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -71,9 +72,6 @@ export function formatFleetReport(
     (s.s3Gets / s.objects).toFixed(2),
     s.readsPerSecond.toFixed(0),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const verdicts = targets.map((t) => {
     const s = scenarios.find((x) => x.name === t.scenario);
     if (s === undefined) return `MISSED  ${t.scenario}: not measured`;
@@ -82,9 +80,7 @@ export function formatFleetReport(
     const verdict = meetsFleetTarget(s, t) ? "met   " : "MISSED";
     return `${verdict}  ${t.scenario}: ${t.measure} ${figure} (target ${op} ${t.limit})`;
   });
-  return [title, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", ...verdicts].join(
-    "\n",
-  );
+  return [title, "", ...table(header, rows, (col) => col > 0), "", ...verdicts].join("\n");
 }
 
 /** A body of `size` bytes that names its key. */
