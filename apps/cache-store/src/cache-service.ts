@@ -5,7 +5,8 @@ import { CacheError, checkObjectName, type ObjectCache } from "@breakwater/cache
 import { cacheStatusOf, objectInfoOf } from "./object-info.js";
 import { getObjectMessages, readOptionsOf } from "./get-object-answer.js";
 import type { BreakerStatusSource } from "./breaker-status.js";
-import { isOwnerDown, type OwnerRouting } from "./owner-routing.js";
+import { isOwnerDown } from "./owner-errors.js";
+import type { OwnerRouting } from "./owner-routing.js";
 
 /** What the CacheService implementation works with. */
 export interface CacheServiceDeps {
@@ -155,7 +156,7 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
         maxBytes: BigInt(s.maxBytes),
         entries: BigInt(s.entries),
         breakers: deps.breakers?.() ?? [],
-        membership: routing ? { self: routing.self, members: [...routing.members] } : undefined,
+        membership: routing ? { self: routing.self, members: [...routing.members].sort() } : undefined,
         hotHits: BigInt(routing?.hot?.stats().hits ?? 0),
         hotBytes: BigInt(routing?.hot?.stats().bytes ?? 0),
       };
@@ -190,7 +191,12 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
         yield {
           event: {
             case: "subscribed",
-            value: { $typeName: "breakwater.cache.v1.Subscribed", replicaId: deps.replicaId },
+            value: {
+              $typeName: "breakwater.cache.v1.Subscribed",
+              replicaId: deps.replicaId,
+              // Read after subscribing: what is published from now on is queued for this stream.
+              lastSequence: BigInt(cache.invalidationSequence),
+            },
           },
         };
         while (!ctx.signal.aborted) {

@@ -1,11 +1,12 @@
 import { commonConfig, ConfigError, env, loadConfig, type ConfigField, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
-import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
+import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 
 /** The cache-store's environment (design.md "Configuration and ports", "Cache rules"). */
 export const cacheStoreConfigSchema = {
   ...commonConfig,
   ...breakerConfigEnv,
+  ...membershipEnv,
   CACHE_STORE_PORT: env.port(50051, "gRPC port (h2c): CacheService, reflection, health"),
   CACHE_STORE_HTTP_PORT: env.port(9451, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   CACHE_STORE_HOST: env.string("0.0.0.0", "address to bind"),

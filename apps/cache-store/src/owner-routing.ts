@@ -11,27 +11,17 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { cacheV1 } from "@breakwater/proto";
-import {
-  CacheError,
-  createObjectCache,
-  createOwnerOrder,
-  isCacheError,
-  systemClock,
-  type ObjectCache,
-  type ObjectMeta,
-  type ObjectStorage,
-  type StorageGetOptions,
-  type StorageGetResult,
-} from "@breakwater/cache";
+import { createObjectCache, createOwnerOrder, systemClock, type ObjectCache, type ObjectMeta } from "@breakwater/cache";
 import { admittedClient, type CacheServiceClient, type ReplicaPool } from "@breakwater/fleet-kit";
 import type { CallContext, Logger } from "@breakwater/server-kit";
 import { createLogThrottle } from "@breakwater/server-kit";
 import { cacheStatusOf, objectInfoOf } from "./object-info.js";
-import { statsGauge } from "./cache-metrics.js";
 import { getObjectMessages, readOptionsOf } from "./get-object-answer.js";
+import { OwnerDownError, isUnreachable } from "./owner-errors.js";
+import { createOwnerMetrics } from "./owner-metrics.js";
+import { ownerStorage } from "./owner-storage.js";
 
 /** The metadata that marks a call forwarded by a non-owner; its value is the forwarding replica's name. */
 export const FORWARDED_HEADER = "bw-forwarded";
@@ -49,36 +39,11 @@ export interface Owner {
   admit(): CacheServiceClient;
 }
 
-/** The owner could not be reached: the caller falls back to its own storage. */
-export class OwnerDownError extends Error {
-  constructor(
-    readonly owner: string,
-    cause: unknown,
-  ) {
-    super(`owner ${owner} is unreachable`, { cause });
-    this.name = "OwnerDownError";
-  }
-}
-
-/** True for an owner that could not be reached (also when a cache wrapped it as its storage's failure). */
-export function isOwnerDown(err: unknown): err is Error {
-  return err instanceof OwnerDownError || (isCacheError(err) && err.cause instanceof OwnerDownError);
-}
-
-/**
- * An owner's answer that means it is down: no connection, or UNAVAILABLE that
- * is not its own "storage is unavailable" (that one carries retry-after-ms and
- * would be the answer from any replica).
- */
-function isUnreachable(err: unknown): boolean {
-  return err instanceof ConnectError && err.code === Code.Unavailable && !err.metadata.has("retry-after-ms");
-}
-
 /** Options of {@link createOwnerRouting}. */
 export interface OwnerRoutingOptions {
   /** This replica's name (advertised address). */
   readonly self: string;
-  /** The other members (CACHE_STORE_PEERS, this replica left out), each behind its breaker. */
+  /** The other members (this replica left out), each behind its breaker; call `membersChanged` after `setMembers`. */
   readonly pool: ReplicaPool;
   /** Bytes of hot copies (0: no hot copies). */
   readonly hotMaxBytes: number;
@@ -96,6 +61,8 @@ export interface OwnerRouting {
   readonly self: string;
   /** Every member's name, this replica's included. */
   readonly members: readonly string[];
+  /** The pool's members changed (`pool.setMembers`): keys are owned anew over them and this replica. */
+  membersChanged(): void;
   /** The hot copies, when on. */
   readonly hot: ObjectCache | undefined;
   /** The key's owner when another replica owns it and the call was not itself forwarded; else undefined. */
@@ -132,7 +99,8 @@ export interface OwnerRouting {
 /** Builds the replica's ownership of keys over itself and its peers, with forwarding, fallback and hot copies. */
 export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
   const { self, pool, logger } = options;
-  const order = createOwnerOrder([self, ...pool.all.map((m) => m.name)]);
+  const ownershipOver = () => createOwnerOrder([self, ...pool.all.map((m) => m.name)]);
+  let order = ownershipOver();
   const metrics = createOwnerMetrics(options.registry);
   const throttle = createLogThrottle({ windowMs: 1_000 });
   const forwardHeaders = { [FORWARDED_HEADER]: self };
@@ -218,7 +186,13 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
 
   return {
     self,
-    members: order.members,
+    get members() {
+      return order.members;
+    },
+    membersChanged() {
+      // Hot copies stay: they are kept coherent by the invalidations whoever owns a key publishes.
+      order = ownershipOver();
+    },
     hot,
     ownerFor(bucket, key, ctx) {
       if (pool.all.length === 0 || ctx.requestHeader(FORWARDED_HEADER) !== undefined) return undefined;
@@ -289,186 +263,6 @@ export function createOwnerRouting(options: OwnerRoutingOptions): OwnerRouting {
     },
     expireHot() {
       hot?.expireAll();
-    },
-  };
-}
-
-/**
- * The hot cache's storage: the key's owner over gRPC. Reads only; what the
- * owner answers becomes the CacheErrors the cache expects, and an owner that
- * cannot be reached an OwnerDownError (the cache passes it on as the cause of
- * its "unavailable").
- */
-function ownerStorage(
-  ownerOfKey: (bucket: string, key: string) => Owner | undefined,
-  headers: Readonly<Record<string, string>>,
-  ownerStatus: WeakMap<ObjectMeta, cacheV1.CacheStatus>,
-  metrics: OwnerMetrics,
-): ObjectStorage {
-  const ownerOf = (bucket: string, key: string): Owner => {
-    const owner = ownerOfKey(bucket, key);
-    if (owner === undefined) throw new Error(`hot copies of ${bucket}/${key}, a key this replica owns`);
-    return owner;
-  };
-  const refused = (): never => {
-    throw new CacheError("invalid-argument", "hot copies are read-only");
-  };
-  return {
-    backend: "owner",
-    async get(bucket, key, options: StorageGetOptions = {}): Promise<StorageGetResult> {
-      const owner = ownerOf(bucket, key);
-      const started = performance.now();
-      const range = options.range;
-      const req = {
-        bucket,
-        key,
-        ifNoneMatch: options.ifNoneMatch ?? "",
-        range:
-          range === undefined
-            ? undefined
-            : "suffix" in range
-              ? { suffixLength: BigInt(range.suffix) }
-              : { start: BigInt(range.start), end: range.end === undefined ? undefined : BigInt(range.end) },
-      };
-      const iterator = owner.admit().getObject(req, { signal: options.signal, headers })[Symbol.asyncIterator]();
-      let first: IteratorResult<cacheV1.GetObjectResponse>;
-      try {
-        first = await iterator.next();
-      } catch (err) {
-        throw asStorageError(owner, err);
-      }
-      metrics.forwardSeconds.observe({ method: "get" }, (performance.now() - started) / 1000);
-      if (first.done || first.value.info === undefined) {
-        throw new CacheError("unavailable", `owner ${owner.name} answered no object info`);
-      }
-      if (first.value.notModified) {
-        void iterator.return?.();
-        return { kind: "not-modified" };
-      }
-      const meta = metaOf(first.value.info);
-      ownerStatus.set(meta, first.value.cacheStatus);
-      const cr = first.value.contentRange;
-      const firstChunk = first.value.chunk;
-      async function* body(): AsyncGenerator<Uint8Array> {
-        try {
-          if (firstChunk.byteLength > 0) yield firstChunk;
-          for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value.chunk;
-        } catch (err) {
-          throw asStorageError(owner, err);
-        } finally {
-          await iterator.return?.();
-        }
-      }
-      return {
-        kind: "object",
-        meta,
-        range: cr === undefined ? undefined : { start: Number(cr.start), end: Number(cr.end) },
-        body: body(),
-      };
-    },
-    async head(bucket, key, options = {}) {
-      const owner = ownerOf(bucket, key);
-      const started = performance.now();
-      try {
-        const answer = await owner.admit().headObject({ bucket, key }, { signal: options.signal, headers });
-        metrics.forwardSeconds.observe({ method: "head" }, (performance.now() - started) / 1000);
-        if (answer.info === undefined) throw new CacheError("unavailable", `owner ${owner.name} answered no info`);
-        const meta = metaOf(answer.info);
-        ownerStatus.set(meta, answer.cacheStatus);
-        return meta;
-      } catch (err) {
-        throw asStorageError(owner, err);
-      }
-    },
-    put: refused,
-    delete: refused,
-  };
-}
-
-/** An owner's error as the cache's: what it answered as the same CacheError, unreachable as OwnerDownError. */
-function asStorageError(owner: Owner, err: unknown): unknown {
-  if (isCacheError(err) || !(err instanceof ConnectError)) return err;
-  if (isUnreachable(err)) return new OwnerDownError(owner.name, err);
-  const options = { cause: err };
-  switch (err.code) {
-    case Code.NotFound:
-      return new CacheError("not-found", err.rawMessage, options);
-    case Code.InvalidArgument:
-      return new CacheError("invalid-argument", err.rawMessage, options);
-    case Code.FailedPrecondition:
-      return new CacheError("precondition-failed", err.rawMessage, options);
-    case Code.OutOfRange: {
-      const size = err.metadata.get("object-size");
-      return new CacheError("range-not-satisfiable", err.rawMessage, {
-        ...options,
-        objectSize: size === null ? undefined : Number(size),
-      });
-    }
-    case Code.ResourceExhausted:
-      return new CacheError("too-large", err.rawMessage, options);
-    case Code.Canceled:
-      return new CacheError("cancelled", err.rawMessage, options);
-    case Code.Unavailable:
-      return new CacheError("unavailable", err.rawMessage, {
-        ...options,
-        retryAfterMs: Number(err.metadata.get("retry-after-ms") ?? 1000),
-      });
-    default:
-      return err;
-  }
-}
-
-function metaOf(info: cacheV1.ObjectInfo): ObjectMeta {
-  return {
-    size: Number(info.size),
-    contentType: info.contentType,
-    etag: info.etag,
-    lastModified: info.lastModified ? timestampDate(info.lastModified) : new Date(0),
-    metadata: { ...info.metadata },
-  };
-}
-
-interface OwnerMetrics {
-  readonly reads: Counter<"route">;
-  readonly forwardSeconds: Histogram<"method">;
-  readonly ownerInvalidations: Counter<"outcome">;
-  registerHot(hot: ObjectCache): void;
-}
-
-/** Reads by route, the forwarding hop's latency, owner invalidations, hot copies. Every series exists from 0. */
-function createOwnerMetrics(registry: Registry): OwnerMetrics {
-  const reads = new Counter({
-    name: "cache_owner_reads_total",
-    help:
-      "Reads (GetObject, HeadObject) by who answered: owned here, forwarded to the owner, a hot copy here, " +
-      "or a fallback to this replica's storage because the owner was unreachable",
-    labelNames: ["route"],
-    registers: [registry],
-  });
-  for (const route of ["owned", "forwarded", "hot", "fallback"]) reads.inc({ route }, 0);
-  const forwardSeconds = new Histogram({
-    name: "cache_forward_duration_seconds",
-    help: "Time from a forwarded call to the owner's first answer (GetObject headers, HeadObject answer)",
-    labelNames: ["method"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  const ownerInvalidations = new Counter({
-    name: "cache_owner_invalidations_total",
-    help: "InvalidateCache calls to a key's owner after a write through this replica, by outcome",
-    labelNames: ["outcome"],
-    registers: [registry],
-  });
-  for (const outcome of ["ok", "failed"]) ownerInvalidations.inc({ outcome }, 0);
-  return {
-    reads,
-    forwardSeconds,
-    ownerInvalidations,
-    registerHot(hot) {
-      const gauge = statsGauge(registry, hot);
-      gauge("cache_hot_hits_total", "Reads answered from a hot copy of a key another replica owns", (s) => s.hits);
-      gauge("cache_hot_bytes", "Body bytes of hot copies held", (s) => s.bytes);
-      gauge("cache_hot_entries", "Hot copies held, cached 404s included", (s) => s.entries);
     },
   };
 }

@@ -2,14 +2,18 @@ import { Counter, Gauge, type Registry } from "prom-client";
 
 /** What the peers' follower reports, by peer URL. */
 export interface PeerMetrics {
-  /** The stream is live (and this replica resynced). */
-  onLive(peer: string): void;
+  /** The stream is live; `resynced` when this replica expired its cache because of it. */
+  onLive(peer: string, resynced: boolean): void;
   /** The stream broke or could not be opened. */
   onDown(peer: string): void;
   /** An invalidation from the peer was applied. */
   onApplied(peer: string): void;
   /** The peer is this replica itself. */
   onSelf(peer: string): void;
+  /** A member joined: its series exist from now on, at 0. */
+  onJoined(peer: string): void;
+  /** A member left: it is no longer followed, so it has no live series. */
+  onLeft(peer: string): void;
 }
 
 /**
@@ -37,15 +41,19 @@ export function createPeerMetrics(registry: Registry, urls: readonly string[]): 
     labelNames: ["peer"],
     registers: [registry],
   });
-  for (const peer of urls) {
+  const joined = (peer: string): void => {
     live.set({ peer }, 0);
     applied.inc({ peer }, 0);
     resyncs.inc({ peer }, 0);
-  }
+  };
+  for (const peer of urls) joined(peer);
   return {
-    onLive: (peer) => {
+    onJoined: joined,
+    // Its counters stay: what it sent was applied.
+    onLeft: (peer) => live.remove({ peer }),
+    onLive: (peer, resynced) => {
       live.set({ peer }, 1);
-      resyncs.inc({ peer });
+      if (resynced) resyncs.inc({ peer });
     },
     onDown: (peer) => live.set({ peer }, 0),
     onApplied: (peer) => applied.inc({ peer }),

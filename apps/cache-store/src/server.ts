@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Registry } from "prom-client";
 import {
   createLogThrottle,
   createMetricsRegistry,
@@ -8,13 +7,7 @@ import {
   type Logger,
   type ServiceServer,
 } from "@breakwater/server-kit";
-import {
-  createObjectCache,
-  systemClock,
-  type ObjectCache,
-  type ObjectStorage,
-  type StaleInfo,
-} from "@breakwater/cache";
+import { createObjectCache, systemClock, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { advertisedAddress, s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
@@ -23,15 +16,15 @@ import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
 import {
   createBreakerSession,
-  createCacheServiceClient,
-  createInvalidationFollower,
+  createMembership,
   createReplicaPool,
   replicaBreakerName,
+  type Membership,
   type ReplicaPool,
 } from "@breakwater/fleet-kit";
 import { breakerHookOf, breakerStatuses } from "./storage-breaker.js";
-import { createPeerMetrics } from "./peer-metrics.js";
 import { createOwnerRouting, type OwnerRouting } from "./owner-routing.js";
+import { followPeers } from "./peer-follower.js";
 import type { BreakerClient } from "@breakwater/breaker/session";
 
 /** What `build` needs besides config. */
@@ -138,20 +131,41 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   server.onClose({ close: () => owners?.close() });
   // Closed first (resources close in reverse): after the drain, so that calls
   // still finishing are served with the peers' invalidations applied.
-  const peers = followPeers(config, cache, replicaId, server.registry, logger, () => routing);
+  const peers = followPeers({
+    peers: config.CACHE_STORE_PEERS,
+    cache,
+    replicaId,
+    backoff: { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF },
+    registry: server.registry,
+    logger,
+    dropHot: (bucket, key, prefix) => routing?.dropHot(bucket, key, prefix),
+    expireHot: () => routing?.expireHot(),
+  });
   server.onClose(peers);
+  let membership: Membership | undefined;
+  server.onClose({ close: () => membership?.close() });
   logger.info({ backend: storage.backend, peers: config.CACHE_STORE_PEERS.length }, "storage configured");
   return {
     ...server,
     async listen() {
       const addresses = await server.listen();
       const self = advertisedAddress(config, addresses.grpcPort);
-      // The other members, to forward reads to; a replica listed among its own peers is left out.
-      const others = config.CACHE_STORE_FORWARDING
-        ? config.CACHE_STORE_PEERS.filter((url) => grpcTarget(url) !== self)
-        : [];
-      breakers = startBreakers(self, [...new Set(others.map(grpcTarget))]);
-      owners = createReplicaPool(others, { breakers });
+      // A member's URL as configured, or its name (host:port) when only the coordinator named it.
+      const urlOf = new Map(config.CACHE_STORE_PEERS.map((url) => [grpcTarget(url), url]));
+      const othersIn = (names: readonly string[]) => names.filter((n) => n !== self).map((n) => urlOf.get(n) ?? n);
+      // The other members, to forward reads to (none when forwarding is off).
+      const ownersIn = (names: readonly string[]) => (config.CACHE_STORE_FORWARDING ? othersIn(names) : []);
+      if (urlOf.has(self))
+        logger.info({ peer: urlOf.get(self) }, "CACHE_STORE_PEERS lists this replica itself: not following it");
+      const staticMembers = [self, ...urlOf.keys()];
+      breakers = startBreakers(self, [...new Set(ownersIn(staticMembers).map(grpcTarget))]);
+      const joined = createMembership({
+        static: config.CACHE_STORE_PEERS,
+        self,
+        fromCoordinator: config.CACHE_STORE_MEMBERSHIP === "coordinator" ? breakers : undefined,
+      });
+      membership = joined;
+      owners = createReplicaPool(ownersIn(joined.members()), { breakers });
       const hotRouting = createOwnerRouting({
         self,
         pool: owners,
@@ -165,74 +179,29 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
       // Writes and purges here drop this replica's hot copies too.
       cache.onInvalidation((inv) => hotRouting.dropHot(inv.bucket, inv.key, inv.prefix));
       routing = hotRouting;
-      logger.info({ self, members: routing.members, hotMaxBytes: config.CACHE_HOT_MAX_BYTES }, "key ownership");
+      // A member that joins or leaves (the coordinator's list) moves keys with no restart: its breaker
+      // first, so that the pool finds it, then the owners, then its invalidation stream.
+      joined.onChange((names) => {
+        const owning = ownersIn(names);
+        breakers!.addBreakers(owning.map(replicaBreakerName));
+        owners!.setMembers(owning);
+        hotRouting.membersChanged();
+        peers.setPeers(othersIn(names));
+        logger.info({ self, members: hotRouting.members }, "members changed: keys are owned anew");
+      });
+      peers.setPeers(othersIn(joined.members()));
+      logger.info(
+        {
+          self,
+          members: routing.members,
+          membership: config.CACHE_STORE_MEMBERSHIP,
+          hotMaxBytes: config.CACHE_HOT_MAX_BYTES,
+        },
+        "key ownership",
+      );
       breakers.start();
       peers.start();
       return addresses;
-    },
-  };
-}
-
-/**
- * The other replicas' invalidations, applied here without republishing; each
- * (re)subscription expires the whole cache (kept for revalidation), since
- * invalidations may have been missed while a stream was down. A peer that is
- * down never makes this replica unhealthy: peers are optional.
- */
-function followPeers(
-  config: CacheStoreConfig,
-  cache: ObjectCache,
-  replicaId: string,
-  registry: Registry,
-  logger: Logger,
-  routing: () => OwnerRouting | undefined,
-): { start(): void; close(): Promise<void> } {
-  const backoff = { initialMs: config.CACHE_STORE_PEER_BACKOFF, maxMs: config.CACHE_STORE_PEER_MAX_BACKOFF };
-  const clients = config.CACHE_STORE_PEERS.map((url) => ({
-    url,
-    client: createCacheServiceClient(url, { reconnect: backoff }),
-  }));
-  const metrics = createPeerMetrics(registry, config.CACHE_STORE_PEERS);
-  const peers = createInvalidationFollower({
-    sources: clients.map(({ url, client }) => ({
-      url,
-      watch: (signal) => client.watchInvalidations({ bucket: "" }, { signal }),
-    })),
-    selfReplicaId: replicaId,
-    // Dropped here without publishing: a republished invalidation would echo between peers for ever.
-    // Should this throw, the stream is dropped: resubscribing resyncs, which covers it.
-    onInvalidation: (peer, { bucket, key, prefix }) => {
-      void cache.invalidate(bucket, key, { prefix, publish: false });
-      routing()?.dropHot(bucket, key, prefix);
-      metrics.onApplied(peer);
-    },
-    // Also on the first subscription: this replica may have cached entries
-    // (served reads) before it; on a fresh start none are held.
-    onLive: (peer, peerReplicaId) => {
-      const expiredEntries = cache.expireAll();
-      routing()?.expireHot();
-      metrics.onLive(peer);
-      logger.info(
-        { peer, peerReplicaId, expiredEntries },
-        "peer invalidation stream live; entries cached meanwhile will be revalidated",
-      );
-    },
-    onDown: (peer, err, retryInMs, firstFailure) => {
-      metrics.onDown(peer);
-      // One warning per outage; the retries that follow are debug.
-      logger[firstFailure ? "warn" : "debug"]({ peer, err, retryInMs }, "peer invalidation stream down");
-    },
-    onSelf: (peer) => {
-      metrics.onSelf(peer);
-      logger.info({ peer }, "CACHE_STORE_PEERS lists this replica itself: not following it");
-    },
-    backoff,
-  });
-  return {
-    start: () => peers.start(),
-    async close() {
-      await peers.stop();
-      for (const { client } of clients) client.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
-import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
+import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
 
 /**
@@ -13,6 +13,7 @@ import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
 export const gatewayConfigSchema = {
   ...commonConfig,
   ...breakerConfigEnv,
+  ...membershipEnv,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
   GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
   CACHE_STORE_URLS: env.urlList(["http://127.0.0.1:50051"], "comma-separated cache-store gRPC addresses"),

@@ -8,6 +8,18 @@ export interface NearCacheMetricsSource {
   streams(): { url: string; live: boolean }[];
 }
 
+/** How many cache-stores keys are owned among, as this gateway sees them (CACHE_STORE_MEMBERSHIP). */
+export function registerMembersGauge(registry: Registry, count: () => number): void {
+  new Gauge({
+    name: "gateway_cache_store_members",
+    help: "Cache-store replicas this gateway routes keys over: CACHE_STORE_URLS and the coordinator's live members",
+    registers: [registry],
+    collect() {
+      this.set(count());
+    },
+  });
+}
+
 /** The gateway's request metrics: counts by route and status, latency; near-cache state when there is one. */
 export function createGatewayMetrics(registry: Registry, nearCache?: NearCacheMetricsSource) {
   const answered = createAnsweredRequests(
@@ -191,6 +203,7 @@ function registerNearCacheMetrics(registry: Registry, source: NearCacheMetricsSo
     labelNames: ["upstream"] as const,
     registers: [registry],
     collect() {
+      this.reset(); // an upstream that left the fleet has no stream any more
       for (const s of source.streams()) this.set({ upstream: s.url }, s.live ? 1 : 0);
     },
   });

@@ -4,8 +4,19 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 const { CacheStatus } = cacheV1;
 
-/** RFC 9211 Cache-Status for how the cache-store produced an answer. */
-export function cacheStatusHeader(status: cacheV1.CacheStatus): string {
+/**
+ * RFC 9211 Cache-Status for how the cache-store produced an answer. A replica
+ * that read through its own storage because the key's owner was unreachable
+ * says `detail=owner-fallback` (a stale answer keeps `detail=stale`: one
+ * detail per member, and staleness matters more to a client).
+ */
+export function cacheStatusHeader(answer: { cacheStatus: cacheV1.CacheStatus; route: cacheV1.ReadRoute }): string {
+  const status = cacheStatusOf(answer.cacheStatus);
+  if (answer.route !== cacheV1.ReadRoute.OWNER_FALLBACK || status.includes("; detail=")) return status;
+  return `${status}; detail=owner-fallback`;
+}
+
+function cacheStatusOf(status: cacheV1.CacheStatus): string {
   switch (status) {
     case CacheStatus.HIT:
       return "breakwater; hit";

@@ -100,7 +100,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
     if (range === "unsatisfiable") {
       const head = await headWithFailover(path, signal);
       const info = head.info!;
-      const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(head.cacheStatus), outcome(false)));
+      const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(head), outcome(false)));
       // RFC 9110 13.2.2: the preconditions are evaluated before Range.
       if (isNotModified(conditions, metaOf(info))) {
         res.writeHead(304, notModifiedHeaders(headers)).end();
@@ -129,7 +129,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
           first = msg;
           const info = msg.info ?? new ConnectError("upstream answered without object info", Code.Internal);
           if (info instanceof Error) throw info;
-          const upstreamStatus = cacheStatusHeader(msg.cacheStatus);
+          const upstreamStatus = cacheStatusHeader(msg);
           const headers = objectHeaders(info, withGatewayMember(upstreamStatus, outcome(false)));
           if (msg.notModified) {
             res.writeHead(304, notModifiedHeaders(headers)).end();
@@ -160,7 +160,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
       if (copy !== undefined && first?.info !== undefined) {
         const body = Buffer.concat(copy);
         if (BigInt(body.byteLength) === first.info.size) {
-          nearCache!.fill(ticket!, { info: first.info, body, upstreamStatus: cacheStatusHeader(first.cacheStatus) });
+          nearCache!.fill(ticket!, { info: first.info, body, upstreamStatus: cacheStatusHeader(first) });
         }
       }
     } finally {
@@ -241,7 +241,7 @@ export function createObjectReads(options: ObjectReadsOptions) {
   async function head(req: IncomingMessage, res: ServerResponse, path: ObjectPath, signal: AbortSignal): Promise<void> {
     const answer = await headWithFailover(path, signal);
     const info = answer.info!;
-    const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(answer.cacheStatus), outcome(false)));
+    const headers = objectHeaders(info, withGatewayMember(cacheStatusHeader(answer), outcome(false)));
     if (isNotModified(conditionsOf(req), metaOf(info))) {
       res.writeHead(304, notModifiedHeaders(headers)).end();
       return;

@@ -166,9 +166,16 @@ async function readDirect(client: CacheClient, key: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function readVia(gateway: ServiceProcess, key: string): Promise<{ status: number; body: Buffer }> {
+async function readVia(
+  gateway: ServiceProcess,
+  key: string,
+): Promise<{ status: number; body: Buffer; cacheStatus: string }> {
   const res = await fetch(`${gateway.httpUrl}/objects/default/${key}`);
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  return {
+    status: res.status,
+    body: Buffer.from(await res.arrayBuffer()),
+    cacheStatus: res.headers.get("cache-status")!,
+  };
 }
 
 const shuffled = <T>(items: readonly T[]): T[] => {
@@ -302,14 +309,17 @@ describe("owner routing over three cache-stores", () => {
     let total = 0;
     let afterKill = 0;
     const failures: { startedAt: number; what: string }[] = [];
+    /** Cache-Status of the dead owner's keys read after the kill. */
+    const fallbackStatuses = new Set<string>();
     async function reader(r: number): Promise<void> {
       for (let i = r; !stop; i += 4) {
         const key = readKeys[i % readKeys.length]!;
         const startedAt = performance.now();
         try {
-          const { status, body } = await readVia(owner, key);
+          const { status, body, cacheStatus } = await readVia(owner, key);
           if (status !== 200 || versionOf(body) !== `${key}@v0`)
             failures.push({ startedAt, what: `${key}: ${status} ${versionOf(body)}` });
+          if (startedAt > killedAt && deadKeys.includes(key)) fallbackStatuses.add(cacheStatus);
         } catch (err) {
           failures.push({ startedAt, what: `${key}: ${String(err)}` });
         }
@@ -334,6 +344,9 @@ describe("owner routing over three cache-stores", () => {
     await Promise.all(readers);
     expect(failures.filter((f) => f.startedAt > killedAt)).toEqual([]);
     expect(await calls("fallback")).toBeGreaterThan(fallbackBefore);
+    // The replica that served them says it read through its own storage because the owner was down.
+    expect([...fallbackStatuses].filter((s) => !s.endsWith("detail=owner-fallback"))).toEqual([]);
+    expect(fallbackStatuses.size).toBeGreaterThan(0);
 
     // It comes back on its port, empty: once the gateway calls it again, its keys are its own again.
     await fleet.start(dead);

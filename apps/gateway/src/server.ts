@@ -1,10 +1,23 @@
 import type * as http from "node:http";
-import { createMetricsRegistry, drainableHttp, PortInUseError, shutDown, type Logger } from "@breakwater/server-kit";
+import {
+  createMetricsRegistry,
+  drainableHttp,
+  grpcTarget,
+  PortInUseError,
+  shutDown,
+  type Logger,
+} from "@breakwater/server-kit";
 import type { GatewayConfig } from "./config.js";
-import { createBreakerSession, createInvalidationFollower, type InvalidationFollower } from "@breakwater/fleet-kit";
+import {
+  createBreakerSession,
+  createInvalidationFollower,
+  createMembership,
+  type InvalidationFollower,
+  type InvalidationSource,
+} from "@breakwater/fleet-kit";
 import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./upstreams.js";
 import { createObjectRoutes } from "./object-routes.js";
-import { createGatewayMetrics } from "./gateway-metrics.js";
+import { createGatewayMetrics, registerMembersGauge } from "./gateway-metrics.js";
 import { createRouter } from "./router.js";
 import { createAdmission } from "./admission.js";
 import { createHardenedServer } from "./http-hardening.js";
@@ -52,12 +65,32 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
           gauge: { name: "gateway_upstream_breaker_state", help: "Upstream breaker state as this gateway applies it" },
         })
       : undefined;
-  const upstreams = deps.upstreams ?? createUpstreamPool(config.CACHE_STORE_URLS, breakers);
+  // The cache-stores keys are owned by: CACHE_STORE_URLS, and the coordinator's live members when asked.
+  const membership = breakers
+    ? createMembership({
+        static: config.CACHE_STORE_URLS,
+        fromCoordinator: config.CACHE_STORE_MEMBERSHIP === "coordinator" ? breakers : undefined,
+      })
+    : undefined;
+  const urlOf = new Map(config.CACHE_STORE_URLS.map((url) => [grpcTarget(url), url]));
+  const urlsOf = (names: readonly string[]) => names.map((name) => urlOf.get(name) ?? name);
+  const upstreams =
+    deps.upstreams ?? createUpstreamPool(urlsOf(membership?.members() ?? config.CACHE_STORE_URLS), breakers);
   const { nearCache, subscriber } = buildNearCache(config, deps, upstreams);
+  // A cache-store that joins or leaves takes or gives up its keys with no restart: its breaker first, so
+  // that the pool finds it, then the pool (ownership), then its invalidation stream.
+  membership?.onChange((names) => {
+    const urls = urlsOf(names);
+    breakers!.addBreakers(urls.map(upstreamBreakerName));
+    upstreams.setMembers(urls);
+    subscriber?.setSources(invalidationSources(upstreams));
+    logger.info({ upstreams: urls }, "cache-store members changed: keys are owned anew");
+  });
   const metrics = createGatewayMetrics(
     registry,
     nearCache && subscriber ? { stats: () => nearCache.stats(), streams: () => subscriber.streams() } : undefined,
   );
+  registerMembersGauge(registry, () => upstreams.all.length);
   const objects = createObjectRoutes({
     upstreams,
     routing: config.GATEWAY_ROUTING,
@@ -88,7 +121,12 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
           server.off("error", onError);
           const port = (server.address() as { port: number }).port;
           logger.info(
-            { port, upstreams: config.CACHE_STORE_URLS, routing: config.GATEWAY_ROUTING },
+            {
+              port,
+              upstreams: upstreams.all.map((u) => u.url),
+              routing: config.GATEWAY_ROUTING,
+              membership: config.CACHE_STORE_MEMBERSHIP,
+            },
             "gateway listening",
           );
           resolve({ port });
@@ -106,6 +144,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         // Closed in reverse: the invalidation streams, then the upstream channels, then the breakers.
         resources: [
           ...(breakers ? [breakers] : []),
+          ...(membership ? [membership] : []),
           upstreams,
           ...(subscriber ? [{ close: () => subscriber.stop() }] : []),
         ],
@@ -129,10 +168,7 @@ function buildNearCache(
     clock: deps.clock ?? (() => performance.now()),
   });
   const subscriber = createInvalidationFollower({
-    sources: upstreams.all.map((u) => ({
-      url: u.url,
-      watch: (signal) => u.cache.watchInvalidations({ bucket: "" }, { signal }),
-    })),
+    sources: invalidationSources(upstreams),
     onInvalidation: (_url, { bucket, key, prefix }) => nearCache.invalidate(bucket, key, prefix),
     onAllLiveChange: (live) => {
       if (live) nearCache.enable();
@@ -149,6 +185,14 @@ function buildNearCache(
     onDown: (url, err, retryInMs) => logger.warn({ upstream: url, err, retryInMs }, "invalidation stream broke"),
   });
   return { nearCache, subscriber };
+}
+
+/** Each upstream's WatchInvalidations stream, for the near-cache's follower. */
+function invalidationSources(upstreams: UpstreamPool): InvalidationSource[] {
+  return upstreams.all.map((u) => ({
+    url: u.url,
+    watch: (signal) => u.cache.watchInvalidations({ bucket: "" }, { signal }),
+  }));
 }
 
 export { loadGatewayConfig, gatewayConfigSchema, type GatewayConfig } from "./config.js";

@@ -103,6 +103,8 @@ export interface ObjectCache {
   expireAll(): number;
   /** Subscribes to this cache's invalidations; returns the unsubscribe function. */
   onInvalidation(listener: InvalidationListener): () => void;
+  /** The `sequence` of the last invalidation published (0 before any). */
+  readonly invalidationSequence: number;
   /** Drops entries past max stale and expired 404s; the app calls it on an interval. */
   sweep(): number;
   stats(): ObjectCacheStats;

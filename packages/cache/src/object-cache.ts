@@ -379,6 +379,9 @@ export function createObjectCache(options: ObjectCacheOptions): ObjectCache {
     },
 
     onInvalidation: (listener) => feed.subscribe(listener),
+    get invalidationSequence() {
+      return feed.sequence;
+    },
     sweep: () => store.sweep(clock.now()),
     stats: () => ({ ...counters.snapshot(), ...store.stats() }),
   };

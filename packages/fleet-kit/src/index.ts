@@ -24,7 +24,13 @@ export {
   type InvalidationSource,
 } from "./invalidation-follower.js";
 /** The cache-store members a process hashes keys over: static lists, itself, the coordinator's live list. */
-export { createMembership, type Membership, type MembershipOptions, type MembersSource } from "./membership.js";
+export {
+  createMembership,
+  membershipEnv,
+  type Membership,
+  type MembershipOptions,
+  type MembersSource,
+} from "./membership.js";
 /** The breaker client of a service over gRPC, its events logged and its states exported. */
 export { createBreakerSession, logBreakerEvents, type BreakerSessionOptions } from "./breaker-session.js";
 /** The Session stream to the coordinator over grpc-js, for breaker clients. */

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { cacheV1 } from "@breakwater/proto";
 import {
   createInvalidationFollower,
+  mayHaveMissed,
   sleepUnlessAborted,
   type InvalidatedKeys,
   type InvalidationFollowerOptions,
@@ -65,13 +66,15 @@ function fakePeer(url: string): InvalidationSource & { readonly calls: FakeCall[
   };
 }
 
-const subscribed = (replicaId: string): Message =>
-  create(cacheV1.WatchInvalidationsResponseSchema, { event: { case: "subscribed", value: { replicaId } } });
-const invalidation = (key: string, prefix = false): Message =>
+const subscribed = (replicaId: string, lastSequence?: bigint): Message =>
+  create(cacheV1.WatchInvalidationsResponseSchema, {
+    event: { case: "subscribed", value: { replicaId, lastSequence } },
+  });
+const invalidation = (key: string, prefix = false, sequence = 1n): Message =>
   create(cacheV1.WatchInvalidationsResponseSchema, {
     event: {
       case: "invalidation",
-      value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence: 1n },
+      value: { bucket: "b", key, prefix, cause: cacheV1.InvalidationCause.PUT, sequence },
     },
   });
 
@@ -201,6 +204,129 @@ describe("invalidation follower: every stream live", () => {
     await t.sub.stop();
     expect(t.sources.map((s) => s.calls.length)).toEqual([1, 1]);
     expect(t.sub.live).toBe(false);
+  });
+});
+
+describe("invalidation follower: members that join and leave", () => {
+  it("opens a stream to a source added at run time, and is live again once it said `subscribed`", async () => {
+    const t = setup(1);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await until(() => t.sub.live);
+    const joined = fakePeer("u9");
+    t.sub.setSources([t.sources[0]!, joined]);
+    // A new member's writes would be missed until its stream is live: not live meanwhile.
+    expect(t.sub.live).toBe(false);
+    expect(t.liveChanges).toEqual([true, false]);
+    await until(() => joined.calls.length === 1);
+    expect(t.sources[0]!.calls).toHaveLength(1); // the kept source's stream stays open
+    joined.calls[0]!.send(subscribed("r9"));
+    joined.calls[0]!.send(invalidation("new"));
+    await until(() => t.sub.live);
+    expect(t.got).toEqual([{ bucket: "b", key: "new", prefix: false }]);
+    expect(t.sub.streams().map((s) => s.url)).toEqual(["u0", "u9"]);
+    await t.sub.stop();
+    expect(joined.calls[0]!.cancelled).toBe(true);
+  });
+
+  it("closes a removed source's stream, and the rest decide whether every stream is live", async () => {
+    const t = setup(2);
+    t.sub.start();
+    await tick();
+    t.latest(0).send(subscribed("r1"));
+    await tick();
+    expect(t.sub.live).toBe(false); // u1 never subscribed
+    t.sub.setSources([t.sources[0]!]);
+    expect(t.sub.live).toBe(true);
+    await until(() => t.latest(1).cancelled);
+    expect(t.sources[1]!.calls).toHaveLength(1); // not reopened
+    expect(t.sub.streams()).toEqual([{ url: "u0", live: true, self: false }]);
+    await t.sub.stop();
+  });
+
+  it("opens added sources only once started, and none after stop", async () => {
+    const t = setup(1);
+    const early = fakePeer("early");
+    t.sub.setSources([t.sources[0]!, early]);
+    await tick();
+    expect(early.calls).toHaveLength(0);
+    t.sub.start();
+    await until(() => early.calls.length === 1);
+    await t.sub.stop();
+    const late = fakePeer("late");
+    t.sub.setSources([late]);
+    await tick();
+    expect(late.calls).toHaveLength(0);
+  });
+});
+
+describe("mayHaveMissed: when a stream going live needs a resync", () => {
+  const first = { neverDown: true, heard: undefined };
+  it.each([
+    ["a replica that predates last_sequence", { replicaId: "r" }, first, true],
+    [
+      "a first stream, opened at once, to a replica that published nothing",
+      { replicaId: "r", lastSequence: 0n },
+      first,
+      false,
+    ],
+    ["a first stream to a replica that published already", { replicaId: "r", lastSequence: 3n }, first, true],
+    [
+      "a first stream after failed attempts (another incarnation may have published)",
+      { replicaId: "r", lastSequence: 0n },
+      { neverDown: false, heard: undefined },
+      true,
+    ],
+    [
+      "the same replica, every invalidation applied",
+      { replicaId: "r", lastSequence: 7n },
+      { neverDown: false, heard: { replicaId: "r", sequence: 7n } },
+      false,
+    ],
+    [
+      "the same replica, which published while the stream was down",
+      { replicaId: "r", lastSequence: 8n },
+      { neverDown: false, heard: { replicaId: "r", sequence: 7n } },
+      true,
+    ],
+    [
+      "a restarted replica (another id), even with nothing published",
+      { replicaId: "r2", lastSequence: 0n },
+      { neverDown: false, heard: { replicaId: "r", sequence: 0n } },
+      true,
+    ],
+  ])("%s: %s", (_what, sub, before, expected) => {
+    expect(mayHaveMissed(sub, before)).toBe(expected);
+  });
+
+  it("the follower tells onLive, tracking what it applied across streams", async () => {
+    const a = fakePeer("http://a:1");
+    const flags: boolean[] = [];
+    const follower = createInvalidationFollower({
+      sources: [a],
+      onInvalidation: () => undefined,
+      onLive: (_url, _id, missed) => flags.push(missed),
+      backoff: { initialMs: 1, maxMs: 1 },
+      sleep: () => tick(),
+    });
+    follower.start();
+    await until(() => a.calls.length === 1);
+    a.calls[0]!.send(subscribed("r", 0n)); // joined, nothing published
+    a.calls[0]!.send(invalidation("k1", false, 1n));
+    a.calls[0]!.send(invalidation("k2", false, 2n));
+    a.calls[0]!.fail(new Error("blip"));
+    await until(() => a.calls.length === 2);
+    a.calls[1]!.send(subscribed("r", 2n)); // nothing written meanwhile
+    a.calls[1]!.fail(new Error("blip"));
+    await until(() => a.calls.length === 3);
+    a.calls[2]!.send(subscribed("r", 3n)); // one write while down
+    a.calls[2]!.fail(new Error("restart"));
+    await until(() => a.calls.length === 4);
+    a.calls[3]!.send(subscribed("r-new", 0n));
+    await until(() => flags.length === 4);
+    expect(flags).toEqual([false, false, true, true]);
+    await follower.stop();
   });
 });
 

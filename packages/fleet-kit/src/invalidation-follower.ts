@@ -33,9 +33,10 @@ export interface InvalidationFollowerOptions {
   readonly onInvalidation: (url: string, keys: InvalidatedKeys) => void;
   /**
    * A stream is live: its first message, `subscribed`, arrived with the
-   * source's replica id. Invalidations may have been missed while it was not.
+   * source's replica id. `mayHaveMissed` is false only when nothing can have
+   * been missed (see {@link mayHaveMissed}); else the caller resyncs.
    */
-  readonly onLive?: ((url: string, replicaId: string) => void) | undefined;
+  readonly onLive?: ((url: string, replicaId: string, mayHaveMissed: boolean) => void) | undefined;
   /**
    * A stream broke or could not be opened; it is reopened in `retryInMs`.
    * `firstFailure` is true for the first failure since the stream was last
@@ -63,6 +64,12 @@ export interface InvalidationFollowerOptions {
 export interface InvalidationFollower {
   /** Opens the streams (once). */
   start(): void;
+  /**
+   * Changes the sources at run time (the fleet's members changed): streams of
+   * sources that stay are kept, new ones are opened (once started), removed
+   * ones are closed. Sources are matched by `url`.
+   */
+  setSources(sources: readonly InvalidationSource[]): void;
   /** Closes the streams and stops reopening; resolves when every loop has ended. */
   stop(): Promise<void>;
   /** Every stream is live. */
@@ -71,26 +78,67 @@ export interface InvalidationFollower {
   streams(): { url: string; live: boolean; self: boolean }[];
 }
 
+/** One followed source and its loop. */
+interface Followed {
+  readonly source: InvalidationSource;
+  /** Aborted when the source is removed or the follower stops. */
+  readonly controller: AbortController;
+  live: boolean;
+  self: boolean;
+  loop?: Promise<void>;
+  /** Every attempt so far got `subscribed`: no stream to this source ever failed to open or broke. */
+  neverDown: boolean;
+  /** The replica id of the last live stream, and the last sequence of it applied here. */
+  heard?: { replicaId: string; sequence: bigint };
+}
+
+/**
+ * Whether a stream going live may have missed invalidations, so that the
+ * follower must resync (expire what it holds). Not when the source says how
+ * many it published (`last_sequence`) and either this is the source's first
+ * stream, opened at the first attempt, and it published none yet (a replica
+ * that joined), or it is the same replica as on the last stream and every
+ * invalidation it published was applied here (a stream that blipped while
+ * nothing was written). A source that predates `last_sequence` always may.
+ */
+export function mayHaveMissed(
+  subscribed: { replicaId: string; lastSequence?: bigint | undefined },
+  before: Pick<Followed, "neverDown" | "heard">,
+): boolean {
+  const last = subscribed.lastSequence;
+  if (last === undefined) return true;
+  if (before.heard === undefined) return !(before.neverDown && last === 0n);
+  return !(before.heard.replicaId === subscribed.replicaId && before.heard.sequence === last);
+}
+
 /** Creates an {@link InvalidationFollower}; nothing is opened before `start()`. */
 export function createInvalidationFollower(options: InvalidationFollowerOptions): InvalidationFollower {
-  const { sources, onInvalidation, onLive, onDown, onAllLiveChange, selfReplicaId, onSelf, backoff } = options;
+  const { onInvalidation, onLive, onDown, onAllLiveChange, selfReplicaId, onSelf, backoff } = options;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? sleepUnlessAborted;
-  const liveFlags = sources.map(() => false);
-  const selfFlags = sources.map(() => false);
-  const controller = new AbortController();
-  let loops: Promise<void>[] | undefined;
+  let followed = new Map<string, Followed>();
+  // Loops of removed sources too, so that stop() waits for every one.
+  const loops = new Set<Promise<void>>();
+  let started = false;
+  let stopped = false;
   let allLive = false;
 
-  function setLive(index: number, live: boolean): void {
-    liveFlags[index] = live;
-    const now = liveFlags.length > 0 && liveFlags.every((l, i) => l || selfFlags[i]);
+  function updateAllLive(): void {
+    const all = [...followed.values()];
+    const now = all.length > 0 && all.every((f) => f.live || f.self);
     if (now === allLive) return;
     allLive = now;
     onAllLiveChange?.(now);
   }
 
-  async function follow(source: InvalidationSource, index: number): Promise<void> {
+  function setLive(f: Followed, live: boolean): void {
+    f.live = live;
+    // A removed source's stream no longer counts either way.
+    if (followed.get(f.source.url) === f) updateAllLive();
+  }
+
+  async function follow(f: Followed): Promise<void> {
+    const { source, controller } = f;
     const signal = controller.signal;
     let attempt = 0;
     while (!signal.aborted) {
@@ -100,23 +148,30 @@ export function createInvalidationFollower(options: InvalidationFollowerOptions)
           const event = message.event;
           if (event.case === "subscribed") {
             if (selfReplicaId !== undefined && event.value.replicaId === selfReplicaId) {
-              selfFlags[index] = true;
+              f.self = true;
               onSelf?.(source.url);
+              updateAllLive();
               return; // leaving the loop cancels the call
             }
             attempt = 0;
-            setLive(index, true);
-            onLive?.(source.url, event.value.replicaId);
+            const missed = mayHaveMissed(event.value, f);
+            const { replicaId, lastSequence } = event.value;
+            f.heard = { replicaId, sequence: lastSequence ?? -1n };
+            setLive(f, true);
+            onLive?.(source.url, replicaId, missed);
           } else if (event.case === "invalidation") {
-            const { bucket, key, prefix } = event.value;
+            const { bucket, key, prefix, sequence } = event.value;
             onInvalidation(source.url, { bucket, key, prefix });
+            // Counted once applied: an invalidation whose handler threw was not.
+            if (f.heard !== undefined && sequence > f.heard.sequence) f.heard.sequence = sequence;
           }
         }
       } catch (err) {
         failure = err;
       }
-      setLive(index, false);
+      setLive(f, false);
       if (signal.aborted) return;
+      f.neverDown = false;
       const delay = reconnectDelay(attempt, backoff, random);
       onDown?.(source.url, failure, delay, attempt === 0);
       attempt++;
@@ -124,18 +179,49 @@ export function createInvalidationFollower(options: InvalidationFollowerOptions)
     }
   }
 
+  function run(f: Followed): void {
+    const loop = follow(f).finally(() => loops.delete(loop));
+    f.loop = loop;
+    loops.add(loop);
+  }
+
+  function setSources(sources: readonly InvalidationSource[]): void {
+    const next = new Map<string, Followed>();
+    for (const source of sources) {
+      if (next.has(source.url)) continue;
+      const held = followed.get(source.url);
+      next.set(
+        source.url,
+        held ?? { source, controller: new AbortController(), live: false, self: false, neverDown: true },
+      );
+    }
+    for (const [url, f] of followed) if (!next.has(url)) f.controller.abort();
+    followed = next;
+    if (started && !stopped) for (const f of next.values()) if (f.loop === undefined) run(f);
+    updateAllLive();
+  }
+
+  setSources(options.sources);
+
   return {
     start() {
-      loops ??= sources.map((s, i) => follow(s, i));
+      if (started) return;
+      started = true;
+      for (const f of followed.values()) run(f);
+    },
+    setSources(sources) {
+      if (stopped) return;
+      setSources(sources);
     },
     async stop() {
-      controller.abort();
-      await Promise.all(loops ?? []);
+      stopped = true;
+      for (const f of followed.values()) f.controller.abort();
+      await Promise.all([...loops]);
     },
     get live() {
       return allLive;
     },
-    streams: () => sources.map((s, i) => ({ url: s.url, live: liveFlags[i]!, self: selfFlags[i]! })),
+    streams: () => [...followed.values()].map((f) => ({ url: f.source.url, live: f.live, self: f.self })),
   };
 }
 

@@ -8,7 +8,17 @@
  * list it told holds: a broken session is not a fleet change.
  */
 import type { FleetMembers } from "@breakwater/breaker/session";
-import { grpcTarget } from "@breakwater/server-kit";
+import { env, grpcTarget } from "@breakwater/server-kit";
+
+/** CACHE_STORE_MEMBERSHIP, for the config schemas of the gateway and the cache-store. */
+export const membershipEnv = {
+  CACHE_STORE_MEMBERSHIP: env.oneOf(
+    ["static", "coordinator"],
+    "static",
+    "static: the members are the configured cache-store URLs; coordinator: also every live cache-store " +
+      "the coordinator knows, joining and leaving at run time",
+  ),
+};
 
 /** Where live members come from: a breaker client (`BreakerClient` has both), or a fake in tests. */
 export interface MembersSource {
