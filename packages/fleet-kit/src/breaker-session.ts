@@ -18,7 +18,7 @@ import { coordinatorTransport } from "./session-transport.js";
 
 /** Options of {@link createBreakerSession}. */
 export interface BreakerSessionOptions {
-  /** The coordinator's replicas (COORDINATOR_URL as the config parsed it): URLs, a DNS name standing for its records. */
+  /** The coordinator's replicas (COORDINATOR_URL as the config parsed it); a DNS name stands for its records. */
   readonly coordinatorUrls: readonly string[];
   /** Resolves DNS names among them (default: the system resolver). */
   readonly lookup?: AddressLookup | undefined;

@@ -146,7 +146,7 @@ describe("instance failover over three coordinator replicas", () => {
     }
   });
 
-  it("SIGKILL the cache-store's replica: it resumes on another, listed there, and follows its forced OPEN", async () => {
+  it("SIGKILL the cache-store's replica: resumed on another, listed there, following its forced OPEN", async () => {
     const lost = (await cacheStoreReplica())!;
     expect(await replicas.get(lost)!.stop("SIGKILL")).toBe("SIGKILL");
     replicas.delete(lost);
