@@ -113,7 +113,7 @@ export function logBreakerEvents(logger: Logger): BreakerEventListener {
               withoutSessionMs: e.withoutSessionMs,
               afterDetach: e.afterDetach,
             },
-            "breaker session resumed",
+            "breaker session attached",
           );
         return;
       case "disconnected":
