@@ -46,6 +46,10 @@ export interface BreakerSessionOptions {
  */
 export function createBreakerSession(options: BreakerSessionOptions): BreakerClient {
   const log = logBreakerEvents(options.logger);
+  const replicas = createCoordinatorReplicas({ urls: options.coordinatorUrls, lookup: options.lookup });
+  // DNS names are looked up now (nothing is dialed), so that the first session already picks among the
+  // records rather than dialing the name, which grpc-js would resolve to its first record for every instance.
+  void replicas.refresh();
   const failovers = new Histogram({
     name: "breaker_session_failover_seconds",
     help:
@@ -67,9 +71,7 @@ export function createBreakerSession(options: BreakerSessionOptions): BreakerCli
         failovers.observe({ detached: String(event.afterDetach) }, event.withoutSessionMs / 1000);
       options.onEvent?.(event);
     },
-    transport: coordinatorTransport(
-      createCoordinatorReplicas({ urls: options.coordinatorUrls, lookup: options.lookup }),
-    ),
+    transport: coordinatorTransport(replicas),
   });
   registerBreakerStateGauge(options.registry, {
     ...options.gauge,

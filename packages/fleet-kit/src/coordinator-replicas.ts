@@ -50,7 +50,7 @@ const systemLookup: AddressLookup = (hostname) => dnsLookup(hostname, { all: tru
 
 /**
  * Creates the replica list of a COORDINATOR_URL. Nothing is looked up until
- * the first `current()` or `refresh()`.
+ * the first `current()` or `refresh()`; a list without DNS names never is.
  */
 export function createCoordinatorReplicas(options: CoordinatorReplicasOptions): CoordinatorReplicas {
   if (options.urls.length === 0) throw new RangeError("urls must name at least one coordinator, got none");
@@ -66,6 +66,7 @@ export function createCoordinatorReplicas(options: CoordinatorReplicasOptions): 
   const named = configured.some((c) => c.isName);
 
   const refresh = (): Promise<void> => {
+    if (!named) return Promise.resolve();
     resolvedAt = clock.now();
     inFlight ??= Promise.all(
       configured.map(async (c, i) => {

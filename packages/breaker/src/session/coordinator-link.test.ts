@@ -235,4 +235,21 @@ describe("CoordinatorLink over several coordinator replicas", () => {
     expect(t.starts.at(-1)!.withoutSessionMs).toBe(t.time.now() - lostAt);
     expect(t.time.now() - lostAt).toBeGreaterThan(2_000);
   });
+
+  it("drops a replica whose snapshot does not come within half of detach_after, so another takes over in time", () => {
+    const t = link({ replicas, random: () => 0, detachAfterMs: 2_000 });
+    t.link.start();
+    expect(t.transport.openedOn).toEqual(["http://r1:1"]); // it hangs: no snapshot, no error
+    t.time.advance(999);
+    expect(t.transport.streams[0]!.closedByClient).toBe(false);
+    t.time.advance(1);
+    expect(t.transport.streams[0]!.closedByClient).toBe(true);
+    expect(t.delays).toEqual([0]);
+    t.time.advance(0);
+    expect(t.transport.openedOn).toEqual(["http://r1:1", "http://r2:1"]);
+    t.time.advance(30);
+    t.transport.last.snapshot([]);
+    expect(t.link.connected).toBe(true);
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual([]);
+  });
 });

@@ -158,13 +158,16 @@ export class CoordinatorLink {
     if (id !== this.streamId) return; // it failed while opening
     this.stream = stream;
     stream.send({ kind: "hello", hello: this.options.hello });
-    // A stream that never brings its snapshot (a connect that hangs) is dropped and tried again.
+    // A stream that never brings its snapshot (a connect that hangs, a black-holed replica) is dropped and
+    // tried again; with other replicas to try, after half of detach_after, so that one of them may still
+    // take the session over before the process detaches.
+    const handshakeMs = transport.replicas().length > 1 ? detachAfterMs / 2 : detachAfterMs;
     this.handshakeTimer = timers.setTimeout(() => {
       this.handshakeTimer = undefined;
       if (id !== this.streamId || this.connectedValue) return;
       this.stream?.close();
-      this.lost(new Error(`no snapshot within ${detachAfterMs} ms`));
-    }, detachAfterMs);
+      this.lost(new Error(`no snapshot within ${handshakeMs} ms`));
+    }, handshakeMs);
   }
 
   private receive(m: SessionResponseMessage): void {
