@@ -61,7 +61,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   // Besides storage's, the breakers of the other replicas this one forwards reads to (the gateway's names).
   const startBreakers = (address: string, owners: readonly string[]): BreakerClient =>
     createBreakerSession({
-      coordinatorUrl: config.COORDINATOR_URL,
+      coordinatorUrls: config.COORDINATOR_URL,
       service: "cache-store",
       address,
       breakers: [storage.backend, ...owners.map(replicaBreakerName)],

@@ -55,7 +55,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   const breakers =
     deps.upstreams === undefined
       ? createBreakerSession({
-          coordinatorUrl: config.COORDINATOR_URL,
+          coordinatorUrls: config.COORDINATOR_URL,
           service: "gateway",
           address: `${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`,
           breakers: config.CACHE_STORE_URLS.map(upstreamBreakerName),

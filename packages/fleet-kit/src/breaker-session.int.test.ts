@@ -58,7 +58,7 @@ describe("three breaker clients with a real coordinator", () => {
       registries.push(new Registry());
       clients.push(
         createBreakerSession({
-          coordinatorUrl: `http://127.0.0.1:${port}`,
+          coordinatorUrls: [`http://127.0.0.1:${port}`],
           service: "cache-store",
           address: `i${i + 1}:50051`,
           breakers: [BREAKER],

@@ -1,23 +1,27 @@
 /**
  * A service's breaker session with the coordinator, started the same way by
  * every service that calls a backend through breakers (the cache-store for
- * its storage, the gateway for its upstreams): the gRPC Session transport,
- * an instance id, the client's events logged, each breaker's state in
- * /metrics. Nothing is dialed until the client's `start()`.
+ * its storage, the gateway for its upstreams): the gRPC Session transport
+ * over the coordinator's replicas, an instance id, the client's events
+ * logged, each breaker's state and each failover's duration in /metrics.
+ * Nothing is dialed until the client's `start()`.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { type BreakerClient, type BreakerEventListener, createBreakerClient } from "@breakwater/breaker/session";
 import type { Logger } from "@breakwater/server-kit";
 import { registerBreakerStateGauge } from "./breaker-state-gauge.js";
+import { type AddressLookup, createCoordinatorReplicas } from "./coordinator-replicas.js";
 import { coordinatorTransport } from "./session-transport.js";
 
 /** Options of {@link createBreakerSession}. */
 export interface BreakerSessionOptions {
-  /** The coordinator's gRPC address (COORDINATOR_URL). */
-  readonly coordinatorUrl: string;
+  /** The coordinator's replicas (COORDINATOR_URL as the config parsed it); a DNS name stands for its records. */
+  readonly coordinatorUrls: readonly string[];
+  /** Resolves DNS names among them (default: the system resolver). */
+  readonly lookup?: AddressLookup | undefined;
   /** The service this process is ("cache-store", "gateway"), for operators and the instance id. */
   readonly service: string;
   /** Where this process serves, for operators. */
@@ -42,6 +46,19 @@ export interface BreakerSessionOptions {
  */
 export function createBreakerSession(options: BreakerSessionOptions): BreakerClient {
   const log = logBreakerEvents(options.logger);
+  const replicas = createCoordinatorReplicas({ urls: options.coordinatorUrls, lookup: options.lookup });
+  // DNS names are looked up now (nothing is dialed), so that the first session already picks among the
+  // records rather than dialing the name, which grpc-js would resolve to its first record for every instance.
+  void replicas.refresh();
+  const failovers = new Histogram({
+    name: "breaker_session_failover_seconds",
+    help:
+      "Time from losing the coordinator session to the next one's snapshot, on another replica or the same; " +
+      "detached: whether local breakers decided alone meanwhile",
+    labelNames: ["detached"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [options.registry],
+  });
   const client = createBreakerClient({
     instanceId: `${options.service}-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
     service: options.service,
@@ -50,9 +67,11 @@ export function createBreakerSession(options: BreakerSessionOptions): BreakerCli
     config: options.config,
     onEvent: (event) => {
       log(event);
+      if (event.type === "attached" && event.withoutSessionMs !== undefined)
+        failovers.observe({ detached: String(event.afterDetach) }, event.withoutSessionMs / 1000);
       options.onEvent?.(event);
     },
-    transport: coordinatorTransport(options.coordinatorUrl),
+    transport: coordinatorTransport(replicas),
   });
   registerBreakerStateGauge(options.registry, {
     ...options.gauge,
@@ -63,8 +82,9 @@ export function createBreakerSession(options: BreakerSessionOptions): BreakerCli
 
 /**
  * Logs a breaker client's events: transitions and detaching as warnings
- * (operators act on them), attaching as info, reconnects and probe answers
- * as debug.
+ * (operators act on them), attaching as info (with the replica, and after a
+ * lost session how long the instance was without one), reconnects and probe
+ * answers as debug.
  */
 export function logBreakerEvents(logger: Logger): BreakerEventListener {
   return (e) => {
@@ -86,10 +106,23 @@ export function logBreakerEvents(logger: Logger): BreakerEventListener {
         logger.warn("coordinator unreachable: local breakers decide alone");
         return;
       case "attached":
-        logger.info({ afterDetach: e.afterDetach }, "breaker session attached");
+        if (e.withoutSessionMs === undefined) logger.info({ replica: e.replica }, "breaker session attached");
+        else
+          logger.info(
+            {
+              event: "breaker_session_failover",
+              replica: e.replica,
+              withoutSessionMs: e.withoutSessionMs,
+              afterDetach: e.afterDetach,
+            },
+            "breaker session attached",
+          );
         return;
       case "disconnected":
-        logger.debug({ retryInMs: e.retryInMs }, "breaker session lost; reconnecting");
+        logger.debug(
+          { replica: e.replica, retryInMs: e.retryInMs, err: e.error },
+          e.retryInMs === 0 ? "breaker session lost; trying another replica" : "breaker session lost; reconnecting",
+        );
         return;
       case "probe":
         logger.debug({ breaker: e.breaker, granted: e.granted }, "probe permit answered");

@@ -4,7 +4,9 @@
  * subchannel: a reconnect then dials at once instead of inheriting grpc-js's
  * own reconnect backoff (up to 2 min by default) from a shared subchannel;
  * the coordinator link applies its own capped backoff with jitter. Keepalive
- * pings notice a coordinator that vanished without closing its socket.
+ * pings notice a coordinator that vanished without closing its socket. The
+ * link picks the replica of each stream among those COORDINATOR_URL names
+ * (coordinator-replicas.ts: a DNS name stands for its records).
  */
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient } from "@breakwater/server-kit";
@@ -19,11 +21,12 @@ import {
   toSessionRequest,
 } from "@breakwater/breaker/session";
 import { streamChannelOptions } from "./channel-presets.js";
+import { type CoordinatorReplicas, createCoordinatorReplicas } from "./coordinator-replicas.js";
 
 /** Options of the gRPC session transport. */
 export interface GrpcSessionTransportOptions {
-  /** The coordinator, `http://host:port` or `host:port` (COORDINATOR_URL). */
-  readonly url: string;
+  /** The coordinator's replicas (COORDINATOR_URL). */
+  readonly replicas: CoordinatorReplicas;
   /** Interval of keepalive pings and how long one may go unanswered before the stream is dropped. */
   readonly keepaliveMs: number;
   /** Cap of grpc-js's own reconnect backoff within one channel. */
@@ -31,15 +34,24 @@ export interface GrpcSessionTransportOptions {
 }
 
 /**
- * The Session transport to `url`, tuned to the session's timing: keepalive
- * pings find a black-holed coordinator within ~detach_after / 2, so the
- * detach timer then runs. What every breaker client over gRPC passes as its
- * `transport`.
+ * The Session transport to the coordinator's replicas, tuned to the
+ * session's timing: keepalive pings find a black-holed coordinator within
+ * ~detach_after / 2, so the link moves on (or the detach timer runs). What
+ * every breaker client over gRPC passes as its `transport`; `urls` is
+ * COORDINATOR_URL as the config parsed it, one address, or the replicas themselves.
  */
-export function coordinatorTransport(url: string): (timing: SessionTiming) => SessionTransport {
+export function coordinatorTransport(
+  urls: string | readonly string[] | CoordinatorReplicas,
+): (timing: SessionTiming) => SessionTransport {
+  const replicas =
+    typeof urls === "string"
+      ? createCoordinatorReplicas({ urls: [urls] })
+      : "current" in urls
+        ? urls
+        : createCoordinatorReplicas({ urls });
   return ({ detachAfterMs, reconnectMaxMs }) =>
     grpcSessionTransport({
-      url,
+      replicas,
       keepaliveMs: Math.max(100, Math.round(detachAfterMs / 4)),
       maxReconnectMs: reconnectMaxMs,
     });
@@ -54,8 +66,19 @@ export function grpcSessionTransport(options: GrpcSessionTransportOptions): Sess
     privateSubchannel: true,
   });
   return {
-    open(handlers: SessionStreamHandlers): SessionStream {
-      const client = createGrpcClient(breakerV1.BreakerCoordinator, options.url, channelOptions);
+    replicas() {
+      return options.replicas.current().map((r) => r.url);
+    },
+    open(handlers: SessionStreamHandlers, replica: string): SessionStream {
+      // A replica dropped from the list meanwhile (DNS) is still dialed by its URL.
+      const known = options.replicas.current().find((r) => r.url === replica);
+      const client = createGrpcClient(
+        breakerV1.BreakerCoordinator,
+        known?.target ?? replica,
+        known?.authority === undefined
+          ? channelOptions
+          : { ...channelOptions, "grpc.default_authority": known.authority },
+      );
       const outbox = new Outbox<SessionRequestInit>();
       const abort = new AbortController();
       let closed = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, env, loadConfig, parseBytes, parseDurationMs } from "./config.js";
+import { commonConfig, ConfigError, env, loadConfig, parseAddressList, parseBytes, parseDurationMs } from "./config.js";
 
 const schema = {
   PORT: env.port(50051, "gRPC port"),
@@ -55,5 +55,37 @@ describe("loadConfig", () => {
     expect(parseDurationMs("5m")).toBe(300_000);
     expect(parseDurationMs("1500")).toBe(1500);
     expect(() => parseDurationMs("-1s")).toThrow();
+  });
+});
+
+describe("address lists (COORDINATOR_URL, CACHE_STORE_URLS)", () => {
+  it("reads one address or several, comma-separated, trimmed, trailing slashes dropped", () => {
+    expect(parseAddressList("http://127.0.0.1:50052")).toEqual(["http://127.0.0.1:50052"]);
+    expect(parseAddressList(" http://c1:50052/, https://c2:50052 ,http://[::1]:50052,")).toEqual([
+      "http://c1:50052",
+      "https://c2:50052",
+      "http://[::1]:50052",
+    ]);
+  });
+
+  it("names every bad entry in one message", () => {
+    expect(() => parseAddressList("http://ok:1, c2:50052, ftp://c3:1, http://c4:1/session, http://u:p@c5:1")).toThrow(
+      '"c2:50052" must be an http:// or https:// URL; "ftp://c3:1" must be an http:// or https:// URL; ' +
+        '"http://c4:1/session" must be a bare address (no path or query); "http://u:p@c5:1" must not carry credentials',
+    );
+    expect(() => parseAddressList("http://c1:1, http://c1:1/")).toThrow('"http://c1:1/" is listed twice');
+    expect(() => parseAddressList("http://, http://[bad")).toThrow('"http://" is not a URL');
+    expect(() => parseAddressList(" , ")).toThrow("needs at least one URL");
+  });
+
+  it("COORDINATOR_URL is a list in every service's config, a bad entry a ConfigError naming the variable", () => {
+    expect(loadConfig(commonConfig, {}).COORDINATOR_URL).toEqual(["http://127.0.0.1:50052"]);
+    expect(loadConfig(commonConfig, { COORDINATOR_URL: "http://c1:50052,http://c2:50052" }).COORDINATOR_URL).toEqual([
+      "http://c1:50052",
+      "http://c2:50052",
+    ]);
+    expect(() => loadConfig(commonConfig, { COORDINATOR_URL: "http://c1:50052,c2" })).toThrow(
+      /COORDINATOR_URL="http:\/\/c1:50052,c2": "c2" is not a URL/,
+    );
   });
 });

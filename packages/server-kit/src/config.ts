@@ -90,6 +90,45 @@ export function parseBytes(raw: string): number {
   return Math.floor(Number(m[1]) * byteUnits[(m[2] ?? "b").toLowerCase()]!);
 }
 
+/**
+ * A comma-separated list of gRPC addresses as `http://` or `https://` URLs:
+ * each with a host, no path, query or credentials (a gRPC target has none),
+ * none twice. Every bad entry is named in one error. Trailing slashes are
+ * dropped.
+ */
+export function parseAddressList(raw: string): readonly string[] {
+  const entries = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new Error("needs at least one URL");
+  const problems: string[] = [];
+  const urls: string[] = [];
+  for (const entry of entries) {
+    const problem = addressProblem(entry);
+    if (problem !== undefined) problems.push(`${JSON.stringify(entry)} ${problem}`);
+    const url = entry.replace(/\/+$/, "");
+    if (problem === undefined && urls.includes(url)) problems.push(`${JSON.stringify(entry)} is listed twice`);
+    urls.push(url);
+  }
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return urls;
+}
+
+function addressProblem(entry: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(entry);
+  } catch {
+    return "is not a URL (e.g. http://coordinator-1:50052)";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return "must be an http:// or https:// URL";
+  if (u.hostname === "") return "has no host";
+  if (u.pathname !== "/" || u.search !== "" || u.hash !== "") return "must be a bare address (no path or query)";
+  if (u.username !== "" || u.password !== "") return "must not carry credentials";
+  return undefined;
+}
+
 /** Field constructors for schemas. */
 export const env = {
   string: (def: string | undefined, describe: string) => field((raw) => raw, def, describe),
@@ -120,23 +159,8 @@ export const env = {
       def,
       describe,
     ),
-  urlList: (def: readonly string[] | undefined, describe: string) =>
-    field(
-      (raw) => {
-        const urls = raw
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
-        if (urls.length === 0) throw new Error("needs at least one URL");
-        for (const u of urls) {
-          const p = new URL(u).protocol;
-          if (p !== "http:" && p !== "https:") throw new Error(`${u}: must be an http:// or https:// URL`);
-        }
-        return urls.map((u) => u.replace(/\/+$/, ""));
-      },
-      def,
-      describe,
-    ),
+  /** Comma-separated gRPC addresses as URLs (`http://host:port`), see {@link parseAddressList}. */
+  urlList: (def: readonly string[] | undefined, describe: string) => field(parseAddressList, def, describe),
   oneOf: <T extends string>(values: readonly T[], def: T | undefined, describe: string) =>
     field(
       (raw) => {
@@ -151,7 +175,10 @@ export const env = {
 /** LOG_LEVEL, COORDINATOR_URL and the shutdown grace: what every service reads. */
 export const commonConfig = {
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info", "pino log level"),
-  COORDINATOR_URL: env.url("http://127.0.0.1:50052", "breaker-coordinator gRPC address"),
+  COORDINATOR_URL: env.urlList(
+    ["http://127.0.0.1:50052"],
+    "breaker-coordinator gRPC address; several replicas comma-separated, or a DNS name with a record per replica",
+  ),
   SHUTDOWN_GRACE_MS: env.durationMs(10_000, "how long in-flight calls may finish after SIGTERM before they are cut"),
   SHUTDOWN_DRAIN_DELAY_MS: env.durationMs(
     0,

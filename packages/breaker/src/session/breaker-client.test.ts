@@ -67,7 +67,7 @@ describe("breaker client: detached mode", () => {
         reason: "snapshot",
         at: h.time.now(),
       },
-      { type: "attached", at: h.time.now(), afterDetach: true },
+      { type: "attached", at: h.time.now(), afterDetach: true, replica: "coordinator", withoutSessionMs: 3_000 },
     ]);
   });
 

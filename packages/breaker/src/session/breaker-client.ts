@@ -43,7 +43,10 @@ export interface BreakerClientOptions {
   readonly onEvent?: BreakerEventListener | undefined;
   /** Without a session this long, fall back to local breakers (default: the breakers' smallest detach_after). */
   readonly detachAfterMs?: number | undefined;
-  /** Cap of the reconnect backoff (default 5 s); the first delay is 100 ms, doubling, with full jitter. */
+  /**
+   * Cap of the reconnect backoff (default 5 s), which starts once every coordinator replica has failed;
+   * the first delay is 100 ms, doubling, with jitter.
+   */
   readonly reconnectMaxMs?: number | undefined;
   /** Reports go out at most this often (default 100 ms), failure bursts at once. */
   readonly reportIntervalMs?: number | undefined;
@@ -163,7 +166,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
     detachAfterMs,
     reconnectMaxMs,
     handlers: {
-      onSnapshot(views, heartbeatMs, snapshotMembers) {
+      onSnapshot(views, heartbeatMs, snapshotMembers, session) {
         const now = clock.now();
         fleetViews = new Map(views.map((v) => [v.name, v]));
         const afterDetach = [...breakers.values()].some((b) => b.detached);
@@ -173,7 +176,7 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
             now,
           );
         batcher.start(heartbeatMs !== undefined && heartbeatMs > 0 ? heartbeatMs : heartbeatFallbackMs);
-        emit({ type: "attached", at: now, afterDetach });
+        emit({ type: "attached", at: now, afterDetach, ...session });
         adoptMembers(snapshotMembers, true);
       },
       onMembers(next) {
@@ -186,10 +189,10 @@ export function createBreakerClient(options: BreakerClientOptions): BreakerClien
       onProbeGrant(grant) {
         breakers.get(grant.breaker)?.applyProbeGrant(grant, clock.now());
       },
-      onDisconnected(error, retryInMs) {
+      onDisconnected(error, retryInMs, replica) {
         batcher.stop();
         for (const b of breakers.values()) b.disconnected();
-        emit({ type: "disconnected", at: clock.now(), error, retryInMs });
+        emit({ type: "disconnected", at: clock.now(), error, retryInMs, replica });
       },
       onDetached() {
         for (const b of breakers.values()) b.detach();

@@ -10,14 +10,21 @@ export interface AttachedEvent {
   readonly at: number;
   /** True when the process had been detached (it reported what it saw meanwhile). */
   readonly afterDetach: boolean;
+  /** The coordinator replica the session is on (as COORDINATOR_URL or its DNS records name it). */
+  readonly replica: string;
+  /** Time without a session before this one (a failover or a reconnect); undefined for the first session. */
+  readonly withoutSessionMs: number | undefined;
 }
 
-/** The session stream ended; a reconnect follows. */
+/** The session stream ended (or an attempt failed); the next attempt follows, on another replica when there is one. */
 export interface DisconnectedEvent {
   readonly type: "disconnected";
   readonly at: number;
   readonly error: unknown;
+  /** 0 when another replica is tried at once; a backoff once every replica has failed. */
   readonly retryInMs: number;
+  /** The replica whose stream ended or could not be opened. */
+  readonly replica: string;
 }
 
 /** No session for detach_after: local breakers decide alone; known open states hold until they expire. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DrivenTime } from "./__fixtures__/driven-time.js";
 import { FakeTransport, view } from "./__fixtures__/fake-transport.js";
-import { CoordinatorLink, type CoordinatorLinkHandlers } from "./coordinator-link.js";
+import { CoordinatorLink, type CoordinatorLinkHandlers, type SessionStart } from "./coordinator-link.js";
 
 const hello = {
   instanceId: "i1",
@@ -10,13 +10,18 @@ const hello = {
   breakers: ["cache-store:a:1", "cache-store:b:1"],
 };
 
-function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
+function link(options: { detachAfterMs?: number; random?: () => number; replicas?: readonly string[] } = {}) {
   const time = new DrivenTime();
   const transport = new FakeTransport();
+  if (options.replicas !== undefined) transport.replicaNames = options.replicas;
   const seen: string[] = [];
   const delays: number[] = [];
+  const starts: SessionStart[] = [];
   const handlers: CoordinatorLinkHandlers = {
-    onSnapshot: (views) => seen.push(`snapshot ${views.length}`),
+    onSnapshot: (views, _heartbeat, _members, session) => {
+      seen.push(`snapshot ${views.length}`);
+      starts.push(session);
+    },
     onTransition: (t) => seen.push(`transition ${t.name}`),
     onProbeGrant: (g) => seen.push(`grant ${g.breaker}`),
     onMembers: (m) => seen.push(`members ${m.version}`),
@@ -36,7 +41,7 @@ function link(options: { detachAfterMs?: number; random?: () => number } = {}) {
     detachAfterMs: options.detachAfterMs ?? 2_000,
     handlers,
   });
-  return { time, transport, seen, delays, link: l };
+  return { time, transport, seen, delays, starts, link: l };
 }
 
 describe("CoordinatorLink", () => {
@@ -148,6 +153,7 @@ describe("CoordinatorLink with a transport that throws", () => {
     let opens = 0;
     const l = new CoordinatorLink({
       transport: {
+        replicas: () => ["coordinator"],
         open() {
           opens++;
           throw new Error("bad target");
@@ -172,5 +178,78 @@ describe("CoordinatorLink with a transport that throws", () => {
     expect(opens).toBe(3); // at 0, +75, +225
     expect(errors[0]).toMatchObject({ message: "bad target" });
     l.close();
+  });
+});
+
+describe("CoordinatorLink over several coordinator replicas", () => {
+  const replicas = ["http://r1:1", "http://r2:1", "http://r3:1"];
+
+  it("opens on a replica drawn at random, and on losing it opens on another at once, within detach_after", () => {
+    const t = link({ replicas, random: () => 0.5, detachAfterMs: 2_000 });
+    t.link.start();
+    expect(t.transport.openedOn).toEqual(["http://r2:1"]);
+    t.transport.last.snapshot([]);
+    expect(t.starts).toEqual([{ replica: "http://r2:1", withoutSessionMs: undefined }]);
+    t.time.advance(10_000);
+    t.transport.down.add("http://r2:1");
+    t.transport.last.fail();
+    expect(t.delays).toEqual([0]); // no backoff: another replica may answer now
+    t.time.advance(0);
+    expect(t.transport.openedOn).toEqual(["http://r2:1", "http://r3:1"]); // not r2 again
+    t.time.advance(40); // the new replica's snapshot takes 40 ms
+    t.transport.last.snapshot([]);
+    expect(t.link.connected).toBe(true);
+    expect(t.link.detached).toBe(false);
+    expect(t.starts.at(-1)).toEqual({ replica: "http://r3:1", withoutSessionMs: 40 });
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual([]);
+    // The hello on the new replica is the same: the instance resumes where it was.
+    expect(t.transport.last.sent[0]).toEqual({ kind: "hello", hello });
+  });
+
+  it("tries every replica once without waiting, backs off only when all have failed, and detaches", () => {
+    const t = link({ replicas, random: () => 0, detachAfterMs: 2_000 });
+    t.link.start();
+    t.transport.last.snapshot([]);
+    for (const r of replicas) t.transport.down.add(r);
+    const lostAt = t.time.now();
+    t.transport.last.fail();
+    t.time.advance(0);
+    // r1 lost; r2 and r3 refused at once; then the backoff (with random 0, half of 100 ms, doubling).
+    expect(t.transport.openedOn.slice(0, 3)).toEqual(["http://r1:1", "http://r2:1", "http://r3:1"]);
+    expect(t.delays.slice(0, 3)).toEqual([0, 0, 50]);
+    t.time.advance(2_000);
+    expect(t.link.detached).toBe(true);
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual(["detached at +2000"]);
+    // Each round tries all three, and waits (growing) only between rounds.
+    expect(t.delays.filter((d) => d > 0).slice(0, 4)).toEqual([50, 100, 200, 400]);
+    expect(t.delays.filter((d) => d === 0).length).toBe(2 * t.delays.filter((d) => d > 0).length);
+    // One replica back: a later round (at most the capped wait away, 2.5 s with random 0) dials it.
+    t.transport.down.delete("http://r2:1");
+    const backAt = t.time.now();
+    while (t.transport.last.ended && t.time.now() - backAt < 2_500) t.time.advance(10);
+    expect(t.transport.openedOn.at(-1)).toBe("http://r2:1");
+    expect(t.transport.last.ended).toBe(false);
+    t.transport.last.snapshot([]);
+    expect(t.link.detached).toBe(false);
+    expect(t.starts.at(-1)!.replica).toBe("http://r2:1");
+    expect(t.starts.at(-1)!.withoutSessionMs).toBe(t.time.now() - lostAt);
+    expect(t.time.now() - lostAt).toBeGreaterThan(2_000);
+  });
+
+  it("drops a replica whose snapshot does not come within half of detach_after, so another takes over in time", () => {
+    const t = link({ replicas, random: () => 0, detachAfterMs: 2_000 });
+    t.link.start();
+    expect(t.transport.openedOn).toEqual(["http://r1:1"]); // it hangs: no snapshot, no error
+    t.time.advance(999);
+    expect(t.transport.streams[0]!.closedByClient).toBe(false);
+    t.time.advance(1);
+    expect(t.transport.streams[0]!.closedByClient).toBe(true);
+    expect(t.delays).toEqual([0]);
+    t.time.advance(0);
+    expect(t.transport.openedOn).toEqual(["http://r1:1", "http://r2:1"]);
+    t.time.advance(30);
+    t.transport.last.snapshot([]);
+    expect(t.link.connected).toBe(true);
+    expect(t.seen.filter((s) => s.startsWith("detached"))).toEqual([]);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The session of one process with the coordinator (design.md
- * "BreakerCoordinator"): opens the stream and says hello, counts as
- * connected once the snapshot arrives, and when the stream ends reconnects
- * with capped exponential backoff and jitter (reconnectDelay). Without a session for
- * `detachAfterMs` (the stream broke or never came up) the process is
- * detached; the next snapshot attaches it again. Nothing here ever blocks a
- * caller: sends while not connected are refused at once.
+ * "BreakerCoordinator"): opens the stream on one of the coordinator's
+ * replicas and says hello, counts as connected once the snapshot arrives.
+ * When the stream ends it tries another replica at once (ReplicaChoice), and
+ * once every replica has failed reconnects with capped exponential backoff
+ * and jitter (reconnectDelay). Without a session for `detachAfterMs` (the
+ * stream broke or never came up) the process is detached; the next snapshot
+ * attaches it again. Nothing here ever blocks a caller: sends while not
+ * connected are refused at once.
  */
 import { type BreakerTransition, type BreakerView, type Clock, type Random, reconnectDelay } from "../index.js";
 import type {
@@ -17,18 +19,32 @@ import type {
   SessionStream,
   SessionTransport,
 } from "./session-messages.js";
+import { ReplicaChoice } from "./replica-choice.js";
 import type { SessionTimers, TimerHandle } from "./timers.js";
+
+/** How a session came up: where, and after how long without one. */
+export interface SessionStart {
+  /** The coordinator replica the session is on. */
+  readonly replica: string;
+  /** Time from losing the previous session to this snapshot; undefined for the first session. */
+  readonly withoutSessionMs: number | undefined;
+}
 
 /** What the link tells its owner. */
 export interface CoordinatorLinkHandlers {
   /** A snapshot arrived: the session is up (again); the coordinator's view replaces the held one. */
-  onSnapshot(views: readonly BreakerView[], heartbeatMs: number | undefined, members: FleetMembers | undefined): void;
+  onSnapshot(
+    views: readonly BreakerView[],
+    heartbeatMs: number | undefined,
+    members: FleetMembers | undefined,
+    start: SessionStart,
+  ): void;
   onTransition(transition: BreakerTransition): void;
   /** The live cache-store members changed. */
   onMembers(members: FleetMembers): void;
   onProbeGrant(grant: ProbeGrantMessage): void;
-  /** The stream ended; a reconnect follows in `retryInMs`. */
-  onDisconnected(error: unknown, retryInMs: number): void;
+  /** The stream on `replica` ended (or never came up); the next attempt follows in `retryInMs`. */
+  onDisconnected(error: unknown, retryInMs: number, replica: string): void;
   /** No session for detachAfterMs: fall back to local breakers. */
   onDetached(): void;
 }
@@ -42,7 +58,9 @@ export interface CoordinatorLinkOptions {
   readonly random: Random;
   /** Without a session this long, the process is detached. */
   readonly detachAfterMs: number;
-  /** First reconnect delay before jitter (default 100 ms). */
+  /** Picks the replica of each attempt (default: one drawing from `random`). */
+  readonly choice?: ReplicaChoice | undefined;
+  /** First reconnect delay before jitter (default 100 ms), once every replica has failed. */
   readonly reconnectInitialMs?: number | undefined;
   /** Cap of the reconnect delay (default 5 s). */
   readonly reconnectMaxMs?: number | undefined;
@@ -54,12 +72,17 @@ export class CoordinatorLink {
   private readonly options: CoordinatorLinkOptions;
   private readonly initialMs: number;
   private readonly maxMs: number;
+  private readonly choice: ReplicaChoice;
   private stream: SessionStream | undefined;
+  private replica = "";
   private streamId = 0;
+  /** When the last session was lost; undefined while connected and before the first session. */
+  private lostAt: number | undefined;
   private connectedValue = false;
   private detachedValue = false;
   private attempts = 0;
   private closed = false;
+  private hadSession = false;
   private reconnectTimer: TimerHandle | undefined;
   private detachTimer: TimerHandle | undefined;
   private handshakeTimer: TimerHandle | undefined;
@@ -70,6 +93,7 @@ export class CoordinatorLink {
     this.options = options;
     this.initialMs = options.reconnectInitialMs ?? 100;
     this.maxMs = options.reconnectMaxMs ?? 5_000;
+    this.choice = options.choice ?? new ReplicaChoice(options.random);
     if (!(this.initialMs > 0)) throw new RangeError(`reconnectInitialMs must be greater than 0, got ${this.initialMs}`);
     if (!(this.maxMs >= this.initialMs))
       throw new RangeError(`reconnectMaxMs must be ≥ reconnectInitialMs, got ${this.maxMs}`);
@@ -113,30 +137,37 @@ export class CoordinatorLink {
 
   private open(): void {
     const id = ++this.streamId;
-    const { timers, detachAfterMs } = this.options;
+    const { timers, detachAfterMs, transport } = this.options;
     let stream: SessionStream;
     try {
-      stream = this.options.transport.open({
-        onMessage: (m) => {
-          if (id === this.streamId) this.receive(m);
+      this.replica = this.choice.next(transport.replicas());
+      stream = transport.open(
+        {
+          onMessage: (m) => {
+            if (id === this.streamId) this.receive(m);
+          },
+          onClose: (error) => {
+            if (id === this.streamId) this.lost(error ?? new Error("the coordinator ended the session"));
+          },
         },
-        onClose: (error) => {
-          if (id === this.streamId) this.lost(error ?? new Error("the coordinator ended the session"));
-        },
-      });
+        this.replica,
+      );
     } catch (err) {
       return this.lost(err); // e.g. a target grpc-js cannot parse: retried like any failure, and told
     }
     if (id !== this.streamId) return; // it failed while opening
     this.stream = stream;
     stream.send({ kind: "hello", hello: this.options.hello });
-    // A stream that never brings its snapshot (a connect that hangs) is dropped and tried again.
+    // A stream that never brings its snapshot (a connect that hangs, a black-holed replica) is dropped and
+    // tried again; with other replicas to try, after half of detach_after, so that one of them may still
+    // take the session over before the process detaches.
+    const handshakeMs = transport.replicas().length > 1 ? detachAfterMs / 2 : detachAfterMs;
     this.handshakeTimer = timers.setTimeout(() => {
       this.handshakeTimer = undefined;
       if (id !== this.streamId || this.connectedValue) return;
       this.stream?.close();
-      this.lost(new Error(`no snapshot within ${detachAfterMs} ms`));
-    }, detachAfterMs);
+      this.lost(new Error(`no snapshot within ${handshakeMs} ms`));
+    }, handshakeMs);
   }
 
   private receive(m: SessionResponseMessage): void {
@@ -148,7 +179,13 @@ export class CoordinatorLink {
         this.attempts = 0;
         this.connectedValue = true;
         this.detachedValue = false;
-        h.onSnapshot(m.views, m.heartbeatMs, m.members);
+        this.choice.succeeded();
+        this.hadSession = true;
+        h.onSnapshot(m.views, m.heartbeatMs, m.members, {
+          replica: this.replica,
+          withoutSessionMs: this.lostAt === undefined ? undefined : this.options.clock.now() - this.lostAt,
+        });
+        this.lostAt = undefined;
         return;
       case "transition":
         if (this.connectedValue) h.onTransition(m.transition);
@@ -167,18 +204,19 @@ export class CoordinatorLink {
     this.streamId++; // late events of the old stream are ignored from here
     this.stream = undefined;
     this.connectedValue = false;
+    // Timed from the loss of a session, not from failed attempts before the first one.
+    if (this.hadSession) this.lostAt ??= this.options.clock.now();
     this.clear("handshakeTimer");
     this.armDetach();
-    const delay = reconnectDelay(
-      this.attempts++,
-      { initialMs: this.initialMs, maxMs: this.maxMs },
-      this.options.random,
-    );
+    // Another replica may answer at once; only when every one has failed is there a reason to wait.
+    const delay = this.choice.failed(this.replica, this.options.transport.replicas())
+      ? reconnectDelay(this.attempts++, { initialMs: this.initialMs, maxMs: this.maxMs }, this.options.random)
+      : 0;
     this.reconnectTimer = this.options.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closed) this.open();
     }, delay);
-    this.options.handlers.onDisconnected(error, delay);
+    this.options.handlers.onDisconnected(error, delay, this.replica);
   }
 
   private armDetach(): void {

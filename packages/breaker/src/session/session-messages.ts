@@ -81,7 +81,14 @@ export interface SessionStream {
   close(): void;
 }
 
-/** Opens Session streams to the coordinator (gRPC in production, a fake in tests). */
+/** Opens Session streams to the coordinator's replicas (gRPC in production, a fake in tests). */
 export interface SessionTransport {
-  open(handlers: SessionStreamHandlers): SessionStream;
+  /**
+   * The coordinator replicas a session may open on, as operators name them
+   * (at least one). Asked before every attempt, so a list that changes (a DNS
+   * name's records) is followed.
+   */
+  replicas(): readonly string[];
+  /** Opens a stream to `replica`, one of `replicas()`. */
+  open(handlers: SessionStreamHandlers, replica: string): SessionStream;
 }

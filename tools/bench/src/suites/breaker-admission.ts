@@ -25,6 +25,7 @@ export const breakerAdmissionSuite: Suite = {
     // Never started: no session, the breaker answers from its local state (the request path measured).
     const client = createBreakerClient({
       transport: {
+        replicas: () => ["none"],
         open() {
           throw new Error("no coordinator in this benchmark");
         },

@@ -60,15 +60,26 @@ export class FakeStream implements SessionStream {
   }
 }
 
-/** Hands out FakeStreams; `failOpen` makes the next opens fail at once (coordinator unreachable). */
+/**
+ * Hands out FakeStreams; `failOpen` makes the next opens fail at once (coordinator unreachable), `down` does
+ * for the replicas it names. `replicaNames` is the list the link chooses from, `openedOn` each stream's replica.
+ */
 export class FakeTransport implements SessionTransport {
   readonly streams: FakeStream[] = [];
+  readonly openedOn: string[] = [];
+  readonly down = new Set<string>();
+  replicaNames: readonly string[] = ["coordinator"];
   failOpen = false;
 
-  open(handlers: SessionStreamHandlers): SessionStream {
+  replicas(): readonly string[] {
+    return this.replicaNames;
+  }
+
+  open(handlers: SessionStreamHandlers, replica: string): SessionStream {
     const stream = new FakeStream(handlers);
     this.streams.push(stream);
-    if (this.failOpen) stream.fail(new Error("connection refused"));
+    this.openedOn.push(replica);
+    if (this.failOpen || this.down.has(replica)) stream.fail(new Error("connection refused"));
     return stream;
   }
 
