@@ -123,7 +123,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
           logger.info(
             {
               port,
-              upstreams: upstreams.all.map((u) => u.url),
+              upstreams: membership ? urlsOf(membership.members()) : config.CACHE_STORE_URLS,
               routing: config.GATEWAY_ROUTING,
               membership: config.CACHE_STORE_MEMBERSHIP,
             },
