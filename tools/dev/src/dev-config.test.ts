@@ -11,7 +11,10 @@ describe("loadDevConfig", () => {
       cacheStoreGrpc: 50051,
       cacheStoreHttp: 9451,
       gateway: 8080,
+      etcdClient: 2379,
+      etcdPeer: 2380,
     });
+    expect(c.coordinators).toBe(1);
     expect(c.dataDir).toBe("/repo/.data");
     expect(c.bucket).toBe("default");
     expect(c.logLevel).toBe("info");
@@ -28,12 +31,25 @@ describe("loadDevConfig", () => {
       cacheStoreGrpc: 41003,
       cacheStoreHttp: 41004,
       gateway: 42000,
+      etcdClient: 41006,
+      etcdPeer: 41007,
     });
   });
 
   it("resolves BW_DEV_DATA_DIR against the repository root", () => {
     expect(loadDevConfig({ BW_DEV_DATA_DIR: "tmp/d" }, "/repo").dataDir).toBe("/repo/tmp/d");
     expect(loadDevConfig({ BW_DEV_DATA_DIR: "/abs" }, "/repo").dataDir).toBe("/abs");
+  });
+
+  it("BW_DEV_COORDINATORS: replicas 10 ports apart, checked against the other ports", () => {
+    expect(loadDevConfig({ BW_DEV_COORDINATORS: "3" }, "/repo").coordinators).toBe(3);
+    expect(() => loadDevConfig({ BW_DEV_COORDINATORS: "10" }, "/repo")).toThrow(
+      'BW_DEV_COORDINATORS="10": must be a whole number between 1 and 9',
+    );
+    // Replica 2's gRPC port would be 50062: taken by the gateway here.
+    expect(() => loadDevConfig({ BW_DEV_COORDINATORS: "2", GATEWAY_PORT: "50062" }, "/repo")).toThrow(
+      "port 50062 is given to both GATEWAY_PORT and coordinator replica 2's gRPC port",
+    );
   });
 
   it("lists every problem at once", () => {
@@ -48,7 +64,7 @@ describe("loadDevConfig", () => {
     }
     expect(error).toBeInstanceOf(DevConfigError);
     expect((error as DevConfigError).problems).toEqual([
-      'BW_DEV_BASE_PORT="x": must be a whole number between 1 and 65530',
+      'BW_DEV_BASE_PORT="x": must be a whole number between 1 and 65528',
       'CACHE_STORE_PORT="70000": must be a whole number between 1 and 65535',
       "port 9000 is given to both BW_DEV_S3_PORT and GATEWAY_PORT",
       'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 
-/** The six ports of the dev stack. */
+/** The ports of the dev stack (etcd's only used with several coordinators). */
 export interface DevPorts {
   /** Embedded S3 (s3rver) HTTP port. */
   readonly s3: number;
@@ -14,6 +14,21 @@ export interface DevPorts {
   readonly cacheStoreHttp: number;
   /** gateway HTTP/1.1 port (object API, /metrics, /healthz). */
   readonly gateway: number;
+  /** etcd's client port, with BW_DEV_COORDINATORS above 1. */
+  readonly etcdClient: number;
+  /** etcd's peer port, with BW_DEV_COORDINATORS above 1. */
+  readonly etcdPeer: number;
+}
+
+/** The most coordinator replicas `BW_DEV_COORDINATORS` may ask for. */
+export const maxDevCoordinators = 9;
+
+/**
+ * The gRPC and HTTP ports of coordinator replica `index` (0-based): the
+ * first on COORDINATOR_PORT / COORDINATOR_HTTP_PORT, each next 10 above.
+ */
+export function coordinatorPorts(ports: DevPorts, index: number): { grpc: number; http: number } {
+  return { grpc: ports.coordinatorGrpc + 10 * index, http: ports.coordinatorHttp + 10 * index };
 }
 
 /** pino's level names, lowest last. */
@@ -33,6 +48,11 @@ export interface DevConfig {
   readonly stopGraceMs: number;
   /** Lines of the services' logs below this level are not shown. */
   readonly logLevel: LogLevel;
+  /**
+   * BW_DEV_COORDINATORS: 1 (the default) is the single coordinator with its
+   * state file; more start a local one-node etcd and that many replicas on it.
+   */
+  readonly coordinators: number;
 }
 
 /** The variable that moves a port, per port, and its offset from BW_DEV_BASE_PORT. */
@@ -45,6 +65,8 @@ export const portVariables: Readonly<
   cacheStoreGrpc: { name: "CACHE_STORE_PORT", defaultPort: 50051, offset: 3 },
   cacheStoreHttp: { name: "CACHE_STORE_HTTP_PORT", defaultPort: 9451, offset: 4 },
   gateway: { name: "GATEWAY_PORT", defaultPort: 8080, offset: 5 },
+  etcdClient: { name: "BW_DEV_ETCD_PORT", defaultPort: 2379, offset: 6 },
+  etcdPeer: { name: "BW_DEV_ETCD_PEER_PORT", defaultPort: 2380, offset: 7 },
 };
 
 /** Every problem found in the dev stack's environment, one line each. */
@@ -64,17 +86,25 @@ export class DevConfigError extends Error {
  */
 export function loadDevConfig(env: Readonly<Record<string, string | undefined>>, repoRoot: string): DevConfig {
   const problems: string[] = [];
-  const base = readInt(env, "BW_DEV_BASE_PORT", 1, 65535 - 5, problems);
+  const base = readInt(env, "BW_DEV_BASE_PORT", 1, 65535 - 7, problems);
   const ports = {} as Record<keyof DevPorts, number>;
   for (const [key, v] of Object.entries(portVariables) as [keyof DevPorts, (typeof portVariables)[keyof DevPorts]][]) {
     ports[key] = readInt(env, v.name, 1, 65535, problems) ?? (base === undefined ? v.defaultPort : base + v.offset);
   }
+  const coordinators = readInt(env, "BW_DEV_COORDINATORS", 1, maxDevCoordinators, problems) ?? 1;
   const seen = new Map<number, string>();
-  for (const [key, port] of Object.entries(ports)) {
+  const claim = (port: number, name: string): void => {
     const other = seen.get(port);
-    if (other !== undefined)
-      problems.push(`port ${port} is given to both ${other} and ${portVariables[key as keyof DevPorts].name}`);
-    else seen.set(port, portVariables[key as keyof DevPorts].name);
+    if (other !== undefined) problems.push(`port ${port} is given to both ${other} and ${name}`);
+    else seen.set(port, name);
+  };
+  for (const [key, port] of Object.entries(ports)) claim(port, portVariables[key as keyof DevPorts].name);
+  for (let i = 1; i < coordinators; i++) {
+    const { grpc, http } = coordinatorPorts(ports, i);
+    if (Math.max(grpc, http) > 65535)
+      problems.push(`coordinator replica ${i + 1}'s ports ${grpc}, ${http} exceed 65535`);
+    claim(grpc, `coordinator replica ${i + 1}'s gRPC port`);
+    claim(http, `coordinator replica ${i + 1}'s HTTP port`);
   }
   const logLevel = (env["LOG_LEVEL"] || "info") as LogLevel;
   if (!logLevels.includes(logLevel))
@@ -89,6 +119,7 @@ export function loadDevConfig(env: Readonly<Record<string, string | undefined>>,
     startTimeoutMs,
     stopGraceMs,
     logLevel,
+    coordinators,
   });
 }
 

@@ -92,8 +92,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       options.onStatus(`starting ${service.name}`);
       const child = startChildService({
         name: service.name,
-        command: process.execPath,
-        args: [service.main],
+        command: service.exec?.command ?? process.execPath,
+        args: service.exec ? [...service.exec.args] : [service.main!],
         env: { ...options.env, ...service.env },
         cwd: options.cwd,
         onLine: (stream, line) => options.onOutput(service.name, stream, line),

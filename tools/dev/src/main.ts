@@ -11,6 +11,7 @@ import { DevConfigError, loadDevConfig, type DevConfig } from "./dev-config.js";
 import { PortsBusyError, ServiceStartError, startDevStack, type DevStack } from "./dev-stack.js";
 import { formatLogLine, formatPrefix } from "./log-format.js";
 import { planStack } from "./stack-plan.js";
+import { programOnPath } from "./program-on-path.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -20,6 +21,14 @@ try {
 } catch (err) {
   if (!(err instanceof DevConfigError)) throw err;
   process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
+
+if (config.coordinators > 1 && programOnPath("etcd") === undefined) {
+  process.stderr.write(
+    `BW_DEV_COORDINATORS=${config.coordinators} runs the coordinators on a local etcd, and etcd is not installed ` +
+      "(Debian: apt-get install etcd-server)\n",
+  );
   process.exit(2);
 }
 

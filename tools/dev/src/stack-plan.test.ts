@@ -56,4 +56,37 @@ describe("planStack", () => {
       "0.0.0.0:41005 gateway HTTP GATEWAY_PORT",
     ]);
   });
+
+  it("BW_DEV_COORDINATORS=3: a one-node etcd, then three replicas on it, each service given all three", () => {
+    const three = planStack(
+      loadDevConfig({ BW_DEV_BASE_PORT: "41000", BW_DEV_DATA_DIR: "/data", BW_DEV_COORDINATORS: "3" }, "/repo"),
+      "/repo",
+    );
+    expect(three.services.map((s) => s.name)).toEqual([
+      "etcd",
+      "breaker-coordinator-1",
+      "breaker-coordinator-2",
+      "breaker-coordinator-3",
+      "cache-store",
+      "gateway",
+    ]);
+    const [etcd, , second] = three.services;
+    expect(etcd!.exec?.command).toBe("etcd");
+    expect(etcd!.exec?.args).toContain("--listen-client-urls=http://127.0.0.1:41006");
+    expect(etcd!.exec?.args).toContain("--data-dir=/data/etcd");
+    expect(etcd!.healthUrl).toBe("http://127.0.0.1:41006/health");
+    const urls = "http://127.0.0.1:41001,http://127.0.0.1:41011,http://127.0.0.1:41021";
+    expect(second!.env).toEqual({
+      LOG_LEVEL: "info",
+      COORDINATOR_URL: urls,
+      COORDINATOR_PORT: "41011",
+      COORDINATOR_HTTP_PORT: "41012",
+      COORDINATOR_ETCD_ENDPOINTS: "http://127.0.0.1:41006",
+    });
+    expect(three.services.at(-1)!.env["COORDINATOR_URL"]).toBe(urls);
+    expect(three.ports.filter((p) => p.service === "etcd").map((p) => p.port)).toEqual([41006, 41007]);
+    expect(three.ports.filter((p) => p.service.startsWith("breaker-coordinator")).map((p) => p.port)).toEqual([
+      41001, 41002, 41011, 41012, 41021, 41022,
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import type { DevConfig, DevPorts } from "./dev-config.js";
 import { portVariables } from "./dev-config.js";
+import { planCoordinators } from "./coordinator-plan.js";
 
 /** The embedded S3's fixed credentials (s3rver accepts only these). */
 export const s3rverCredentials = { accessKey: "S3RVER", secretKey: "S3RVER", region: "us-east-1" } as const;
@@ -24,12 +25,14 @@ export interface PlannedPort {
   readonly variable: string;
 }
 
-/** How to run one of the apps as a child process. */
+/** How to run one of the apps (or etcd) as a child process. */
 export interface ServicePlan {
-  /** The app's directory name under apps/, also its name in logs. */
+  /** The app's directory name under apps/ (with a replica number when there are several), also its name in logs. */
   readonly name: string;
-  /** Absolute path of the app's built entry point. */
-  readonly main: string;
+  /** Absolute path of the app's built entry point, run with this Node. */
+  readonly main?: string;
+  /** A program other than an app (etcd), found on PATH. */
+  readonly exec?: { readonly command: string; readonly args: readonly string[] };
   /** Variables set for this child on top of the inherited environment. */
   readonly env: Readonly<Record<string, string>>;
   /** Polled until it answers 200. */
@@ -40,7 +43,7 @@ export interface ServicePlan {
 export interface StackPlan {
   readonly ports: readonly PlannedPort[];
   readonly s3Endpoint: string;
-  /** coordinator, cache-store, gateway: each needs the one before it. */
+  /** (etcd,) coordinator(s), cache-store, gateway: each needs the ones before it. */
   readonly services: readonly ServicePlan[];
   readonly endpoints: readonly Endpoint[];
 }
@@ -67,32 +70,26 @@ export function planStack(
     variable: portVariables[key].name,
   });
   const appMain = (name: string): string => path.join(repoRoot, "apps", name, "dist", "main.js");
-  const coordinatorUrl = `http://${loopback}:${p.coordinatorGrpc}`;
   const s3Endpoint = `http://${loopback}:${p.s3}`;
-  const common = { LOG_LEVEL: config.logLevel, COORDINATOR_URL: coordinatorUrl };
+  const coordinators = planCoordinators(
+    config,
+    appMain("breaker-coordinator"),
+    { LOG_LEVEL: config.logLevel },
+    env["COORDINATOR_STATE_FILE"] || path.join(config.dataDir, "coordinator-state.json"),
+  );
+  const common = { LOG_LEVEL: config.logLevel, COORDINATOR_URL: coordinators.coordinatorUrl };
 
   return {
     ports: [
       port("s3", "embedded S3", "HTTP", loopback),
-      port("coordinatorGrpc", "breaker-coordinator", "gRPC"),
-      port("coordinatorHttp", "breaker-coordinator", "HTTP"),
+      ...coordinators.ports,
       port("cacheStoreGrpc", "cache-store", "gRPC"),
       port("cacheStoreHttp", "cache-store", "HTTP"),
       port("gateway", "gateway", "HTTP"),
     ],
     s3Endpoint,
     services: [
-      {
-        name: "breaker-coordinator",
-        main: appMain("breaker-coordinator"),
-        env: {
-          ...common,
-          COORDINATOR_PORT: String(p.coordinatorGrpc),
-          COORDINATOR_HTTP_PORT: String(p.coordinatorHttp),
-          COORDINATOR_STATE_FILE: env["COORDINATOR_STATE_FILE"] || path.join(config.dataDir, "coordinator-state.json"),
-        },
-        healthUrl: `http://${loopback}:${p.coordinatorHttp}/healthz`,
-      },
+      ...coordinators.services,
       {
         name: "cache-store",
         main: appMain("cache-store"),
@@ -126,12 +123,7 @@ export function planStack(
         protocol: "Connect JSON, gRPC-Web, /metrics",
         address: `http://${loopback}:${p.cacheStoreHttp}`,
       },
-      { service: "breaker-coordinator", protocol: "gRPC (h2c)", address: `${loopback}:${p.coordinatorGrpc}` },
-      {
-        service: "breaker-coordinator",
-        protocol: "Connect JSON, gRPC-Web, /metrics",
-        address: `http://${loopback}:${p.coordinatorHttp}`,
-      },
+      ...coordinators.endpoints,
       {
         service: "embedded S3",
         protocol: `S3 HTTP (keys S3RVER/S3RVER, bucket ${config.bucket})`,
