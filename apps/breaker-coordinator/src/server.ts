@@ -3,6 +3,7 @@ import { BreakerSet, systemClock, type Clock } from "@breakwater/breaker";
 import type { CoordinatorConfig } from "./config.js";
 import { coordinatorService } from "./coordinator-service.js";
 import { Coordinator } from "./coordinator.js";
+import { LocalFleetState } from "./local-fleet-state.js";
 import { StateFile } from "./state-file.js";
 import { createPersister } from "./persister.js";
 import { createAdminGuard } from "./admin-auth.js";
@@ -64,10 +65,9 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
   });
   const persist = (): Promise<void> => persister.persist();
   const coordinator: Coordinator = new Coordinator(
-    breakers,
+    new LocalFleetState(breakers, persist),
     clock,
     breakerConfig.defaults.heartbeatIntervalMs,
-    persist,
     {
       onTransition: (t) => {
         metrics.onTransition(t);
