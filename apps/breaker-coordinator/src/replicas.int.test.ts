@@ -55,7 +55,10 @@ describe.skipIf(!etcdInstalled())(
       writeFileSync(
         join(dir, "breakers.yaml"),
         "defaults:\n  open_timeout: 1s\n  max_open_timeout: 2s\n  open_jitter: 0\n  probe_lease: 3s\n" +
-          `  heartbeat_interval: 200ms\n  half_open_max_probes: ${MAX_PROBES}\n`,
+          // 15 calls trip it: no replica's 6 alone do, the fleet's 18 do.
+          "  minimum_requests: 15\n  consecutive_failures: 100\n" +
+          // Simulated instances send no heartbeats: a long interval keeps them listed for the whole file.
+          `  heartbeat_interval: 1s\n  half_open_max_probes: ${MAX_PROBES}\n`,
       );
       etcd = await startEtcdCluster({ nodes: 3 });
       replicas = await Promise.all(
@@ -167,6 +170,38 @@ describe.skipIf(!etcdInstalled())(
         });
       }
     });
+
+    it("keeps every acknowledged ForceBreaker through a SIGKILL of the etcd leader under load", async () => {
+      const leader = await etcd.leader();
+      expect(leader).toBeDefined();
+      const acknowledged: string[] = [];
+      const refused: Code[] = [];
+      let n = 0;
+      let stop = false;
+      const load = (async () => {
+        while (!stop) {
+          const name = `cache-store:10.0.1.${++n}:50051`;
+          await ops[1]!.forceBreaker({ name, mode: ForceMode.OPEN, reason: `force ${n}` }, admin).then(
+            () => acknowledged.push(name),
+            (e: unknown) => refused.push(ConnectError.from(e).code),
+          );
+        }
+      })();
+      await eventually(() => acknowledged.length >= 5, { what: "forces acknowledged before the kill" });
+      await etcd.kill(leader!);
+      const before = acknowledged.length;
+      await eventually(() => acknowledged.length >= before + 5, { what: "forces acknowledged after the election" });
+      stop = true;
+      await load;
+      // Whatever was refused was refused as UNAVAILABLE (the operator retries), never acknowledged and lost.
+      expect(refused.every((c) => c === Code.Unavailable)).toBe(true);
+      for (const name of acknowledged) {
+        const b = (await ops[2]!.getBreaker({ name })).breaker!;
+        expect([b.name, b.state, b.override?.mode]).toEqual([name, BreakerState.OPEN, ForceMode.OPEN]);
+      }
+      await etcd.restart(leader!);
+      await etcd.healthy();
+    }, 60_000);
 
     it("goes NOT_SERVING without etcd (ops UNAVAILABLE, sessions ended) and serves again once etcd is back", async () => {
       const survivors = replicas.slice(1);
