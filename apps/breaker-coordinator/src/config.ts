@@ -50,8 +50,9 @@ export function loadCoordinatorConfig(vars: Readonly<Record<string, string | und
     throw new ConfigError([`COORDINATOR_PORT and COORDINATOR_HTTP_PORT must differ (both ${config.COORDINATOR_PORT})`]);
   }
   if (config.COORDINATOR_ETCD_LEASE_TTL < 2_000) {
+    const got = config.COORDINATOR_ETCD_LEASE_TTL;
     throw new ConfigError([
-      `COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${config.COORDINATOR_ETCD_LEASE_TTL} ms`,
+      `COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`,
     ]);
   }
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });

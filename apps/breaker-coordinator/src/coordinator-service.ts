@@ -190,7 +190,13 @@ function toConnectError(err: unknown): unknown {
     );
   }
   if (err instanceof FleetUnavailableError) {
-    return new ConnectError(`${err.message}; try another coordinator replica`, Code.Unavailable, undefined, undefined, err);
+    return new ConnectError(
+      `${err.message}; try another coordinator replica`,
+      Code.Unavailable,
+      undefined,
+      undefined,
+      err,
+    );
   }
   return err;
 }

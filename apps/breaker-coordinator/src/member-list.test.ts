@@ -102,7 +102,11 @@ describe("Coordinator members (injected clock)", () => {
     first.attach("b");
     const sent = first.coordinator.members.version;
     const breakers = new BreakerSet({ resolveConfig: () => createBreakerConfig() });
-    const restarted = new Coordinator(new LocalFleetState(breakers), { now: () => first.clock.t + 1_000 }, HEARTBEAT_MS);
+    const restarted = new Coordinator(
+      new LocalFleetState(breakers),
+      { now: () => first.clock.t + 1_000 },
+      HEARTBEAT_MS,
+    );
     expect(restarted.members).toEqual({ version: first.clock.t + 1_000, members: [] });
     expect(restarted.members.version).toBeGreaterThan(sent);
   });

@@ -92,7 +92,7 @@ describe.skipIf(!etcdInstalled())(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it("opens the breaker once for failures reported on different replicas; every session gets that version", async () => {
+    it("opens once for failures reported on different replicas; every session gets that version", async () => {
       // Failing instances on all three replicas: no replica alone has a quorum of the fleet's window.
       fleet[0]!.report(0, 6);
       fleet[2]!.report(0, 6);
@@ -127,7 +127,7 @@ describe.skipIf(!etcdInstalled())(
       expect(seq).toEqual(seq.map((_, n) => seq[0]! + n));
     });
 
-    it("shows a force made on replica 0 on replica 1 and in replica 2's WatchBreakers; a SIGKILL loses none", async () => {
+    it("shows a force made on replica 0 on replica 1 and in replica 2's watch; a SIGKILL loses none", async () => {
       const watched: breakerV1.BreakerTransition[] = [];
       const abort = new AbortController();
       const watching = (async () => {
@@ -203,7 +203,7 @@ describe.skipIf(!etcdInstalled())(
       await etcd.healthy();
     }, 60_000);
 
-    it("goes NOT_SERVING without etcd (ops UNAVAILABLE, sessions ended) and serves again once etcd is back", async () => {
+    it("goes NOT_SERVING without etcd (ops UNAVAILABLE, sessions ended), serves again once it is back", async () => {
       const survivors = replicas.slice(1);
       const health = survivors.map((r) => createGrpcClient(healthV1.Health, r.grpcAddress));
       try {
@@ -219,7 +219,11 @@ describe.skipIf(!etcdInstalled())(
         expect((err as ConnectError).code).toBe(Code.Unavailable);
         expect((err as ConnectError).message).toMatch(/etcd/);
         await eventually(() => fleet.slice(2).every((i) => i.closed), { what: "sessions ended" });
-        expect(fleet.slice(2).map((i) => i.error?.code)).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable]);
+        expect(fleet.slice(2).map((i) => i.error?.code)).toEqual([
+          Code.Unavailable,
+          Code.Unavailable,
+          Code.Unavailable,
+        ]);
 
         await Promise.all([0, 1, 2].map((i) => etcd.restart(i)));
         await etcd.healthy();

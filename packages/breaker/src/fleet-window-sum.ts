@@ -24,7 +24,13 @@ export function sumFleetWindows(parts: readonly FleetWindowJSON[], from = Number
     const sum = sumWindows(windows, from);
     if (sum.buckets.length > 0 || sum.consecutiveFailures > 0) instances[id] = sum;
   }
-  return { total: sumWindows(parts.map((p) => p.total), from), instances };
+  return {
+    total: sumWindows(
+      parts.map((p) => p.total),
+      from,
+    ),
+    instances,
+  };
 }
 
 /** An empty fleet window (what a breaker's shared record carries: outcomes live in the summaries). */

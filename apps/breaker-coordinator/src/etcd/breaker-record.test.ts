@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { BreakerMachine, createBreakerConfig, isBreakerSnapshotError, type BreakerTransition } from "@breakwater/breaker";
+import {
+  BreakerMachine,
+  createBreakerConfig,
+  isBreakerSnapshotError,
+  type BreakerTransition,
+} from "@breakwater/breaker";
 import { decodeBreakerRecord, encodeBreakerRecord, nextChangeOfRecord, viewOfRecord } from "./breaker-record.js";
 
 const NAME = "s3:http://storage.test:9000";
@@ -41,17 +46,25 @@ describe("breaker records in etcd (injected clock)", () => {
   });
 
   it("rejects a malformed record naming the bad value", () => {
-    const err = (() => {
-      try {
-        decodeBreakerRecord(JSON.stringify({ format: 1, machine: {}, windowFrom: 0, transitions: [] }));
-      } catch (e) {
-        return e;
-      }
-    })();
+    let err: unknown;
+    try {
+      decodeBreakerRecord(JSON.stringify({ format: 1, machine: {}, windowFrom: 0, transitions: [] }));
+    } catch (e) {
+      err = e;
+    }
     expect(isBreakerSnapshotError(err)).toBe(true);
     expect(String(err)).toContain("record.machine.name");
     expect(() => decodeBreakerRecord(JSON.stringify({ format: 2 }))).toThrow(/record.format/);
-    const t = { name: NAME, from: "closed", to: "sideways", state: "open", version: 1, forced: false, reason: "", at: 1 };
+    const t = {
+      name: NAME,
+      from: "closed",
+      to: "sideways",
+      state: "open",
+      version: 1,
+      forced: false,
+      reason: "",
+      at: 1,
+    };
     const { m } = machineAt(1);
     const bad = JSON.stringify({ format: 1, machine: m.toJSON(1), windowFrom: 0, transitions: [t] });
     expect(() => decodeBreakerRecord(bad)).toThrow(/record.transitions\[0\].to/);

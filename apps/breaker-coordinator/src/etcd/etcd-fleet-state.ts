@@ -187,7 +187,12 @@ export class EtcdFleetState implements FleetState {
       const slots = await this.#readSlots(breaker);
       const version = held.record.machine.version;
       const live = [...slots].filter(([, s]) => slotHolds(s.slot, version, now));
-      const machine = this.#restore(held.record, live.map(([, s]) => permitOf(s.slot!)), now, []);
+      const machine = this.#restore(
+        held.record,
+        live.map(([, s]) => permitOf(s.slot!)),
+        now,
+        [],
+      );
       if (machine.version !== version) {
         // A change fell due (open time over): committed first, then asked again.
         await this.#transact(breaker, () => undefined);
@@ -252,7 +257,8 @@ export class EtcdFleetState implements FleetState {
   views(): BreakerView[] {
     const views = new Map<string, BreakerView>();
     // Named in a hello but not yet in etcd: closed, version 0, as a new breaker is.
-    for (const name of this.#wanted) views.set(name, { name, state: "closed", version: 0, openUntil: undefined, forced: false });
+    for (const name of this.#wanted)
+      views.set(name, { name, state: "closed", version: 0, openUntil: undefined, forced: false });
     for (const [name, held] of this.#records) views.set(name, viewOfRecord(held.record));
     return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -262,7 +268,12 @@ export class EtcdFleetState implements FleetState {
     if (held === undefined) return undefined;
     const version = held.record.machine.version;
     const live = [...(this.#slots.get(name)?.values() ?? [])].filter((s) => slotHolds(s.slot, version, now));
-    const machine = this.#restore(held.record, live.map((s) => permitOf(s.slot!)), now, []);
+    const machine = this.#restore(
+      held.record,
+      live.map((s) => permitOf(s.slot!)),
+      now,
+      [],
+    );
     return this.#details(machine, held.record, now, live.length);
   }
 
@@ -445,7 +456,8 @@ export class EtcdFleetState implements FleetState {
     const slots = new Map<number, HeldSlot>();
     for (const v of values) {
       const parsed = this.#o.keys.parse(v.key);
-      if (parsed?.kind === "probe") slots.set(parsed.slot, { slot: decodeProbeSlot(v.value), modRevision: v.modRevision });
+      if (parsed?.kind === "probe")
+        slots.set(parsed.slot, { slot: decodeProbeSlot(v.value), modRevision: v.modRevision });
     }
     return slots;
   }

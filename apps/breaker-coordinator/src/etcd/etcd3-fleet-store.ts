@@ -47,7 +47,8 @@ export function createEtcd3FleetStore(options: EtcdConnectionOptions): FleetStor
             : { key: Buffer.from(g.key), target: "Mod", result: "Equal", mod_revision: g.modRevision },
         ),
         success: writes.map((w) => {
-          if ("put" in w) return { request_put: { key: Buffer.from(w.put), value: Buffer.from(w.value), lease: w.lease } };
+          if ("put" in w)
+            return { request_put: { key: Buffer.from(w.put), value: Buffer.from(w.value), lease: w.lease } };
           if ("delete" in w) return { request_delete_range: { key: Buffer.from(w.delete) } };
           const key = Buffer.from(w.deletePrefix);
           return { request_delete_range: { key, range_end: prefixEnd(key) } };

@@ -16,8 +16,7 @@ export interface StoredValue {
 
 /** A condition of a transaction: the key still as read (`modRevision`), or still absent. */
 export type StoreGuard =
-  | { readonly key: string; readonly modRevision: number }
-  | { readonly key: string; readonly absent: true };
+  { readonly key: string; readonly modRevision: number } | { readonly key: string; readonly absent: true };
 
 /** A write of a transaction. */
 export type StoreWrite =

@@ -42,7 +42,8 @@ export async function openEtcdFleet(config: CoordinatorConfig, clock: Clock, log
           { err, event: "etcd_unavailable", endpoints: config.COORDINATOR_ETCD_ENDPOINTS },
           `etcd unavailable (${why}): not deciding, NOT_SERVING, sessions ended (instances use local breakers)`,
         ),
-      onAvailable: () => log.info({ event: "etcd_available", prefix: config.COORDINATOR_ETCD_PREFIX }, "etcd reached: serving"),
+      onAvailable: () =>
+        log.info({ event: "etcd_available", prefix: config.COORDINATOR_ETCD_PREFIX }, "etcd reached: serving"),
       onBackgroundError: (what, err) => {
         const admitted = throttle.admit(what.replace(/ .*/, ""));
         if (admitted.write) log.warn({ err, suppressed: admitted.suppressed }, `${what} failed (tried again)`);
