@@ -36,8 +36,11 @@ import { decodePublishedInstance, encodePublishedInstance } from "./published-in
 export interface EtcdFleetEvents {
   onUnavailable?(why: string, err: unknown): void;
   onAvailable?(): void;
-  /** A background write or decision failed (it is tried again on the next report or tick). */
-  onBackgroundError?(what: string, err: unknown): void;
+  /**
+   * Something done in the background failed: `kind` names what (for throttling), `message` says it for an
+   * operator. Decisions are tried again on the next report or tick, publishing on the next flush.
+   */
+  onBackgroundError?(kind: string, message: string, err: unknown): void;
 }
 
 /** What an etcd-backed fleet state is built from. */
@@ -232,7 +235,13 @@ export class EtcdFleetState implements FleetState {
         guards: [{ key, modRevision: mine[1].modRevision }],
         writes: (versionMoved) => (versionMoved ? [] : [{ delete: key }]),
       });
-    })().catch((err: unknown) => this.#o.events?.onBackgroundError?.(`probe result for ${breaker}`, err));
+    })().catch((err: unknown) =>
+      this.#o.events?.onBackgroundError?.(
+        "probe-result",
+        `recording a probe result for ${breaker} failed (the permit lapses by itself)`,
+        err,
+      ),
+    );
   }
 
   forgetInstance(instanceId: string): void {
@@ -345,7 +354,7 @@ export class EtcdFleetState implements FleetState {
         state.again = false;
         if (this.#unavailable !== undefined) break;
         await this.#transact(name, evaluate).catch((err: unknown) =>
-          this.#o.events?.onBackgroundError?.(`${why} ${name}`, err),
+          this.#o.events?.onBackgroundError?.(why, `deciding ${name} (${why}) failed: tried again`, err),
         );
       } while (state.again);
     })().finally(() => this.#running.delete(name));
@@ -505,7 +514,11 @@ export class EtcdFleetState implements FleetState {
       this.#lastOk = this.#o.clock.now();
     } catch (err) {
       for (const name of dirty) this.#dirty.add(name);
-      this.#o.events?.onBackgroundError?.("publishing window summaries and instances", err);
+      this.#o.events?.onBackgroundError?.(
+        "publish",
+        "publishing window summaries and instances failed: tried again on the next flush",
+        err,
+      );
     } finally {
       this.#flushing = false;
     }
@@ -559,7 +572,8 @@ export class EtcdFleetState implements FleetState {
         (events) => {
           if (generation === this.#generation) this.#apply(events, true);
         },
-        (err) => this.#o.events?.onBackgroundError?.("the etcd watch broke (it resumes from its revision)", err),
+        (err) =>
+          this.#o.events?.onBackgroundError?.("watch", "the etcd watch broke: it resumes from its last revision", err),
       );
     } catch (err) {
       await watch?.cancel().catch(() => undefined);
@@ -609,7 +623,7 @@ export class EtcdFleetState implements FleetState {
           try {
             record = decodeBreakerRecord(e.value);
           } catch (err) {
-            this.#o.events?.onBackgroundError?.(`reading the record of ${key.name}`, err);
+            this.#o.events?.onBackgroundError?.("record", `the etcd record of ${key.name} does not read: skipped`, err);
             continue;
           }
           this.#records.set(key.name, { record, modRevision: e.modRevision });

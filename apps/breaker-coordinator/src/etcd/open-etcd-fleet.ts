@@ -44,9 +44,10 @@ export async function openEtcdFleet(config: CoordinatorConfig, clock: Clock, log
         ),
       onAvailable: () =>
         log.info({ event: "etcd_available", prefix: config.COORDINATOR_ETCD_PREFIX }, "etcd reached: serving"),
-      onBackgroundError: (what, err) => {
-        const admitted = throttle.admit(what.replace(/ .*/, ""));
-        if (admitted.write) log.warn({ err, suppressed: admitted.suppressed }, `${what} failed (tried again)`);
+      onBackgroundError: (kind, message, err) => {
+        // During an etcd outage every tick fails the same way: a line per kind per window.
+        const admitted = throttle.admit(kind);
+        if (admitted.write) log.warn({ err, suppressed: admitted.suppressed }, message);
       },
     },
   });
