@@ -70,7 +70,6 @@ describe.skipIf(!etcdInstalled())(
               COORDINATOR_ETCD_ENDPOINTS: etcd.endpoints.join(","),
               COORDINATOR_ETCD_PREFIX: "/bw-test/",
               COORDINATOR_ETCD_LEASE_TTL: "2s",
-              COORDINATOR_ETCD_LOST_AFTER: "1500ms",
               COORDINATOR_REPLICA_ID: `replica-${n}`,
               BW_ADMIN_TOKEN: TOKEN,
             },
@@ -198,6 +197,21 @@ describe.skipIf(!etcdInstalled())(
       for (const name of acknowledged) {
         const b = (await ops[2]!.getBreaker({ name })).breaker!;
         expect([b.name, b.state, b.override?.mode]).toEqual([name, BreakerState.OPEN, ForceMode.OPEN]);
+      }
+      // The sessions on both surviving replicas heard one and the same gapless sequence per breaker, forced
+      // and automatic transitions alike, through the replica kill and the election.
+      const live = fleet.slice(2);
+      await eventually(() => live.every((i) => acknowledged.every((name) => versions(i, name).length > 0)), {
+        what: "every acknowledged force heard by every live session",
+      });
+      expect(live.map((i) => i.closed)).toEqual([false, false, false]);
+      const names = new Set(live.flatMap((i) => i.transitions().map((t) => t.breaker!.name)));
+      expect(names.size).toBeGreaterThanOrEqual(acknowledged.length + 2);
+      for (const name of names) {
+        const sequences = live.map((i) => JSON.stringify(versions(i, name)));
+        expect(new Set(sequences).size, name).toBe(1);
+        const seq = versions(live[0]!, name).map(([v]) => v);
+        expect(seq, name).toEqual(seq.map((_, k) => seq[0]! + k));
       }
       await etcd.restart(leader!);
       await etcd.healthy();
