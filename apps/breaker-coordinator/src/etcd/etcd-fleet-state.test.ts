@@ -72,7 +72,7 @@ describe("EtcdFleetState: replicas over one etcd (injected clock, in-memory stor
     expect(b!.views()).toEqual([{ name: NAME, state: "open", version: 1, openUntil: clock.t + 60_000, forced: true }]);
   });
 
-  it("never lets two replicas both decide: concurrent forces get versions 1 and 2, heard alike everywhere", async () => {
+  it("never lets two replicas both decide: concurrent forces get versions 1 and 2, heard alike", async () => {
     const { states, heard, clock } = await started(2);
     const [a, b] = states;
     const forced = await Promise.all([
