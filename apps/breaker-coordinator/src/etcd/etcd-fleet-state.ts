@@ -112,6 +112,7 @@ export class EtcdFleetState implements FleetState {
   #closed = false;
   #permits = 0;
   #generation = 0;
+  #toldUnreachable = false;
 
   constructor(options: EtcdFleetStateOptions) {
     this.#o = options;
@@ -574,11 +575,17 @@ export class EtcdFleetState implements FleetState {
         },
         (err) =>
           this.#o.events?.onBackgroundError?.("watch", "the etcd watch broke: it resumes from its last revision", err),
+        // A watch etcd cancelled (its revision compacted away) cannot resume: read everything afresh.
+        (err) => {
+          if (generation === this.#generation) this.#lose("the etcd watch was cancelled by etcd", err);
+        },
       );
     } catch (err) {
       await watch?.cancel().catch(() => undefined);
       void lease?.revoke().catch(() => undefined);
-      if (this.#unavailable === "connecting to etcd") this.#o.events?.onUnavailable?.("etcd does not answer", err);
+      // Said once per spell: the attempts go on every check while etcd stays away.
+      if (!this.#toldUnreachable) this.#o.events?.onUnavailable?.("etcd does not answer", err);
+      this.#toldUnreachable = true;
       return;
     }
     if (this.#closed) return;
@@ -586,6 +593,7 @@ export class EtcdFleetState implements FleetState {
     this.#watch = watch;
     this.#lastOk = this.#o.clock.now();
     this.#unavailable = undefined;
+    this.#toldUnreachable = false;
     this.#o.events?.onAvailable?.();
     for (const listener of this.#availabilityListeners) listener(undefined);
     for (const name of this.#wanted) if (!this.#records.has(name)) this.#decideSoon(name, "create");
@@ -604,6 +612,7 @@ export class EtcdFleetState implements FleetState {
     // Sessions end now; what they reported no longer speaks for anyone.
     this.#local.clear();
     this.#dirty.clear();
+    this.#toldUnreachable = true;
     this.#o.events?.onUnavailable?.(why, err);
     for (const listener of this.#availabilityListeners) listener(why);
   }

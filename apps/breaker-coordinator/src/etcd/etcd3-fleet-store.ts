@@ -97,7 +97,7 @@ export function createEtcd3FleetStore(options: EtcdConnectionOptions): FleetStor
       };
     },
 
-    async watch(prefix, fromRevision, onEvents, onBroken) {
+    async watch(prefix, fromRevision, onEvents, onBroken, onEnded) {
       const watcher = await client.watch().prefix(prefix).startRevision(String(fromRevision)).create();
       watcher.on("data", (res) => {
         const events: StoreEvent[] = res.events.map((e) => ({
@@ -109,7 +109,8 @@ export function createEtcd3FleetStore(options: EtcdConnectionOptions): FleetStor
         if (events.length > 0) onEvents(events);
       });
       watcher.on("disconnected", onBroken);
-      watcher.on("error", onBroken);
+      // etcd3 emits "error" when etcd cancelled the watch (e.g. compacted revision); it does not come back.
+      watcher.on("error", onEnded);
       return { cancel: () => watcher.cancel() };
     },
 

@@ -56,13 +56,15 @@ export interface FleetStore {
   keepLease(ttlSeconds: number, onLost: (err: unknown) => void): Promise<KeptLease>;
   /**
    * Watches `prefix` from `fromRevision` on, in revision order; the watch resumes from its last revision after a
-   * broken stream. `onBroken` hears of a break (the watch goes on trying).
+   * broken stream. `onBroken` hears of a break (the watch goes on trying); `onEnded` of a watch etcd cancelled
+   * (e.g. its revision was compacted away), which does not resume.
    */
   watch(
     prefix: string,
     fromRevision: number,
     onEvents: (events: readonly StoreEvent[]) => void,
     onBroken: (err: unknown) => void,
+    onEnded: (err: unknown) => void,
   ): Promise<StoreWatch>;
   close(): void;
 }
