@@ -220,6 +220,9 @@ describe.skipIf(!etcdInstalled())(
     it("goes NOT_SERVING without etcd (ops UNAVAILABLE, sessions ended), serves again once it is back", async () => {
       const survivors = replicas.slice(1);
       const health = survivors.map((r) => createGrpcClient(healthV1.Health, r.grpcAddress));
+      const versionsOf = async () =>
+        (await ops[1]!.listBreakers({})).breakers.map((b) => `${b.name} v${b.version} ${b.state}`);
+      const before = await versionsOf();
       try {
         await Promise.all([0, 1, 2].map((i) => etcd.kill(i)));
         for (const h of health) {
@@ -238,6 +241,10 @@ describe.skipIf(!etcdInstalled())(
           Code.Unavailable,
           Code.Unavailable,
         ]);
+        // A new session is refused while the replica cannot speak for the fleet.
+        const late = new SimInstance(ops[2]!, "late", { breakers: [BREAKER] });
+        await late.done;
+        expect(late.error?.code).toBe(Code.Unavailable);
 
         await Promise.all([0, 1, 2].map((i) => etcd.restart(i)));
         await etcd.healthy();
@@ -250,6 +257,8 @@ describe.skipIf(!etcdInstalled())(
         for (const r of survivors) expect((await fetch(`${r.httpUrl}/readyz`)).status).toBe(200);
         const b = (await ops[2]!.getBreaker({ name: FORCED })).breaker!;
         expect([b.state, b.override?.mode]).toEqual([BreakerState.OPEN, ForceMode.OPEN]);
+        // Nothing was decided meanwhile.
+        expect(await versionsOf()).toEqual(before);
       } finally {
         health.forEach((h) => h.close());
       }
