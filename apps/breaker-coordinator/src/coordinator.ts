@@ -226,17 +226,19 @@ export class Coordinator {
   }
 
   /**
-   * This replica's instances and those other replicas published, one record per instance id (the one
-   * connected most recently), with `connected` meaning live at `now`.
+   * This replica's instances and those other replicas published, one record per instance id (a live one
+   * before a stale one, then the one connected most recently), with `connected` meaning live at `now`.
    */
   #fleetInstances(now: number): InstanceRecord[] {
     const byId = new Map<string, InstanceRecord>();
-    for (const r of this.registry.list()) byId.set(r.instanceId, { ...r, connected: this.registry.isLive(r, now) });
-    for (const { record, live } of this.fleet.remoteInstances()) {
-      const held = byId.get(record.instanceId);
-      if (held !== undefined && (held.connected || held.connectedAt >= record.connectedAt)) continue;
-      byId.set(record.instanceId, { ...record, connected: live });
-    }
+    const offer = (r: InstanceRecord): void => {
+      const held = byId.get(r.instanceId);
+      const better =
+        held === undefined || (r.connected !== held.connected ? r.connected : r.connectedAt > held.connectedAt);
+      if (better) byId.set(r.instanceId, r);
+    };
+    for (const r of this.registry.list()) offer({ ...r, connected: this.registry.isLive(r, now) });
+    for (const { record, live } of this.fleet.remoteInstances()) offer({ ...record, connected: live });
     return [...byId.values()];
   }
 

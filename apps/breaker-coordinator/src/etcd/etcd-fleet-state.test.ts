@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createBreakerConfig, type BreakerTransition, type ProbeAnswer } from "@breakwater/breaker";
+import type { RemoteInstance } from "../fleet-state.js";
+import type { InstanceRecord } from "../instance-registry.js";
 import { MemoryFleetStore } from "./__fixtures__/memory-fleet-store.js";
 import { EtcdFleetState } from "./etcd-fleet-state.js";
 import { fleetKeys } from "./fleet-keys.js";
@@ -156,5 +158,44 @@ describe("EtcdFleetState: replicas over one etcd (injected clock, in-memory stor
       ["1:open", "2:half-open", "3:closed"],
     ]);
     expect(await b!.acquireProbe(NAME, "i1", clock.now())).toMatchObject({ granted: false, why: "closed" });
+  });
+
+  it("keeps one key per replica and instance: a moved instance's old record cannot hide the new", async () => {
+    const { states, clock } = await started(3);
+    const [a, b, c] = states;
+    const record = (connectedAt: number): InstanceRecord => ({
+      instanceId: "i1",
+      service: "cache-store",
+      address: "10.0.0.1:50051",
+      breakers: [NAME],
+      connectedAt,
+      lastSeen: connectedAt,
+      successes: 0,
+      failures: 0,
+      locallyOpen: new Set(),
+      connected: true,
+    });
+    let onA: RemoteInstance[] = [{ record: record(clock.t), live: true }];
+    a!.publishInstances(() => onA);
+    const flush = async (): Promise<void> => {
+      clock.t += FLUSH_MS;
+      states.forEach((s) => s.tick(clock.now()));
+      await settle();
+    };
+    await flush();
+    expect(c!.remoteInstances().map((r) => [r.record.instanceId, r.live])).toEqual([["i1", true]]);
+    // i1 moves to b; a still holds it as stale, then forgets it.
+    b!.publishInstances(() => [{ record: record(clock.t), live: true }]);
+    onA = [{ record: record(clock.t - FLUSH_MS), live: false }];
+    await flush();
+    expect(
+      c!
+        .remoteInstances()
+        .map((r) => r.live)
+        .sort(),
+    ).toEqual([false, true]);
+    onA = [];
+    await flush();
+    expect(c!.remoteInstances().map((r) => [r.record.instanceId, r.live])).toEqual([["i1", true]]);
   });
 });

@@ -490,7 +490,7 @@ export class EtcdFleetState implements FleetState {
     }
     const listed = new Set<string>();
     for (const { record, live } of this.#localInstances()) {
-      const key = this.#o.keys.instance(record.instanceId);
+      const key = this.#o.keys.instance(record.instanceId, this.#o.replicaId);
       listed.add(key);
       values.set(key, encodePublishedInstance(this.#o.replicaId, record, live));
     }
@@ -661,13 +661,11 @@ export class EtcdFleetState implements FleetState {
           continue;
         }
         case "instance": {
-          if (e.kind === "delete") {
-            this.#remote.delete(key.id);
-            continue;
-          }
-          const published = decodePublishedInstance(e.value);
-          if (published === undefined || published.replica === this.#o.replicaId) continue;
-          this.#remote.set(key.id, published);
+          if (key.replica === this.#o.replicaId) continue;
+          const id = `${key.id}\u0000${key.replica}`;
+          const published = e.kind === "put" ? decodePublishedInstance(e.value) : undefined;
+          if (published === undefined) this.#remote.delete(id);
+          else this.#remote.set(id, published);
           continue;
         }
       }

@@ -10,7 +10,7 @@ describe("fleetKeys", () => {
     expect(keys.parse(keys.breaker(a))).toEqual({ kind: "breaker", name: a });
     expect(keys.parse(keys.window(a, "r-1"))).toEqual({ kind: "window", name: a, replica: "r-1" });
     expect(keys.parse(keys.probe(a, 2))).toEqual({ kind: "probe", name: a, slot: 2 });
-    expect(keys.parse(keys.instance("i/1"))).toEqual({ kind: "instance", id: "i/1" });
+    expect(keys.parse(keys.instance("i/1", "r/2"))).toEqual({ kind: "instance", id: "i/1", replica: "r/2" });
     expect(keys.parse("/other/breakers/x")).toBeUndefined();
   });
 });

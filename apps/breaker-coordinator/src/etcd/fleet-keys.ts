@@ -14,8 +14,11 @@ export interface FleetKeys {
   /** `<prefix>probes/<breaker>/`: one key per probe permit slot, under a lease that lapses with the permit. */
   probes(name: string): string;
   probe(name: string, slot: number): string;
-  /** `<prefix>instances/<id>`: each instance's record, under its replica's lease. */
-  instance(id: string): string;
+  /**
+   * `<prefix>instances/<id>/<replica>`: an instance's record as one replica holds it, under that replica's lease
+   * (an instance that moved has one per replica until the old one forgets it).
+   */
+  instance(id: string, replica: string): string;
   readonly instances: string;
   /** What a key under the prefix is about. */
   parse(key: string): ParsedKey | undefined;
@@ -26,7 +29,7 @@ export type ParsedKey =
   | { readonly kind: "breaker"; readonly name: string }
   | { readonly kind: "window"; readonly name: string; readonly replica: string }
   | { readonly kind: "probe"; readonly name: string; readonly slot: number }
-  | { readonly kind: "instance"; readonly id: string };
+  | { readonly kind: "instance"; readonly id: string; readonly replica: string };
 
 /** The key layout under `prefix` (ends with `/`). */
 export function fleetKeys(prefix: string): FleetKeys {
@@ -41,7 +44,7 @@ export function fleetKeys(prefix: string): FleetKeys {
     probes: (name) => `${p}probes/${enc(name)}/`,
     probe: (name, slot) => `${p}probes/${enc(name)}/${slot}`,
     instances: `${p}instances/`,
-    instance: (id) => `${p}instances/${enc(id)}`,
+    instance: (id, replica) => `${p}instances/${enc(id)}/${enc(replica)}`,
     parse(key) {
       if (!key.startsWith(p)) return undefined;
       const parts = key.slice(p.length).split("/").map(decodeURIComponent);
@@ -49,7 +52,7 @@ export function fleetKeys(prefix: string): FleetKeys {
       if (kind === "breakers" && parts.length === 2) return { kind: "breaker", name: a! };
       if (kind === "windows" && parts.length === 3) return { kind: "window", name: a!, replica: b! };
       if (kind === "probes" && parts.length === 3) return { kind: "probe", name: a!, slot: Number(b) };
-      if (kind === "instances" && parts.length === 2) return { kind: "instance", id: a! };
+      if (kind === "instances" && parts.length === 3) return { kind: "instance", id: a!, replica: b! };
       return undefined;
     },
   };
