@@ -27,6 +27,15 @@ const admin = { headers: { authorization: `Bearer ${TOKEN}` } };
 
 type Ops = GrpcClient<typeof breakerV1.BreakerCoordinator>;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The (version, state) sequence a session received for a breaker: its snapshot's, then each transition. */
 function versions(i: SimInstance, breaker = BREAKER): [number, breakerV1.BreakerState][] {
   const seen: [number, breakerV1.BreakerState][] = [];
@@ -86,9 +95,12 @@ describe.skipIf(!etcdInstalled())(
     afterAll(async () => {
       fleet.forEach((i) => i.kill());
       ops.forEach((o) => o.close());
+      const pids = [...replicas.map((r) => r.pid), ...[0, 1, 2].flatMap((i) => etcd?.pid(i) ?? [])];
       await Promise.all(replicas.map((r) => r.stop("SIGKILL")));
       await etcd?.stop();
       rmSync(dir, { recursive: true, force: true });
+      // Every process this file started is gone.
+      expect(pids.filter((pid) => alive(pid))).toEqual([]);
     });
 
     it("opens once for failures reported on different replicas; every session gets that version", async () => {
