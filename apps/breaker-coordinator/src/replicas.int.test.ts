@@ -151,6 +151,10 @@ describe.skipIf(!etcdInstalled())(
         admin,
       );
       const version = forced.breaker!.version;
+      // Another replica shows it once its watch delivers the commit (milliseconds).
+      const onReplica1 = async () =>
+        (await ops[1]!.getBreaker({ name: FORCED }).catch(() => undefined))?.breaker?.version === version;
+      await eventually(onReplica1, { what: "the force on replica 1" });
       const seen = (await ops[1]!.getBreaker({ name: FORCED })).breaker!;
       expect([seen.state, seen.override?.mode, seen.reason, seen.version]).toEqual([
         BreakerState.OPEN,
@@ -206,6 +210,12 @@ describe.skipIf(!etcdInstalled())(
       await load;
       // Whatever was refused was refused as UNAVAILABLE (the operator retries), never acknowledged and lost.
       expect(refused.every((c) => c === Code.Unavailable)).toBe(true);
+      // Replica 2 learns them from its watch, which resumes from its revision after the election.
+      const shown = async (name: string) =>
+        (await ops[2]!.getBreaker({ name }).catch(() => undefined))?.breaker?.override?.mode === ForceMode.OPEN;
+      await eventually(async () => (await Promise.all(acknowledged.map(shown))).every(Boolean), {
+        what: "every acknowledged force on replica 2",
+      });
       for (const name of acknowledged) {
         const b = (await ops[2]!.getBreaker({ name })).breaker!;
         expect([b.name, b.state, b.override?.mode]).toEqual([name, BreakerState.OPEN, ForceMode.OPEN]);
