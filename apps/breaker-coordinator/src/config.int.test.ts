@@ -26,4 +26,22 @@ describe("breaker-coordinator: a configuration that cannot work exits 2 naming t
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("etcd endpoints that are not URLs, and a lease etcd would not grant", async () => {
+    const env = {
+      COORDINATOR_PORT: "0",
+      COORDINATOR_ETCD_ENDPOINTS: "127.0.0.1:2379",
+    };
+    const bad = await runServiceToExit("breaker-coordinator", env);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain("COORDINATOR_ETCD_ENDPOINTS");
+    const short = await runServiceToExit("breaker-coordinator", {
+      ...env,
+      COORDINATOR_ETCD_ENDPOINTS: "http://127.0.0.1:2379",
+      COORDINATOR_ETCD_LEASE_TTL: "1s",
+    });
+    expect(short.code).toBe(2);
+    expect(short.output).toContain("COORDINATOR_ETCD_LEASE_TTL must be at least 2s");
+    expect(short.output).not.toMatch(/\n\s+at /);
+  });
 });

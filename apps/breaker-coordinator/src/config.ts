@@ -11,6 +11,23 @@ export const coordinatorConfigSchema = {
   ...breakerConfigEnv,
   BW_ADMIN_TOKEN: env.string("", "bearer token that mutating RPCs require; empty: no token needed"),
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
+  COORDINATOR_ETCD_ENDPOINTS: env.urlList(
+    [],
+    "comma-separated etcd URLs: set, replicas share the fleet's state in etcd (unset: one process, state file)",
+  ),
+  COORDINATOR_ETCD_PREFIX: env.string("/breakwater/", "key prefix of the fleet's state in etcd"),
+  COORDINATOR_ETCD_USERNAME: env.string("", "etcd user (etcd auth); empty: no auth"),
+  COORDINATOR_ETCD_PASSWORD: env.string("", "etcd password of COORDINATOR_ETCD_USERNAME"),
+  COORDINATOR_ETCD_CA_FILE: env.string("", "CA bundle to verify etcd's certificate (https:// endpoints)"),
+  COORDINATOR_ETCD_LEASE_TTL: env.durationMs(
+    5_000,
+    "lease of a replica's instances and window summaries: they vanish this long after it dies (at least 2s)",
+  ),
+  COORDINATOR_ETCD_LOST_AFTER: env.durationMs(
+    3_000,
+    "etcd unanswered this long: the replica stops deciding, goes NOT_SERVING and ends its sessions",
+  ),
+  COORDINATOR_REPLICA_ID: env.string("", "this replica's name in etcd; empty: <hostname>-<pid>-<random>"),
   COORDINATOR_SESSION_QUEUE_LIMIT: env.int(
     10_000,
     "messages a session may fall behind by before it is cut off (it reconnects for a fresh snapshot)",
@@ -31,6 +48,12 @@ export function loadCoordinatorConfig(vars: Readonly<Record<string, string | und
   const config = loadConfig(coordinatorConfigSchema, vars);
   if (config.COORDINATOR_PORT !== 0 && config.COORDINATOR_PORT === config.COORDINATOR_HTTP_PORT) {
     throw new ConfigError([`COORDINATOR_PORT and COORDINATOR_HTTP_PORT must differ (both ${config.COORDINATOR_PORT})`]);
+  }
+  if (config.COORDINATOR_ETCD_LEASE_TTL < 2_000) {
+    const got = config.COORDINATOR_ETCD_LEASE_TTL;
+    throw new ConfigError([
+      `COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`,
+    ]);
   }
   return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
 }

@@ -21,6 +21,14 @@ export function createCoordinatorMetrics(registry: Registry, coordinator: () => 
       this.set(coordinator().sessionCount);
     },
   });
+  new Gauge({
+    name: "coordinator_fleet_state_available",
+    help: "1 while the fleet's breaker state can be used (always, for a single process; with etcd: etcd answers)",
+    registers: [registry],
+    collect() {
+      this.set(coordinator().fleet.unavailable === undefined ? 1 : 0);
+    },
+  });
   const transitions = new Counter({
     name: "breaker_transitions_total",
     help: "Breaker transitions, by breaker and state entered",

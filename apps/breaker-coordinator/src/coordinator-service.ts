@@ -3,7 +3,9 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { service, type CallContext, type ServiceRegistration } from "@breakwater/server-kit";
-import { StateNotSavedError, type Coordinator, type SessionInput, type SessionOutput } from "./coordinator.js";
+import type { Coordinator, SessionInput, SessionOutput } from "./coordinator.js";
+import { FleetUnavailableError } from "./fleet-state.js";
+import { StateNotSavedError } from "./local-fleet-state.js";
 import { MessageQueue } from "./message-queue.js";
 import {
   detailsToProto,
@@ -57,7 +59,13 @@ export function coordinatorService(
           options.onSessionCutOff?.(hello.instanceId, sessionQueueLimit);
         },
       });
-      const { link, views, members } = coordinator.attach(hello, (out) => queue.push(toResponse(out)));
+      const { link, views, members } = guard(() =>
+        coordinator.attach(
+          hello,
+          (out) => queue.push(toResponse(out)),
+          (err) => queue.close(toConnectError(err)),
+        ),
+      );
       try {
         yield {
           message: {
@@ -89,11 +97,11 @@ export function coordinatorService(
     },
 
     async listBreakers() {
-      return { breakers: coordinator.list().map(detailsToProto) };
+      return { breakers: guard(() => coordinator.list()).map(detailsToProto) };
     },
 
     async getBreaker(req) {
-      const d = coordinator.describe(req.name);
+      const d = guard(() => coordinator.describe(req.name));
       if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
       return { breaker: detailsToProto(d) };
     },
@@ -109,19 +117,20 @@ export function coordinatorService(
           Code.InvalidArgument,
         );
       const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
-      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(notSaved);
+      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(rethrow);
       return { breaker: detailsToProto(forced) };
     },
 
     async resetBreaker(req, ctx) {
       requireAdmin(ctx);
-      const d = await coordinator.reset(req.name).catch(notSaved);
+      const d = await coordinator.reset(req.name).catch(rethrow);
       if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
       return { breaker: detailsToProto(d) };
     },
 
     async listInstances() {
-      return { instances: coordinator.instances().map((i) => instanceToProto(i.record, i.live, i.locallyOpen)) };
+      const instances = guard(() => coordinator.instances());
+      return { instances: instances.map((i) => instanceToProto(i.record, i.live, i.locallyOpen)) };
     },
 
     async *watchBreakers(req, ctx) {
@@ -152,10 +161,26 @@ function checkBreakerName(name: string, where: string): void {
   }
 }
 
-/** A change that is in effect but not on disk is not acknowledged: the operator is told, and may retry. */
-function notSaved(err: unknown): never {
+/** Runs a domain call, turning the fleet state's own errors into gRPC codes. */
+function guard<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    return rethrow(err);
+  }
+}
+
+function rethrow(err: unknown): never {
+  throw toConnectError(err);
+}
+
+/**
+ * The one place the coordinator's domain errors become gRPC codes: a change in effect but not on disk is not
+ * acknowledged (the operator may retry); a replica without etcd answers UNAVAILABLE (another replica may serve).
+ */
+function toConnectError(err: unknown): unknown {
   if (err instanceof StateNotSavedError) {
-    throw new ConnectError(
+    return new ConnectError(
       "the change is in effect, but saving the state failed (see the coordinator's log): " +
         "it may not survive a restart until a save works",
       Code.Unavailable,
@@ -164,7 +189,16 @@ function notSaved(err: unknown): never {
       err,
     );
   }
-  throw err;
+  if (err instanceof FleetUnavailableError) {
+    return new ConnectError(
+      `${err.message}; try another coordinator replica`,
+      Code.Unavailable,
+      undefined,
+      undefined,
+      err,
+    );
+  }
+  return err;
 }
 
 /** An override's ttl in ms (a positive ttl under 1 ms counts as 1 ms, never as "until lifted"). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BreakerSet, createBreakerConfig } from "@breakwater/breaker";
 import { Coordinator } from "./coordinator.js";
+import { LocalFleetState } from "./local-fleet-state.js";
 
 const BREAKER = "s3:http://storage.test:9000";
 const HEARTBEAT_MS = 1_000;
@@ -9,7 +10,7 @@ const HEARTBEAT_MS = 1_000;
 function harness() {
   const clock = { t: 1_000_000, now: () => clock.t };
   const breakers = new BreakerSet({ resolveConfig: () => createBreakerConfig(), random: () => 0.5 });
-  const coordinator = new Coordinator(breakers, clock, HEARTBEAT_MS);
+  const coordinator = new Coordinator(new LocalFleetState(breakers), clock, HEARTBEAT_MS);
   const attach = (id: string) =>
     coordinator.attach(
       { instanceId: id, service: "cache-store", address: `${id}:50051`, breakers: [BREAKER] },

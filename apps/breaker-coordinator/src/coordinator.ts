@@ -1,4 +1,5 @@
-import { BreakerSet, describeBreaker, type BreakerTransition, type Clock, type ForceMode } from "@breakwater/breaker";
+import type { BreakerTransition, Clock, ForceMode } from "@breakwater/breaker";
+import { FleetUnavailableError, type FleetState } from "./fleet-state.js";
 import { InstanceRegistry, type InstanceRecord } from "./instance-registry.js";
 import { membersOf, sameMembers, type MemberList } from "./member-list.js";
 
@@ -24,12 +25,10 @@ export type SessionOutput =
   | { kind: "probe-grant"; breaker: string; permitId: string; expiresAt: number }
   | { kind: "probe-refusal"; breaker: string; retryAfterMs: number | undefined };
 
-/** An operator's change is in effect but could not be saved: it may not survive a restart. */
-export class StateNotSavedError extends Error {
-  override readonly name = "StateNotSavedError";
-  constructor(cause: unknown) {
-    super("the change is in effect but the state file could not be saved", { cause });
-  }
+/** How the coordinator reaches one session: its messages, and cutting it off. */
+interface SessionEnds {
+  readonly send: (out: SessionOutput) => void;
+  readonly end: (err: Error) => void;
 }
 
 /** A connected session, as the coordinator sees it. */
@@ -54,39 +53,46 @@ export interface CoordinatorEvents {
  */
 export class Coordinator {
   readonly registry: InstanceRegistry;
-  readonly #sessions = new Map<SessionLink, (out: SessionOutput) => void>();
+  readonly #sessions = new Map<SessionLink, SessionEnds>();
   readonly #watchers = new Set<(t: BreakerTransition) => void>();
   /** Starts at the clock, so a restarted coordinator's versions stay above the ones it sent before. */
   #members: MemberList;
 
   constructor(
-    readonly breakers: BreakerSet,
+    readonly fleet: FleetState,
     private readonly clock: Clock,
     readonly heartbeatMs: number,
-    /** Saves the state; resolves once what was current at the call is on disk. */
-    private readonly persist: () => Promise<void> = async () => undefined,
     private readonly events: CoordinatorEvents = {},
   ) {
     this.registry = new InstanceRegistry({ heartbeatMs });
     this.#members = { version: clock.now(), members: [] };
-    breakers.onTransition((t) => {
+    fleet.onTransition((t) => {
       // Every session hears every transition as it happens (sessions decide per request from their copy).
-      for (const send of this.#sessions.values()) send({ kind: "transition", transition: t });
+      for (const { send } of this.#sessions.values()) send({ kind: "transition", transition: t });
       for (const w of this.#watchers) w(t);
       events.onTransition?.(t);
-      // Saved in the background, coalesced; a failure is the persister's to report.
-      void this.persist().catch(() => undefined);
+    });
+    fleet.onAvailability((why) => {
+      if (why === undefined) return;
+      // Without the fleet's state this replica must not speak for it: its instances fall back to local breakers.
+      const err = new FleetUnavailableError(why);
+      for (const { end } of [...this.#sessions.values()]) end(err);
     });
   }
 
-  /** Opens a session: registers the instance and its breakers; answers the link and the snapshot (views, members). */
+  /**
+   * Opens a session: registers the instance and its breakers; answers the link and the snapshot (views, members).
+   * `end` cuts the session off (the fleet state became unavailable). Throws FleetUnavailableError meanwhile.
+   */
   attach(
     hello: { instanceId: string; service: string; address: string; breakers: readonly string[] },
     send: (out: SessionOutput) => void,
+    end: (err: Error) => void = () => undefined,
   ) {
+    this.#available();
     const now = this.clock.now();
     const instance = this.registry.hello(hello, now);
-    for (const name of hello.breakers) this.breakers.ensure(name, now);
+    this.fleet.ensure(hello.breakers, now);
     const link: SessionLink = {
       instance,
       handle: (input) => this.#handle(instance, input, send),
@@ -100,8 +106,8 @@ export class Coordinator {
     };
     // The others hear of a new member now; this session hears of it in its snapshot.
     this.#refreshMembers(now);
-    this.#sessions.set(link, send);
-    return { link, views: this.breakers.list().map((m) => m.view(now)), members: this.#members };
+    this.#sessions.set(link, { send, end });
+    return { link, views: this.fleet.views(now), members: this.#members };
   }
 
   #handle(instance: InstanceRecord, input: SessionInput, send: (out: SessionOutput) => void): void {
@@ -120,25 +126,30 @@ export class Coordinator {
         this.registry.report(instance.instanceId, input.counts, now);
         for (const c of input.counts) {
           if (c.successes === 0 && c.failures === 0) continue;
-          this.breakers.ensure(c.breaker, now).record(instance.instanceId, c, now);
+          this.fleet.record(instance.instanceId, c.breaker, c, now);
         }
         this.events.onReport?.(instance.instanceId, input.counts.length);
         return;
       }
       case "probe-request": {
         this.registry.report(instance.instanceId, [], now);
-        const answer = this.breakers.ensure(input.breaker, now).acquireProbe(instance.instanceId, now);
-        this.events.onProbe?.(input.breaker, answer.granted);
-        send(
-          answer.granted
-            ? { kind: "probe-grant", breaker: input.breaker, permitId: answer.id, expiresAt: answer.expiresAt }
-            : { kind: "probe-refusal", breaker: input.breaker, retryAfterMs: answer.retryAfterMs },
+        void this.fleet.acquireProbe(input.breaker, instance.instanceId, now).then(
+          (answer) => {
+            this.events.onProbe?.(input.breaker, answer.granted);
+            send(
+              answer.granted
+                ? { kind: "probe-grant", breaker: input.breaker, permitId: answer.id, expiresAt: answer.expiresAt }
+                : { kind: "probe-refusal", breaker: input.breaker, retryAfterMs: answer.retryAfterMs },
+            );
+          },
+          // The fleet state could not be reached in time: refused, ask again (the session ends if it stays away).
+          () => send({ kind: "probe-refusal", breaker: input.breaker, retryAfterMs: undefined }),
         );
         return;
       }
       case "probe-result": {
         this.registry.report(instance.instanceId, [], now);
-        this.breakers.get(input.breaker)?.completeProbe(input.permitId, input.success, now);
+        this.fleet.completeProbe(input.breaker, input.permitId, input.success, now);
         return;
       }
     }
@@ -156,8 +167,8 @@ export class Coordinator {
    */
   tick(): void {
     const now = this.clock.now();
-    this.breakers.tick(now);
-    for (const id of this.registry.sweep(now)) for (const m of this.breakers.list()) m.forgetInstance(id);
+    this.fleet.tick(now);
+    for (const id of this.registry.sweep(now)) this.fleet.forgetInstance(id);
     this.#refreshMembers(now);
   }
 
@@ -168,61 +179,72 @@ export class Coordinator {
 
   /** Recomputes the members; on a change, bumps the version and tells every session. */
   #refreshMembers(now: number): void {
-    const members = membersOf(this.registry.list(), (r) => this.registry.isLive(r, now));
+    const members = membersOf(this.#fleetInstances(now), (r) => r.connected);
     if (sameMembers(members, this.#members.members)) return;
     this.#members = { version: Math.max(this.#members.version + 1, now), members };
-    for (const send of this.#sessions.values()) send({ kind: "members", members: this.#members });
+    for (const { send } of this.#sessions.values()) send({ kind: "members", members: this.#members });
     this.events.onMembersChange?.(this.#members);
   }
 
   describe(name: string) {
-    const m = this.breakers.get(name);
-    return m === undefined ? undefined : describeBreaker(m, this.clock.now());
+    this.#available();
+    return this.fleet.describe(name, this.clock.now());
   }
 
   list() {
-    const now = this.clock.now();
-    return this.breakers.list().map((m) => describeBreaker(m, now));
+    this.#available();
+    return this.fleet.list(this.clock.now());
   }
 
-  /** Applies an operator's force; answers once it is on disk, so an acknowledged force survives a crash. */
+  /** Applies an operator's force; answers once it is durable, so an acknowledged force survives a crash. */
   async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined) {
-    const now = this.clock.now();
-    const m = this.breakers.ensure(name, now);
-    m.force(mode, { reason: reason || undefined, ttlMs }, now);
-    await this.#saved();
-    return describeBreaker(m, this.clock.now());
+    this.#available();
+    return this.fleet.force(name, mode, reason, ttlMs, this.clock.now());
   }
 
-  /** Closes a breaker and clears its window and backoff; answers once it is on disk. */
+  /** Closes a breaker and clears its window and backoff; answers once it is durable. */
   async reset(name: string) {
-    const m = this.breakers.get(name);
-    if (m === undefined) return undefined;
-    m.reset(this.clock.now());
-    await this.#saved();
-    return describeBreaker(m, this.clock.now());
+    this.#available();
+    return this.fleet.reset(name, this.clock.now());
   }
 
-  #saved(): Promise<void> {
-    return this.persist().catch((err: unknown) => {
-      throw new StateNotSavedError(err);
-    });
-  }
-
-  /** Instances with liveness and the breakers each holds open for itself. */
+  /** Instances with liveness and the breakers each holds open for itself: this replica's and the others'. */
   instances() {
+    this.#available();
     const now = this.clock.now();
     const locallyOpenBy = new Map<string, Set<string>>();
-    for (const m of this.breakers.list()) {
-      for (const id of describeBreaker(m, now).locallyOpenInstances) {
-        (locallyOpenBy.get(id) ?? locallyOpenBy.set(id, new Set()).get(id)!).add(m.name);
+    for (const d of this.fleet.list(now)) {
+      for (const id of d.locallyOpenInstances) {
+        (locallyOpenBy.get(id) ?? locallyOpenBy.set(id, new Set()).get(id)!).add(d.name);
       }
     }
-    return this.registry.list().map((r) => ({
+    return this.#fleetInstances(now).map((r) => ({
       record: r,
-      live: this.registry.isLive(r, now),
+      live: r.connected,
       locallyOpen: [...new Set([...r.locallyOpen, ...(locallyOpenBy.get(r.instanceId) ?? [])])].sort(),
     }));
+  }
+
+  /**
+   * This replica's instances and those other replicas published, one record per instance id (a live one
+   * before a stale one, then the one connected most recently), with `connected` meaning live at `now`.
+   */
+  #fleetInstances(now: number): InstanceRecord[] {
+    const byId = new Map<string, InstanceRecord>();
+    const offer = (r: InstanceRecord): void => {
+      const held = byId.get(r.instanceId);
+      const better =
+        held === undefined || (r.connected !== held.connected ? r.connected : r.connectedAt > held.connectedAt);
+      if (better) byId.set(r.instanceId, r);
+    };
+    for (const r of this.registry.list()) offer({ ...r, connected: this.registry.isLive(r, now) });
+    for (const { record, live } of this.fleet.remoteInstances()) offer({ ...record, connected: live });
+    return [...byId.values()];
+  }
+
+  #available(): void {
+    const why = this.fleet.unavailable;
+    if (why !== undefined) throw new FleetUnavailableError(why);
   }
 
   get sessionCount(): number {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BreakerSet, createBreakerConfig } from "@breakwater/breaker";
 import { Coordinator, type SessionLink } from "./coordinator.js";
+import { LocalFleetState } from "./local-fleet-state.js";
 import type { MemberList } from "./member-list.js";
 
 const BREAKER = "s3:http://storage.test:9000";
@@ -12,7 +13,7 @@ function harness() {
   const clock = { t: T0, now: () => clock.t };
   const breakers = new BreakerSet({ resolveConfig: () => createBreakerConfig(), random: () => 0.5 });
   const changes: MemberList[] = [];
-  const coordinator = new Coordinator(breakers, clock, HEARTBEAT_MS, undefined, {
+  const coordinator = new Coordinator(new LocalFleetState(breakers), clock, HEARTBEAT_MS, {
     onMembersChange: (m) => changes.push(m),
   });
   const heard = new Map<string, string[]>();
@@ -101,7 +102,11 @@ describe("Coordinator members (injected clock)", () => {
     first.attach("b");
     const sent = first.coordinator.members.version;
     const breakers = new BreakerSet({ resolveConfig: () => createBreakerConfig() });
-    const restarted = new Coordinator(breakers, { now: () => first.clock.t + 1_000 }, HEARTBEAT_MS);
+    const restarted = new Coordinator(
+      new LocalFleetState(breakers),
+      { now: () => first.clock.t + 1_000 },
+      HEARTBEAT_MS,
+    );
     expect(restarted.members).toEqual({ version: first.clock.t + 1_000, members: [] });
     expect(restarted.members.version).toBeGreaterThan(sent);
   });

@@ -112,7 +112,10 @@ describe("coordinator state file", () => {
 
     const fleet = await openByFailures(ops);
     await eventually(async () => ((await failures()) ?? 0) >= 1, { what: "a failed save counted" });
-    const errors = logged(p, "saving the state failed: serving on, the file is behind until a save works");
+    const saveFailed = "saving the state failed: serving on, the file is behind until a save works";
+    // The count goes up just before the line is written: the line may still be in the pipe.
+    await eventually(() => logged(p, saveFailed).length >= 1, { what: "the failed save logged" });
+    const errors = logged(p, saveFailed);
     expect(errors.map((e) => e.level)).toEqual([50]); // once, at error
 
     // Still serving: ops RPCs, sessions, health.

@@ -26,9 +26,13 @@ export { BreakerSnapshotError, isBreakerSnapshotError } from "./breaker-snapshot
 /** Bucketed outcome counts over a sliding window, allocation-free on record. */
 export { SlidingWindow } from "./sliding-window.js";
 /** A window's counts as operators see them (GetBreaker's WindowCounts). */
-export type { WindowCounts } from "./sliding-window.js";
+export type { WindowCounts, SlidingWindowJSON } from "./sliding-window.js";
 /** Outcome counts one instance reports (OutcomeCount), and the read side of a fleet window. */
-export type { FleetOutcomes, OutcomeCounts } from "./fleet-window.js";
+export type { FleetOutcomes, OutcomeCounts, FleetWindowJSON } from "./fleet-window.js";
+/** One breaker's outcomes in total and per instance (a coordinator replica's share of the fleet window). */
+export { FleetWindow } from "./fleet-window.js";
+/** The fleet window added up from replicas' summaries, and the empty one shared records carry. */
+export { sumFleetWindows, emptyFleetWindow } from "./fleet-window-sum.js";
 /** The trip rules (failure rate, consecutive failures, slow calls), shared by fleet and local breakers. */
 export { tripReason, trips } from "./trip.js";
 /** The quorum rules: how many failing instances open the fleet breaker, and who counts as failing. */
@@ -56,6 +60,8 @@ export { BreakerMachine } from "./breaker-machine.js";
 export type { BreakerMachineOptions } from "./breaker-machine.js";
 /** A machine as saved in the snapshot file. */
 export type { BreakerMachineJSON } from "./machine-snapshot.js";
+/** Reads a saved machine strictly (a BreakerSnapshotError names the bad value). */
+export { parseBreakerMachineJSON } from "./machine-snapshot.js";
 /** Half-open trial permits: granted (with lease expiry) or refused (with why and when to ask again). */
 export type { ProbeAnswer, ProbePermit, ProbeRefusal } from "./probe-leases.js";
 /** A breaker in full for operators (GetBreaker, ListBreakers). */

@@ -22,3 +22,7 @@ export { eventually, type EventuallyOptions } from "./eventually.js";
 export { promSample, scrapeSample } from "./prometheus-sample.js";
 /** An S3 client straight at the test's S3 server (seed objects, check what storage holds). */
 export { directS3Client } from "./direct-s3-client.js";
+/** A real etcd cluster on loopback ports (kill, restart, leader), and whether etcd is installed to run one. */
+export { startEtcdCluster, etcdInstalled, ETCD_MISSING } from "./etcd-cluster.js";
+/** A started etcd cluster and how to start one. */
+export type { EtcdCluster, EtcdClusterOptions } from "./etcd-cluster.js";
