@@ -62,7 +62,7 @@ export function planCoordinators(
     });
   }
   for (const [i, r] of replicas.entries()) {
-    const variable = (name: string): string => (i === 0 ? name : `${name} + ${10 * i}`);
+    const variable = (name: string): string => (i === 0 ? name : `${name} (this replica is ${10 * i} above it)`);
     ports.push(
       { port: r.grpc, host: "0.0.0.0", service: r.name, role: "gRPC", variable: variable("COORDINATOR_PORT") },
       { port: r.http, host: "0.0.0.0", service: r.name, role: "HTTP", variable: variable("COORDINATOR_HTTP_PORT") },

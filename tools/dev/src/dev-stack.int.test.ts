@@ -146,7 +146,7 @@ describe("npm start (tools/dev)", () => {
       const { stderr } = run.output();
       expect(stderr.trim()).toBe(
         `error: port ${ports[3]} (cache-store gRPC) is already in use; stop the process holding it, ` +
-          `or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)`,
+          `or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move them all)`,
       );
     } finally {
       await new Promise((r) => holder.close(r));

@@ -87,6 +87,11 @@ try {
     },
     onUnexpectedExit: (service, exit) => {
       if (stopping) return;
+      if (config.coordinators > 1 && service.startsWith("breaker-coordinator-")) {
+        // The point of several replicas: the others carry on and the sessions fail over to them.
+        fail(`${service} ${describeExit(exit)}; the other coordinator replicas carry on`);
+        return;
+      }
       fail(`${service} ${describeExit(exit)} unexpectedly; stopping the other services`);
       void shutdown(1);
     },

@@ -27,7 +27,7 @@ describe("port check", () => {
     const line = portInUseMessage(planned(50051));
     expect(line).toBe(
       "error: port 50051 (cache-store gRPC) is already in use; stop the process holding it, " +
-        "or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move all six ports)",
+        "or set CACHE_STORE_PORT (or BW_DEV_BASE_PORT to move them all)",
     );
     expect(line).not.toContain("\n");
   });

@@ -28,6 +28,6 @@ export async function findBusyPorts(ports: readonly PlannedPort[]): Promise<Plan
 export function portInUseMessage(p: PlannedPort): string {
   return (
     `error: port ${p.port} (${p.service} ${p.role}) is already in use; ` +
-    `stop the process holding it, or set ${p.variable} (or BW_DEV_BASE_PORT to move all six ports)`
+    `stop the process holding it, or set ${p.variable} (or BW_DEV_BASE_PORT to move them all)`
   );
 }
