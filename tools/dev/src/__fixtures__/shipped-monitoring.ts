@@ -14,6 +14,8 @@ const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 export const shipped = {
   scrapeConfig: path.join(repoRoot, "deploy/prometheus/prometheus.yml"),
   alertRules: path.join(repoRoot, "deploy/prometheus/alerts.yml"),
+  /** promtool's unit tests of the alert rules, on made-up series. */
+  alertRuleTests: path.join(repoRoot, "deploy/prometheus/alerts.test.yml"),
   dashboard: path.join(repoRoot, "deploy/grafana/breakwater.json"),
 } as const;
 
