@@ -5,13 +5,15 @@
  * a real Prometheus scraping s3rver + coordinator + two cache-store replicas
  * + gateway (real processes) with the shipped configuration sees every
  * target up and every series the Grafana dashboard and the alert rules
- * query; forcing a breaker open makes the BreakwaterBreakerOpen alert pending.
+ * query; forcing a breaker open makes the BreakwaterBreakerOpen alert pending;
+ * killing the coordinator makes BreakwaterCoordinatorDown and
+ * BreakwaterInstanceDetached (every instance) pending.
  *
  * The configuration Prometheus runs is the shipped file with only what
  * `scrapeConfigForTest` changes: the test's targets, and scrape and rule
  * evaluation every second instead of every 15 s. The rules are the shipped
- * file itself: the alert's `for: 5m` is not shortened, so the alert is
- * asserted pending (its expression holds), not firing.
+ * file itself: no `for:` is shortened, so the alerts are asserted pending
+ * (their expressions hold), not firing.
  *
  * Needs Debian's `prometheus` (prometheus, promtool); skipped with a message
  * when they are missing. Build first: the apps run from dist/.
@@ -269,5 +271,30 @@ describe.skipIf(missing !== undefined)("Prometheus with the shipped configuratio
       timeoutMs: 15_000,
       what: "BreakwaterBreakerOpen gone",
     });
+  });
+
+  it("coordinator killed: BreakwaterCoordinatorDown, BreakwaterInstanceDetached per instance pending", async () => {
+    const prom = prometheus!;
+    // detach_after is 2 s by default; both alerts keep their shipped `for: 1m`, so pending.
+    const pending = async (name: string): Promise<Alert[]> =>
+      (await prom.api<{ alerts: Alert[] }>("/api/v1/alerts")).alerts.filter(
+        (a) => a.labels.alertname === name && a.state === "pending",
+      );
+    expect(await pending("BreakwaterCoordinatorDown")).toEqual([]);
+    expect(await pending("BreakwaterInstanceDetached")).toEqual([]);
+    expect(await coordinator.stop("SIGKILL")).toBe("SIGKILL");
+    await eventually(async () => (await pending("BreakwaterCoordinatorDown")).length === 1, {
+      timeoutMs: 15_000,
+      what: "BreakwaterCoordinatorDown pending",
+    });
+    expect((await pending("BreakwaterCoordinatorDown"))[0]!.labels.instance).toBe(
+      coordinator.httpUrl.replace("http://", ""),
+    );
+    await eventually(async () => (await pending("BreakwaterInstanceDetached")).length === 3, {
+      timeoutMs: 15_000,
+      what: "BreakwaterInstanceDetached pending for the gateway and both replicas",
+    });
+    const detached = (await pending("BreakwaterInstanceDetached")).map((a) => a.labels.job).sort();
+    expect(detached).toEqual(["cache-store", "cache-store", "gateway"]);
   });
 });
