@@ -171,6 +171,7 @@ describe("three breaker clients with a real coordinator", () => {
     const seen = events.map((list) => list.length);
     expect(await coordinator.stop("SIGKILL")).toBe("SIGKILL");
     await eventually(() => clients.every((c) => c.detached), { what: "every client detached" });
+    for (const r of registries) expect(promSample(await r.metrics(), "breaker_session_detached")).toBe(1);
     // Each detached no sooner than detach_after (500ms) after its stream broke.
     events.forEach((list, i) => {
       const since = list.slice(seen[i]);
@@ -201,6 +202,7 @@ describe("three breaker clients with a real coordinator", () => {
     coordinator = await startServiceProcess("breaker-coordinator", { env });
     expect(coordinator.grpcPort).toBe(port);
     await eventually(() => clients.every((c) => c.connected && !c.detached), { what: "every client attached again" });
+    for (const r of registries) expect(promSample(await r.metrics(), "breaker_session_detached")).toBe(0);
     expect(events.every((list) => list.some((e) => e.type === "attached" && e.afterDetach))).toBe(true);
     // Every client holds the coordinator's view: same state and version.
     await eventually(

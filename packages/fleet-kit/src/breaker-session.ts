@@ -3,12 +3,13 @@
  * every service that calls a backend through breakers (the cache-store for
  * its storage, the gateway for its upstreams): the gRPC Session transport
  * over the coordinator's replicas, an instance id, the client's events
- * logged, each breaker's state and each failover's duration in /metrics.
+ * logged, each breaker's state, whether the process is detached and each
+ * failover's duration in /metrics.
  * Nothing is dialed until the client's `start()`.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Histogram, type Registry } from "prom-client";
+import { Gauge, Histogram, type Registry } from "prom-client";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { type BreakerClient, type BreakerEventListener, createBreakerClient } from "@breakwater/breaker/session";
 import type { Logger } from "@breakwater/server-kit";
@@ -72,6 +73,17 @@ export function createBreakerSession(options: BreakerSessionOptions): BreakerCli
       options.onEvent?.(event);
     },
     transport: coordinatorTransport(replicas),
+  });
+  // An alert needs to know which instance decides alone (its failover is only observed once it reattaches).
+  new Gauge({
+    name: "breaker_session_detached",
+    help:
+      "1 while this process is detached from the coordinator (no session for detach_after: its local breakers " +
+      "decide alone), else 0",
+    registers: [options.registry],
+    collect() {
+      this.set(client.detached ? 1 : 0);
+    },
   });
   registerBreakerStateGauge(options.registry, {
     ...options.gauge,
