@@ -1,4 +1,10 @@
-import { createMetricsRegistry, createServiceServer, type Logger, type ServiceServer } from "@breakwater/server-kit";
+import {
+  createMetricsRegistry,
+  createServiceServer,
+  startTransportSecurity,
+  type Logger,
+  type ServiceServer,
+} from "@breakwater/server-kit";
 import { BreakerSet, systemClock, type Clock } from "@breakwater/breaker";
 import type { CoordinatorConfig } from "./config.js";
 import { coordinatorService } from "./coordinator-service.js";
@@ -117,6 +123,7 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     host: config.COORDINATOR_HOST,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    security: startTransportSecurity(config.tls, logger),
   });
   let lastRetry = clock.now();
   const ticker = setInterval(() => {

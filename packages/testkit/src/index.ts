@@ -22,3 +22,5 @@ export { eventually, type EventuallyOptions } from "./eventually.js";
 export { promSample, scrapeSample } from "./prometheus-sample.js";
 /** An S3 client straight at the test's S3 server (seed objects, check what storage holds). */
 export { directS3Client } from "./direct-s3-client.js";
+/** A throwaway PKI made with openssl at run time: CA, service, client, foreign and expired certificates. */
+export { makeTestPki, type TestPki, type TestCertificate } from "./test-pki.js";
