@@ -10,8 +10,6 @@ import * as https from "node:https";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
-// Test support only.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   eventually,
   freePort,
