@@ -296,4 +296,55 @@ describe("certificate rotation: files replaced while a client keeps calling", ()
       await ports.server.shutdown();
     }
   });
+
+  it("a client's own certificate replaced: its new connections present the new one", async () => {
+    const cert = `${pki.dir}/client-live.crt`;
+    const key = `${pki.dir}/client-live.key`;
+    await copyFile(pki.client.cert, cert);
+    await copyFile(pki.client.key, key);
+    const client = securityOf({ TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_CA_FILE: pki.ca });
+    // A bare TLS port that notes whom each handshake presented, then hangs up.
+    const presented: string[] = [];
+    const port = tls.createServer({
+      cert: readPem(pki.server.cert),
+      key: readPem(pki.server.key),
+      ca: readPem(pki.ca),
+      requestCert: true,
+      ALPNProtocols: ["h2"],
+    });
+    port.on("secureConnection", (socket) => {
+      presented.push(String(socket.getPeerCertificate().subject?.CN));
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => port.listen(0, "127.0.0.1", resolve));
+    const url = `https://127.0.0.1:${(port.address() as { port: number }).port}`;
+    // A connection that stays open meanwhile (as a Session would): the credentials stay in use, so the
+    // new certificate must reach them as an update, not only when they are first used.
+    const server = await startServer(
+      securityOf({ TLS_CERT_FILE: pki.server.cert, TLS_KEY_FILE: pki.server.key, TLS_CA_FILE: pki.ca }),
+    );
+    const held = createGrpcClient(healthV1.Health, server.grpc, {}, client.channelCredentials());
+    await held.check({ service: "" });
+    const handshake = async (): Promise<string | undefined> => {
+      const before = presented.length;
+      await healthCode(url, client.channelCredentials()); // fails: no HTTP/2 here, the handshake is what counts
+      return presented.length > before ? presented[presented.length - 1] : undefined;
+    };
+    try {
+      expect(await handshake()).toBe("client");
+      await copyFile(pki.serverNext.key, `${key}.new`);
+      await copyFile(pki.serverNext.cert, `${cert}.new`);
+      await rename(`${key}.new`, key);
+      await rename(`${cert}.new`, cert);
+      await eventually(async () => (await handshake()) === "server-next", {
+        what: "a new connection presents the new client certificate",
+      });
+      expect((await held.check({ service: "" })).status).toBe(Serving.SERVING);
+    } finally {
+      held.close();
+      client.close();
+      await server.server.shutdown();
+      await new Promise((resolve) => port.close(resolve));
+    }
+  });
 });
