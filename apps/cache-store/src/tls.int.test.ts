@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { copyFile, rename } from "node:fs/promises";
+import * as tls from "node:tls";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { cacheV1 } from "@breakwater/proto";
-import { createGrpcClient } from "@breakwater/server-kit";
+import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
 import {
   directS3Client,
+  eventually,
   makeTestPki,
   runServiceToExit,
   startS3Server,
@@ -139,5 +142,104 @@ describe("TLS_CA_FILE alone: plaintext ports, TLS to https:// URLs", () => {
       client.close();
       await store.stop();
     }
+  });
+});
+
+/** The subject CN a TLS port serves to a new connection (the ops client's certificate presented). */
+function servedName(hostPort: string, pki: TestPki): Promise<string> {
+  const [host, port] = hostPort.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      {
+        host,
+        port: Number(port),
+        servername: "localhost",
+        ca: readFileSync(pki.ca),
+        cert: readFileSync(pki.client.cert),
+        key: readFileSync(pki.client.key),
+        ALPNProtocols: ["h2", "http/1.1"],
+      },
+      () => {
+        resolve(String(socket.getPeerCertificate().subject.CN));
+        socket.end();
+      },
+    );
+    socket.on("error", reject);
+  });
+}
+
+describe("a cache-store's certificate files replaced while a client keeps calling", () => {
+  it("new connections on both ports get the new certificate; no call fails; no restart", async () => {
+    const cert = `${pki.dir}/store.crt`;
+    const key = `${pki.dir}/store.key`;
+    await copyFile(pki.server.cert, cert);
+    await copyFile(pki.server.key, key);
+    const store = await startServiceProcess("cache-store", {
+      env: {
+        CACHE_STORE_HOST: "127.0.0.1",
+        S3_ENDPOINT: "http://127.0.0.1:1",
+        TLS_CERT_FILE: cert,
+        TLS_KEY_FILE: key,
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "require",
+        TLS_RELOAD_INTERVAL: "100ms",
+      },
+    });
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: pki.client.cert,
+        TLS_KEY_FILE: pki.client.key,
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 60_000,
+      })!,
+    );
+    const client = createGrpcClient(
+      cacheV1.CacheService,
+      `https://${store.grpcAddress}`,
+      {},
+      security.channelCredentials(),
+    );
+    const httpPort = `127.0.0.1:${store.httpPort}`;
+    let calls = 0;
+    const failures: unknown[] = [];
+    let calling = true;
+    const caller = (async () => {
+      while (calling) {
+        try {
+          await client.getStats({}, { timeoutMs: 5_000 });
+          calls++;
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+    })();
+    try {
+      await eventually(() => calls > 10, { what: "GetStats over mTLS" });
+      expect(await servedName(store.grpcAddress, pki)).toBe("server");
+      expect(await servedName(httpPort, pki)).toBe("server");
+      await copyFile(pki.serverNext.key, `${key}.new`);
+      await copyFile(pki.serverNext.cert, `${cert}.new`);
+      await rename(`${key}.new`, key);
+      await rename(`${cert}.new`, cert);
+      await eventually(async () => (await servedName(store.grpcAddress, pki)) === "server-next", {
+        what: "the gRPC port serves the new certificate",
+      });
+      await eventually(async () => (await servedName(httpPort, pki)) === "server-next", {
+        what: "the HTTPS port serves the new certificate",
+      });
+      await eventually(() => store.output.some((l) => l.includes("TLS certificates reloaded")), {
+        what: "the reload is logged",
+      });
+      const before = calls;
+      await eventually(() => calls > before + 10, { what: "calls go on over the same channel" });
+    } finally {
+      calling = false;
+      await caller;
+      client.close();
+      security.close();
+      await store.stop();
+    }
+    expect(failures).toEqual([]);
   });
 });
