@@ -106,7 +106,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
   }, 120_000);
 
   afterAll(async () => {
-    for (const p of processes.reverse()) await p.stop();
+    for (const p of processes.reverse()) await p.stop(); // no-ops for those the last test stopped
     await s3?.close();
     await pki?.remove();
   });
@@ -216,5 +216,9 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
       ops.close();
       security.close();
     }
+  });
+
+  it("every process shuts down cleanly on SIGTERM over its TLS ports (exit 0)", async () => {
+    for (const p of [gateway, ...stores, coordinator]) expect(await p.stop()).toBe(0);
   });
 });
