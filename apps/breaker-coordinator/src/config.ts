@@ -1,10 +1,20 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadConfig,
+  tlsConfig,
+  tlsSettingsOf,
+  type ConfigOf,
+  type TlsSettings,
+} from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
 
 /** The coordinator's environment (design.md "Configuration and ports"). */
 export const coordinatorConfigSchema = {
   ...commonConfig,
+  ...tlsConfig,
   COORDINATOR_PORT: env.port(50052, "gRPC port (h2c): Session, ops RPCs, reflection, health"),
   COORDINATOR_HTTP_PORT: env.port(9452, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   COORDINATOR_HOST: env.string("0.0.0.0", "address to bind"),
@@ -38,6 +48,8 @@ export const coordinatorConfigSchema = {
 export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
   /** BREAKER_CONFIG, read and validated (design.md defaults when empty). */
   readonly breakerConfig: BreakerConfigSet;
+  /** The TLS variables, checked and their files read; undefined: plaintext. */
+  readonly tls: TlsSettings | undefined;
 };
 
 /**
@@ -46,14 +58,15 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
  */
 export function loadCoordinatorConfig(vars: Readonly<Record<string, string | undefined>>): CoordinatorConfig {
   const config = loadConfig(coordinatorConfigSchema, vars);
+  const problems: string[] = [];
   if (config.COORDINATOR_PORT !== 0 && config.COORDINATOR_PORT === config.COORDINATOR_HTTP_PORT) {
-    throw new ConfigError([`COORDINATOR_PORT and COORDINATOR_HTTP_PORT must differ (both ${config.COORDINATOR_PORT})`]);
+    problems.push(`COORDINATOR_PORT and COORDINATOR_HTTP_PORT must differ (both ${config.COORDINATOR_PORT})`);
   }
   if (config.COORDINATOR_ETCD_LEASE_TTL < 2_000) {
     const got = config.COORDINATOR_ETCD_LEASE_TTL;
-    throw new ConfigError([
-      `COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`,
-    ]);
+    problems.push(`COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`);
   }
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  const tls = tlsSettingsOf(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls });
 }

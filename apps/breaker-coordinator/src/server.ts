@@ -1,6 +1,7 @@
 import {
   createMetricsRegistry,
   createServiceServer,
+  startTransportSecurity,
   type HttpRoute,
   type Logger,
   type ServiceServer,
@@ -99,6 +100,7 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     httpRoutes: [readyzRoute(() => server.health.serving)],
+    security: startTransportSecurity(config.tls, logger),
   });
   // Health follows the fleet state: a replica without etcd is NOT_SERVING until etcd is back.
   const serving = (why: string | undefined): void => {

@@ -28,14 +28,14 @@ describe("CACHE_STORE_PEERS", () => {
 
   it("names every bad entry in one problem", () => {
     const problems = problemsOf({
-      CACHE_STORE_PEERS: "http://ok:1,cache-2:50051,https://tls:443,http://noport,http://h:70000,http://h:1/path",
+      CACHE_STORE_PEERS: "http://ok:1,cache-2:50051,ftp://tls:443,http://noport,http://h:70000,http://h:1/path",
     });
     expect(problems).toHaveLength(1);
     const [problem] = problems;
     expect(problem).toMatch(/^CACHE_STORE_PEERS=/);
     for (const bad of [
       "cache-2:50051 (expected",
-      "https://tls:443 (https is not supported",
+      "ftp://tls:443 (expected",
       "http://noport (expected",
       "http://h:70000 (port must",
       "http://h:1/path (expected",
@@ -43,6 +43,12 @@ describe("CACHE_STORE_PEERS", () => {
       expect(problem).toContain(bad);
     }
     expect(problem).not.toContain("http://ok:1 (");
+  });
+
+  it("takes https:// peers (TLS)", () => {
+    expect(loadCacheStoreConfig({ CACHE_STORE_PEERS: "https://cache-2:50051" }).CACHE_STORE_PEERS).toEqual([
+      "https://cache-2:50051",
+    ]);
   });
 
   it("refuses a peer listed twice", () => {

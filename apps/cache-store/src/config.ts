@@ -1,10 +1,22 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigField, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadConfig,
+  tlsConfig,
+  tlsSettingsOf,
+  type ConfigField,
+  type ConfigOf,
+  type TlsSettings,
+} from "@breakwater/server-kit";
+import { readFileSync } from "node:fs";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 
 /** The cache-store's environment (design.md "Configuration and ports", "Cache rules"). */
 export const cacheStoreConfigSchema = {
   ...commonConfig,
+  ...tlsConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
   CACHE_STORE_PORT: env.port(50051, "gRPC port (h2c): CacheService, reflection, health"),
@@ -15,6 +27,10 @@ export const cacheStoreConfigSchema = {
   S3_SECRET_KEY: env.string("minioadmin", "S3 secret access key"),
   S3_USE_SSL: env.bool(false, "https when S3_ENDPOINT has no scheme"),
   S3_REGION: env.string("us-east-1", "S3 region"),
+  S3_CA_FILE: env.string(
+    "",
+    "PEM CA bundle trusted for an https S3_ENDPOINT, added to the system's roots (private CA)",
+  ),
   S3_REQUEST_TIMEOUT: env.durationMs(30_000, "deadline of one S3 request (the transport's, not a timer per call)"),
   CACHE_TTL: env.durationMs(5 * 60_000, "age under which a cached object is served without asking storage"),
   CACHE_MAX_STALE: env.durationMs(60 * 60_000, "age under which an expired object may be revalidated or served stale"),
@@ -24,7 +40,8 @@ export const cacheStoreConfigSchema = {
   CACHE_CLEANUP_INTERVAL: env.durationMs(60_000, "period of the sweep that drops entries past max stale"),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 4, "largest object a PutObject may store (RESOURCE_EXHAUSTED above)"),
   CACHE_STORE_PEERS: peerUrls(
-    "comma-separated gRPC URLs (http://host:port) of the other replicas, whose invalidations this one follows",
+    "comma-separated gRPC URLs (http://host:port, https:// for TLS) of the other replicas, " +
+      "whose invalidations this one follows",
   ),
   CACHE_STORE_PEER_BACKOFF: env.durationMs(
     100,
@@ -56,6 +73,10 @@ export const cacheStoreConfigSchema = {
 export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
   /** BREAKER_CONFIG, read and validated. */
   readonly breakerConfig: BreakerConfigSet;
+  /** The TLS variables, checked and their files read; undefined: plaintext. */
+  readonly tls: TlsSettings | undefined;
+  /** S3_CA_FILE's contents, when set. */
+  readonly s3Ca: Buffer | undefined;
 };
 
 /** Reads and validates the cache-store's environment and BREAKER_CONFIG; throws ConfigError listing every problem. */
@@ -67,8 +88,21 @@ export function loadCacheStoreConfig(vars: Readonly<Record<string, string | unde
     problems.push("CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF");
   }
   problems.push(...crossFieldProblems(config));
+  const tls = tlsSettingsOf(config, problems);
+  const s3Ca = s3CaOf(config.S3_CA_FILE, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls, s3Ca });
+}
+
+/** S3_CA_FILE read once at start (the S3 client's agent is made once). */
+function s3CaOf(path: string, problems: string[]): Buffer | undefined {
+  if (path === "") return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    problems.push(`S3_CA_FILE=${JSON.stringify(path)} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    return undefined;
+  }
 }
 
 /**
@@ -152,7 +186,7 @@ function peerUrls(describe: string): ConfigField<readonly string[]> {
         const problem = peerUrlProblem(url);
         return problem === undefined ? [] : [`${url} (${problem})`];
       });
-      if (bad.length > 0) throw new Error(`not http://host:port: ${bad.join(", ")}`);
+      if (bad.length > 0) throw new Error(`not http(s)://host:port: ${bad.join(", ")}`);
       const normalised = urls.map((u) => u.replace(/\/+$/, "").toLowerCase());
       const repeated = normalised.filter((u, i) => normalised.indexOf(u) !== i);
       if (repeated.length > 0) throw new Error(`listed more than once: ${[...new Set(repeated)].join(", ")}`);
@@ -162,9 +196,8 @@ function peerUrls(describe: string): ConfigField<readonly string[]> {
 }
 
 function peerUrlProblem(url: string): string | undefined {
-  if (/^https:/i.test(url)) return "https is not supported: peers are called over plaintext h2c";
-  const m = /^http:\/\/([^/?#@\s]+):(\d{1,5})\/?$/i.exec(url);
-  if (m === null) return "expected http://host:port";
+  const m = /^https?:\/\/([^/?#@\s]+):(\d{1,5})\/?$/i.exec(url);
+  if (m === null) return "expected http://host:port or https://host:port";
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return "port must be between 1 and 65535";
   try {

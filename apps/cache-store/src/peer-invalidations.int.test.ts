@@ -235,11 +235,11 @@ describe("replicas follow each other's invalidations (CACHE_STORE_PEERS)", () =>
 describe("CACHE_STORE_PEERS validation", () => {
   it("a bad peer URL is a configuration error naming it: exit 2", async () => {
     const { code, output } = await runServiceToExit("cache-store", {
-      CACHE_STORE_PEERS: "http://127.0.0.1:1,cache-2:50051,https://x:443",
+      CACHE_STORE_PEERS: "http://127.0.0.1:1,cache-2:50051,ftp://x:443",
     });
     expect(code).toBe(2);
     expect(output).toContain("CACHE_STORE_PEERS");
-    expect(output).toContain("cache-2:50051 (expected http://host:port)");
-    expect(output).toContain("https://x:443 (https is not supported");
+    expect(output).toContain("cache-2:50051 (expected http://host:port or https://host:port)");
+    expect(output).toContain("ftp://x:443 (expected");
   });
 });

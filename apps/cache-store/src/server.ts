@@ -4,6 +4,7 @@ import {
   createMetricsRegistry,
   createServiceServer,
   grpcTarget,
+  startTransportSecurity,
   type Logger,
   type ServiceServer,
 } from "@breakwater/server-kit";
@@ -42,6 +43,8 @@ export interface CacheStoreDeps {
  */
 export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceServer {
   const logger = deps.logger;
+  // Before any client is made: peers, owners and the coordinator are dialled with the process's TLS.
+  const security = startTransportSecurity(config.tls, logger);
   const s3 =
     deps.storage === undefined
       ? createS3Storage({
@@ -49,6 +52,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
           region: config.S3_REGION,
           credentials: { accessKeyId: config.S3_ACCESS_KEY, secretAccessKey: config.S3_SECRET_KEY },
           requestTimeoutMs: config.S3_REQUEST_TIMEOUT,
+          caCertificate: config.s3Ca,
         })
       : undefined;
   // Made here rather than by the server kit: the storage timings register in it before the server exists.
@@ -118,6 +122,7 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     registry,
+    security,
   });
   createCacheMetrics(server.registry, cache);
   const sweep = setInterval(() => {

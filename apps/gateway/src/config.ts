@@ -1,4 +1,13 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadConfig,
+  tlsConfig,
+  tlsSettingsOf,
+  type ConfigOf,
+  type TlsSettings,
+} from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
@@ -12,11 +21,15 @@ import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
  */
 export const gatewayConfigSchema = {
   ...commonConfig,
+  ...tlsConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
   GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
-  CACHE_STORE_URLS: env.urlList(["http://127.0.0.1:50051"], "comma-separated cache-store gRPC addresses"),
+  CACHE_STORE_URLS: env.urlList(
+    ["http://127.0.0.1:50051"],
+    "comma-separated cache-store gRPC addresses (http://host:port; https:// for TLS)",
+  ),
   GATEWAY_ROUTING: env.oneOf(
     ["owner", "round-robin"],
     "owner",
@@ -52,6 +65,8 @@ export const gatewayConfigSchema = {
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema> & {
   /** BREAKER_CONFIG, read and validated: the upstreams' breakers. */
   readonly breakerConfig: BreakerConfigSet;
+  /** The TLS variables, checked and their files read; undefined: plaintext. */
+  readonly tls: TlsSettings | undefined;
 };
 
 /** Reads and validates the gateway's environment; throws ConfigError listing every problem. */
@@ -72,6 +87,7 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
   if (config.GATEWAY_CACHE_MAX_BYTES > 0 && config.GATEWAY_CACHE_MAX_BYTES <= NEAR_CACHE_ENTRY_OVERHEAD) {
     problems.push(`GATEWAY_CACHE_MAX_BYTES must be 0 (near-cache off) or above ${NEAR_CACHE_ENTRY_OVERHEAD}`);
   }
+  const tls = tlsSettingsOf(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls });
 }

@@ -1,4 +1,5 @@
-import * as http from "node:http";
+import type * as http from "node:http";
+import { createHttpOrHttpsServer, type TransportSecurity } from "@breakwater/server-kit";
 import type { GatewayConfig } from "./config.js";
 import { gatewayErrors, rawErrorResponse, sendError } from "./http-errors.js";
 
@@ -18,13 +19,16 @@ export type HardeningConfig = Pick<
  * half-closed requests still answered, oversized PUTs refused before their
  * body (Expect: 100-continue), malformed requests answered without a crash.
  * `onClientError` is told a label per refused connection ("400", "431", "reset", …).
+ * With `security` serving TLS it is node:https (mTLS when required).
  */
 export function createHardenedServer(
   config: HardeningConfig,
   listener: http.RequestListener,
   onClientError: (label: string) => void,
+  security?: TransportSecurity,
 ): http.Server {
-  const server = http.createServer(
+  const server = createHttpOrHttpsServer(
+    security,
     {
       maxHeaderSize: config.GATEWAY_MAX_HEADER_BYTES,
       requestTimeout: config.GATEWAY_REQUEST_TIMEOUT,

@@ -5,6 +5,7 @@ import {
   grpcTarget,
   PortInUseError,
   shutDown,
+  startTransportSecurity,
   type Logger,
 } from "@breakwater/server-kit";
 import type { GatewayConfig } from "./config.js";
@@ -50,6 +51,8 @@ export interface Gateway {
  */
 export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   const logger = deps.logger;
+  // Before any client is made: cache-stores and the coordinator are dialled with the process's TLS.
+  const security = startTransportSecurity(config.tls, logger);
   const registry = createMetricsRegistry("gateway");
   // Each cache-store upstream sits behind its own coordinated breaker (design.md "Gateway").
   const breakers =
@@ -104,7 +107,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
   let shuttingDown = false;
   const router = createRouter({ objects, upstreams, nearCache, registry, shuttingDown: () => shuttingDown, logger });
   const admission = createAdmission({ maxConcurrent: config.GATEWAY_MAX_CONCURRENT_REQUESTS, metrics, router });
-  const server = createHardenedServer(config, admission, (label) => metrics.clientError(label));
+  const server = createHardenedServer(config, admission, (label) => metrics.clientError(label), security);
   let stopping = false;
 
   return {
@@ -126,6 +129,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
               upstreams: membership ? urlsOf(membership.members()) : config.CACHE_STORE_URLS,
               routing: config.GATEWAY_ROUTING,
               membership: config.CACHE_STORE_MEMBERSHIP,
+              tls: security?.servesTls ? (security.settings.requireClientCert ? "mtls" : "tls") : "off",
             },
             "gateway listening",
           );
@@ -143,6 +147,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
         graceMs: config.SHUTDOWN_GRACE_MS,
         // Closed in reverse: the invalidation streams, then the upstream channels, then the breakers.
         resources: [
+          ...(security ? [security] : []),
           ...(breakers ? [breakers] : []),
           ...(membership ? [membership] : []),
           upstreams,

@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { grpcServiceDefinition } from "./grpc-codec.js";
+import { channelCredentialsFor } from "./client-credentials.js";
 
 /** Per-call options of a grpc-js client call. */
 export interface GrpcCallOptions {
@@ -44,14 +45,16 @@ export function grpcTarget(url: string): string {
 /**
  * A grpc-js client typed by a protobuf-es descriptor: grpc-js is about twice
  * connect's client throughput here, so request-path clients use it
- * (design.md "Stack").
+ * (design.md "Stack"). `https://` dials TLS, `http://` plaintext, a bare
+ * `host:port` TLS when the process has TLS configured (see `channelCredentialsFor`).
  */
 export function createGrpcClient<S extends DescService>(
   desc: S,
   address: string,
   channelOptions: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = channelCredentialsFor(address),
 ): GrpcClient<S> {
-  const client = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
+  const client = new grpc.Client(grpcTarget(address), credentials, channelOptions);
   const definition = grpcServiceDefinition(desc);
   const out: Record<string, unknown> = {
     channel: client,

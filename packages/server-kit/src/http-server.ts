@@ -1,10 +1,12 @@
 import * as http from "node:http";
+import * as https from "node:https";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
 import { mountOnConnect } from "./connect-mount.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
 import type { ToServiceError } from "./errors.js";
+import type { TransportSecurity } from "./transport-security.js";
 
 /** An extra route on the HTTP/1.1 port (the gateway's API, /readyz, ...). Return false to fall through. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
@@ -24,6 +26,8 @@ export interface HttpPortOptions {
   readonly toServiceError?: ToServiceError | undefined;
   /** Told of an error a route threw (the client got a 500). */
   readonly onError?: (err: unknown) => void;
+  /** Serve HTTPS (client certificates required under mTLS), following the certificate files. */
+  readonly security?: TransportSecurity | undefined;
 }
 
 /**
@@ -38,7 +42,7 @@ export function createHttpPort(options: HttpPortOptions): http.Server {
     grpcWeb: true,
     connect: true,
   });
-  const server = http.createServer(async (req, res) => {
+  const server = createHttpOrHttpsServer(options.security, {}, async (req, res) => {
     try {
       const path = (req.url ?? "/").split("?", 1)[0];
       if (req.method === "GET" && path === "/metrics") {
@@ -64,4 +68,20 @@ export function createHttpPort(options: HttpPortOptions): http.Server {
   server.requestTimeout = 300_000;
   server.keepAliveTimeout = 5_000;
   return server;
+}
+
+/**
+ * node:https when `security` serves TLS (its certificates then follow the
+ * files), else node:http. An https.Server is an http.Server underneath (same
+ * requests, timeouts and close methods), typed as one so that both kinds drain alike.
+ */
+export function createHttpOrHttpsServer(
+  security: TransportSecurity | undefined,
+  options: http.ServerOptions,
+  listener: http.RequestListener,
+): http.Server {
+  if (security === undefined || !security.servesTls) return http.createServer(options, listener);
+  const server = https.createServer({ ...options, ...security.httpsOptions() }, listener);
+  security.follow(server);
+  return server as unknown as http.Server;
 }

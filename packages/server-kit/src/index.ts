@@ -11,7 +11,7 @@ export { mountOnGrpc, type MountOptions } from "./grpc-mount.js";
 export { mountOnConnect } from "./connect-mount.js";
 export { addReflection } from "./reflection.js";
 export { HealthStatus, healthService } from "./health.js";
-export { createHttpPort, type HttpRoute, type HttpPortOptions } from "./http-server.js";
+export { createHttpPort, createHttpOrHttpsServer, type HttpRoute, type HttpPortOptions } from "./http-server.js";
 export { createMetricsRegistry, rpcObserver, codeName } from "./metrics.js";
 export type { CallObserver } from "./call-observer.js";
 export {
@@ -44,3 +44,15 @@ export {
   type GrpcClientMethod,
   type GrpcCallOptions,
 } from "./grpc-client.js";
+export {
+  tlsConfig,
+  loadTlsSettings,
+  tlsSettingsOf,
+  tlsMaterialProblem,
+  type TlsConfig,
+  type TlsSettings,
+  type TlsMaterial,
+} from "./tls-config.js";
+export { createTransportSecurity, type TransportSecurity, type TransportSecurityEvents } from "./transport-security.js";
+export { useClientTransportSecurity, channelCredentialsFor, dialsWithTls } from "./client-credentials.js";
+export { startTransportSecurity } from "./process-security.js";

@@ -11,6 +11,7 @@ import { createMetricsRegistry, rpcObserver } from "./metrics.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { ToServiceError } from "./errors.js";
 import { drainableGrpc, drainableHttp, shutDown } from "./shutdown.js";
+import type { TransportSecurity } from "./transport-security.js";
 
 /** Options of a breakwater service process's servers. */
 export interface ServiceServerOptions {
@@ -43,6 +44,8 @@ export interface ServiceServerOptions {
    * grace period open.
    */
   readonly shutdownController?: AbortController;
+  /** TLS on both ports (mTLS under TLS_CLIENT_AUTH=require), following the certificate files; plaintext when absent. */
+  readonly security?: TransportSecurity | undefined;
 }
 
 /** Where a started service listens. */
@@ -113,6 +116,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     observer,
     toServiceError: options.toServiceError,
     onError: (err) => logger.error({ err }, "http route failed"),
+    security: options.security,
   });
 
   const host = options.host ?? "0.0.0.0";
@@ -123,8 +127,9 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     httpServer,
     onClose: (r) => void resources.push(r),
     async listen() {
+      const grpcCredentials = options.security?.serverCredentials() ?? grpc.ServerCredentials.createInsecure();
       const grpcPort = await new Promise<number>((resolve, reject) =>
-        grpcServer.bindAsync(`${host}:${options.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        grpcServer.bindAsync(`${host}:${options.grpcPort}`, grpcCredentials, (err, port) =>
           err
             ? reject(/in use|EADDRINUSE/i.test(err.message) ? new PortInUseError(options.grpcPort, "gRPC") : err)
             : resolve(port),
@@ -142,7 +147,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
         grpcServer.forceShutdown();
         throw err;
       });
-      logger.info({ grpcPort, httpPort }, `${options.name} listening`);
+      const tls = options.security?.servesTls ? (options.security.settings.requireClientCert ? "mtls" : "tls") : "off";
+      logger.info({ grpcPort, httpPort, tls }, `${options.name} listening`);
       return { grpcPort, httpPort };
     },
     async shutdown() {
@@ -158,7 +164,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
         },
         servers: [drainableGrpc(grpcServer), drainableHttp(httpServer)],
         graceMs: options.shutdownGraceMs ?? 10_000,
-        resources,
+        resources: options.security ? [options.security, ...resources] : resources,
       });
     },
   };

@@ -1,3 +1,4 @@
+import { rootCertificates } from "node:tls";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { ResolvedS3Options } from "./s3-options.js";
 import { sdkHttpStatus } from "./s3-error.js";
@@ -31,7 +32,11 @@ export function createS3Client(options: ResolvedS3Options): S3Client {
       // Idle time on the socket, also while a body streams.
       socketTimeout: options.requestTimeoutMs,
       httpAgent: agent,
-      httpsAgent: agent,
+      // A private CA is trusted next to the system's roots (an agent's `ca` replaces them).
+      httpsAgent:
+        options.caCertificate === undefined
+          ? agent
+          : { ...agent, ca: [...rootCertificates, options.caCertificate.toString()] },
     },
   });
   client.middlewareStack.add(

@@ -26,6 +26,8 @@ export interface S3StorageOptions {
   readonly partSizeBytes?: number | undefined;
   /** Parts of one upload in flight at once; memory per upload is about (queueSize + 1) × partSize. Default 2. */
   readonly queueSize?: number | undefined;
+  /** PEM CA bundle trusted for an https endpoint besides the system's roots (S3_CA_FILE: MinIO with a private CA). */
+  readonly caCertificate?: Buffer | string | undefined;
 }
 
 /** S3StorageOptions with every default filled in and checked. */
@@ -40,6 +42,7 @@ export interface ResolvedS3Options {
   readonly multipartThresholdBytes: number;
   readonly partSizeBytes: number;
   readonly queueSize: number;
+  readonly caCertificate: Buffer | string | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -68,6 +71,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     multipartThresholdBytes: positive("multipartThresholdBytes", options.multipartThresholdBytes, 8 * MiB),
     partSizeBytes: positive("partSizeBytes", options.partSizeBytes, 8 * MiB),
     queueSize: positive("queueSize", options.queueSize, 2),
+    caCertificate: options.caCertificate,
   };
   if (resolved.partSizeBytes < minPartSize) {
     throw new RangeError(

@@ -1,0 +1,224 @@
+/**
+ * The whole fleet under mTLS with https:// URLs, as real processes: a
+ * coordinator, two cache-stores following each other's invalidations, and a
+ * gateway that learns the second cache-store from the coordinator (by its
+ * host:port name, dialled with TLS because the process has TLS configured).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import * as https from "node:https";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { breakerV1 } from "@breakwater/proto";
+import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
+import {
+  eventually,
+  freePort,
+  makeTestPki,
+  promSample,
+  startS3Server,
+  startServiceProcess,
+  type S3Server,
+  type ServiceProcess,
+  type TestPki,
+} from "@breakwater/testkit";
+
+interface Answer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)", () => {
+  let pki: TestPki;
+  let s3: S3Server;
+  const processes: ServiceProcess[] = [];
+  let coordinator: ServiceProcess;
+  let stores: ServiceProcess[];
+  let gateway: ServiceProcess;
+  let clientTls: https.RequestOptions;
+
+  /** One HTTPS request with the ops client's certificate unless `tls` says otherwise. */
+  function call(url: string, method = "GET", body?: string, tls: https.RequestOptions = clientTls): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method, agent: false, ...tls, timeout: 5_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+  const httpsUrl = (p: ServiceProcess): string => p.httpUrl.replace("http://", "https://");
+  const metric = async (p: ServiceProcess, name: string, labels: Record<string, string> = {}) =>
+    promSample((await call(`${httpsUrl(p)}/metrics`)).body.toString(), name, labels);
+
+  beforeAll(async () => {
+    pki = await makeTestPki();
+    clientTls = {
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.client.cert),
+      key: readFileSync(pki.client.key),
+    };
+    const mtls = {
+      TLS_CERT_FILE: pki.server.cert,
+      TLS_KEY_FILE: pki.server.key,
+      TLS_CA_FILE: pki.ca,
+      TLS_CLIENT_AUTH: "require",
+    };
+    s3 = await startS3Server({ buckets: ["default"] });
+    coordinator = await startServiceProcess("breaker-coordinator", {
+      env: { ...mtls, COORDINATOR_HOST: "127.0.0.1", COORDINATOR_STATE_FILE: `${pki.dir}/coordinator-state.json` },
+    });
+    processes.push(coordinator);
+    const coordinatorUrl = `https://${coordinator.grpcAddress}`;
+    const ports = [await freePort(), await freePort()];
+    stores = [];
+    for (const [i, port] of ports.entries()) {
+      const store = await startServiceProcess("cache-store", {
+        env: {
+          ...mtls,
+          CACHE_STORE_HOST: "127.0.0.1",
+          CACHE_STORE_PORT: String(port),
+          CACHE_STORE_PEERS: `https://127.0.0.1:${ports[1 - i]}`,
+          COORDINATOR_URL: coordinatorUrl,
+          S3_ENDPOINT: s3.endpoint,
+          S3_ACCESS_KEY: s3.accessKeyId,
+          S3_SECRET_KEY: s3.secretAccessKey,
+          SHUTDOWN_GRACE_MS: "500",
+        },
+      });
+      stores.push(store);
+      processes.push(store);
+      expect(store.output.join("\n")).toContain('"tls":"mtls"');
+    }
+    gateway = await startServiceProcess("gateway", {
+      env: {
+        ...mtls,
+        GATEWAY_HOST: "127.0.0.1",
+        // Only the first by URL: the second comes from the coordinator as "127.0.0.1:<port>".
+        CACHE_STORE_URLS: `https://${stores[0]!.grpcAddress}`,
+        CACHE_STORE_MEMBERSHIP: "coordinator",
+        COORDINATOR_URL: coordinatorUrl,
+      },
+    });
+    processes.push(gateway);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const p of processes.reverse()) await p.stop(); // no-ops for those the last test stopped
+    await s3?.close();
+    await pki?.remove();
+  });
+
+  it("every session reaches the coordinator, and an ops client with a certificate lists them", async () => {
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: pki.client.cert,
+        TLS_KEY_FILE: pki.client.key,
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+    const ops = createGrpcClient(
+      breakerV1.BreakerCoordinator,
+      `https://${coordinator.grpcAddress}`,
+      {},
+      security.channelCredentials(),
+    );
+    try {
+      await eventually(
+        async () => {
+          const { instances } = await ops.listInstances({});
+          const live = instances.filter((i) => i.status === breakerV1.InstanceStatus.LIVE);
+          return (
+            live.filter((i) => i.service === "cache-store").length === 2 && live.some((i) => i.service === "gateway")
+          );
+        },
+        { what: "two cache-stores and the gateway hold live sessions over mTLS", timeoutMs: 20_000 },
+      );
+    } finally {
+      ops.close();
+      security.close();
+    }
+  });
+
+  it("the replicas follow each other's invalidations over https:// peer URLs", async () => {
+    for (const [i, store] of stores.entries()) {
+      const peer = `https://${stores[1 - i]!.grpcAddress}`;
+      await eventually(async () => (await metric(store, "cache_peer_invalidation_stream_live", { peer })) === 1, {
+        what: `cache-store ${i} follows ${peer}`,
+        timeoutMs: 20_000,
+      });
+    }
+  });
+
+  it("the gateway learns the second cache-store by host:port and serves writes and reads over HTTPS", async () => {
+    await eventually(async () => (await metric(gateway, "gateway_cache_store_members")) === 2, {
+      what: "the gateway has both cache-stores",
+      timeoutMs: 20_000,
+    });
+    // The learnt member ("127.0.0.1:<port>", no scheme) is dialled with TLS: its invalidation stream is live.
+    await eventually(
+      async () =>
+        (await metric(gateway, "gateway_invalidation_stream_live", { upstream: stores[1]!.grpcAddress })) === 1,
+      { what: "the gateway's stream from the cache-store it knows by host:port is live", timeoutMs: 20_000 },
+    );
+    const base = `${httpsUrl(gateway)}/objects/default`;
+    // Enough keys that both cache-stores own some: each is called over mTLS.
+    for (let i = 0; i < 16; i++) {
+      expect((await call(`${base}/tls-${i}`, "PUT", `body ${i}`)).status).toBe(200);
+    }
+    for (let i = 0; i < 16; i++) {
+      const got = await call(`${base}/tls-${i}`);
+      expect(got.status).toBe(200);
+      expect(got.body.toString()).toBe(`body ${i}`);
+    }
+    // Every call went to the key's owner: none had to fall back because an owner was unreachable.
+    // (prom-client shows a labelled counter only once counted.)
+    expect((await metric(gateway, "gateway_upstream_requests_total", { route: "fallback" })) ?? 0).toBe(0);
+    expect(await metric(gateway, "gateway_upstream_requests_total", { route: "owner" })).toBeGreaterThan(0);
+    // Each cache-store served some of them (owners by key): both were dialled with mTLS.
+    for (const store of stores) {
+      const text = (await call(`${httpsUrl(store)}/metrics`)).body.toString();
+      const gets = text.split("\n").filter((l) => l.startsWith("rpc_server_calls_total") && l.includes("GetObject"));
+      expect(gets.reduce((sum, l) => sum + Number(l.split(" ").pop()), 0)).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses at the handshake a client without a certificate, and plaintext", async () => {
+    const anonymous = call(`${httpsUrl(gateway)}/healthz`, "GET", undefined, { ca: clientTls.ca });
+    await expect(anonymous).rejects.toThrow();
+    await expect(fetch(`${gateway.httpUrl}/healthz`)).rejects.toThrow();
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: "",
+        TLS_KEY_FILE: "",
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+    const ops = createGrpcClient(
+      breakerV1.BreakerCoordinator,
+      `https://${coordinator.grpcAddress}`,
+      {},
+      security.channelCredentials(),
+    );
+    try {
+      const err = await ops.listInstances({}, { timeoutMs: 3_000 }).then(
+        () => undefined,
+        (e: unknown) => e as ConnectError,
+      );
+      expect(err?.code).toBe(Code.Unavailable);
+    } finally {
+      ops.close();
+      security.close();
+    }
+  });
+
+  it("every process shuts down cleanly on SIGTERM over its TLS ports (exit 0)", async () => {
+    for (const p of [gateway, ...stores, coordinator]) expect(await p.stop()).toBe(0);
+  });
+});
