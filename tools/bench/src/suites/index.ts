@@ -8,6 +8,7 @@ import { fleetSuite } from "./fleet.js";
 import { gatewaySuite } from "./gateway.js";
 import { serverKitSuite } from "./server-kit.js";
 import { sessionSuite } from "./session.js";
+import { tlsSuite } from "./tls.js";
 
 /** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
 export const suites: readonly Suite[] = [
@@ -20,4 +21,5 @@ export const suites: readonly Suite[] = [
   coherenceSuite,
   fleetSuite,
   sessionSuite,
+  tlsSuite,
 ];
