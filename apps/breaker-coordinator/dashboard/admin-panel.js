@@ -26,6 +26,8 @@ export function wireAdminPanel(form, status, onAnswer) {
     const token = field("token").value;
     const mode = field("mode").value;
     if (name === "") return say("Name a breaker first.", true);
+    status.textContent = "Sending…";
+    status.className = "status";
     try {
       const answer =
         action === "reset"

@@ -49,7 +49,8 @@ function cell(label, field, ...content) {
 
 /** @param {any} b */
 function openUntil(b) {
-  if (!b.openUntil) return "";
+  // A forced breaker stays open until its override lapses (shown with the override), not until a probe.
+  if (!b.openUntil || b.override) return "";
   return el("small", {}, " half-open at ", relativeTime(b.openUntil, "until"));
 }
 
