@@ -15,6 +15,34 @@ import {
   type ServiceProcess,
 } from "@breakwater/testkit";
 
+// The functions handed to page.evaluate run in the browser. The tests compile without the DOM library,
+// so the little of it that those functions touch is declared here, for this file only.
+interface PageNode {
+  readonly textContent: string | null;
+  readonly className: string;
+  readonly classList: { contains(name: string): boolean };
+  readonly offsetHeight: number;
+  value: string;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageNode | null;
+  reset(): void;
+}
+declare const document: {
+  querySelectorAll(selector: string): Iterable<PageNode>;
+  querySelector(selector: string): PageNode | null;
+  readonly body: PageNode;
+  readonly cookie: string;
+  readonly documentElement: { readonly scrollWidth: number };
+};
+declare const window: { readonly innerWidth: number; openSeenAt?: number };
+declare const localStorage: { readonly length: number };
+declare const sessionStorage: { readonly length: number };
+declare function getComputedStyle(node: PageNode, pseudo?: string): { display: string; content: string };
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageNode, options: { subtree: boolean; childList: boolean; characterData: boolean }): void;
+}
+
 /** Debian's chromium; CHROMIUM_PATH points elsewhere. */
 const chromiumPath = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const chromiumMissing = !existsSync(chromiumPath);
@@ -149,7 +177,6 @@ describe.skipIf(chromiumMissing)("live fleet page in headless Chromium", () => {
     // The page notes (on its own clock, the machine's) when the row first shows OPEN with the reason.
     await page.evaluate(
       (name, why) => {
-        const seen = window as unknown as { openSeenAt?: number };
         const shows = () => {
           const row = [...document.querySelectorAll("tr[data-breaker]")].find(
             (r) => r.getAttribute("data-breaker") === name,
@@ -160,7 +187,7 @@ describe.skipIf(chromiumMissing)("live fleet page in headless Chromium", () => {
           );
         };
         new MutationObserver(() => {
-          if (seen.openSeenAt === undefined && shows()) seen.openSeenAt = Date.now();
+          if (window.openSeenAt === undefined && shows()) window.openSeenAt = Date.now();
         }).observe(document.body, { subtree: true, childList: true, characterData: true });
       },
       BREAKER,
@@ -169,7 +196,7 @@ describe.skipIf(chromiumMissing)("live fleet page in headless Chromium", () => {
     const sent = Date.now();
     await ops.forceBreaker({ name: BREAKER, mode: breakerV1.ForceMode.OPEN, reason, ttl: { seconds: 600n } }, admin);
     const answered = Date.now();
-    const seenAt = async () => page.evaluate(() => (window as unknown as { openSeenAt?: number }).openSeenAt);
+    const seenAt = async () => page.evaluate(() => window.openSeenAt);
     await eventually(async () => (await seenAt()) !== undefined, { what: "OPEN with its reason on the page" });
     const shownAt = (await seenAt())!;
     // The coordinator announces a transition before it answers (the answer waits for the state to be saved),
@@ -219,21 +246,43 @@ describe.skipIf(chromiumMissing)("live fleet page in headless Chromium", () => {
   });
 
   it("refuses a force from the page without the token, with a visible message", async () => {
-    await page.$eval("#admin", (form) => (form as HTMLFormElement).reset());
+    await page.$eval("#admin", (form) => (form as unknown as PageNode).reset());
     await page.type('#admin input[name="breaker"]', BREAKER);
     await page.type('#admin input[name="reason"]', "from the page, no token");
     await page.click('#admin button[value="force"]');
     await page.waitForFunction(() => document.querySelector("#admin-status")?.classList.contains("error"));
     const message = await page.$eval("#admin-status", (e) => e.textContent ?? "");
     expect(message).toContain("Refused: type the admin token");
-    expect(await page.$eval("#admin-status", (e) => (e as HTMLElement).offsetHeight > 0)).toBe(true);
+    expect(await page.$eval("#admin-status", (e) => (e as unknown as PageNode).offsetHeight > 0)).toBe(true);
     expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(breakerV1.BreakerState.CLOSED);
     await shoot("5-refused-without-token");
   });
 
+  it("leaves no CSRF path: a form's content types are refused, and a cross-site preflight is not allowed", async () => {
+    const force = `${coordinator.httpUrl}/breakwater.breaker.v1.BreakerCoordinator/ForceBreaker`;
+    const body = JSON.stringify({ name: BREAKER, mode: "FORCE_MODE_OPEN", reason: "csrf" });
+    // What an HTML form can send; refused even with the token (a form cannot send the header anyway).
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]) {
+      const res = await fetch(force, { method: "POST", headers: { "content-type": type, ...admin.headers }, body });
+      expect(res.status, type).toBe(415);
+    }
+    // A script on another site needs a preflight for JSON and the header; nothing allows it.
+    const preflight = await fetch(force, {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://elsewhere.test",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    expect(preflight.ok).toBe(false);
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await ops.getBreaker({ name: BREAKER })).breaker?.state).toBe(breakerV1.BreakerState.CLOSED);
+  });
+
   it("forces from the page with the token, and the coordinator holds it", async () => {
     await page.type('#admin input[name="token"]', TOKEN);
-    await page.$eval('#admin input[name="reason"]', (e) => ((e as HTMLInputElement).value = ""));
+    await page.$eval('#admin input[name="reason"]', (e) => ((e as unknown as PageNode).value = ""));
     await page.type('#admin input[name="reason"]', "from the page");
     await page.type('#admin input[name="ttl"]', "5m");
     await page.click('#admin button[value="force"]');
