@@ -1,9 +1,7 @@
 // @ts-check
 import { callServerStream } from "./connect-client.js";
+import { retryDelayMs } from "./retry-delay.js";
 
-/** First retry after this long; doubled on each failure in a row, up to `maxBackoffMs`. */
-const firstBackoffMs = 250;
-const maxBackoffMs = 10_000;
 /** A stream that lasted this long counts as a success: the next failure starts the backoff again. */
 const healthyAfterMs = 5_000;
 
@@ -43,9 +41,7 @@ export function watchBreakers(handlers) {
       }
       if (stop.signal.aborted) return;
       failuresInARow = Date.now() - started >= healthyAfterMs ? 1 : failuresInARow + 1;
-      const ceiling = Math.min(maxBackoffMs, firstBackoffMs * 2 ** (failuresInARow - 1));
-      // Half the wait is random, so that many open pages do not all come back at once.
-      const waitMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+      const waitMs = retryDelayMs(failuresInARow);
       handlers.onDisconnected(why, waitMs);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
