@@ -17,6 +17,7 @@ import { createPersister } from "./persister.js";
 import { createAdminGuard } from "./admin-auth.js";
 import { createCoordinatorMetrics } from "./coordinator-metrics.js";
 import { openEtcdFleet } from "./etcd/open-etcd-fleet.js";
+import { dashboardRoute } from "./dashboard-route.js";
 
 /** What `build` needs besides config. */
 export interface CoordinatorDeps {
@@ -99,7 +100,7 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
     host: config.COORDINATOR_HOST,
     shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
     drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
-    httpRoutes: [readyzRoute(() => server.health.serving)],
+    httpRoutes: [readyzRoute(() => server.health.serving), dashboardRoute()],
     security: startTransportSecurity(config.tls, logger),
   });
   // Health follows the fleet state: a replica without etcd is NOT_SERVING until etcd is back.

@@ -17,6 +17,7 @@ describe("renderBanner", () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         "curl -X PUT --data-binary @README.md http://127.0.0.1:8080/objects/default/hello.txt",
+        "Live fleet page: http://127.0.0.1:9452/",
         "curl -i http://127.0.0.1:8080/objects/default/hello.txt",
         "grpcurl -plaintext 127.0.0.1:50051 list",
         `grpcurl -plaintext -d '{"bucket":"default","key":"hello.txt"}' ` +

@@ -35,6 +35,8 @@ export function renderBanner(options: BannerOptions): string {
     "",
     ...table(rows).map((l) => `  ${l}`),
     "",
+    `Live fleet page: ${coordinatorHttp}/`,
+    "",
     "Try:",
     `  curl -X PUT --data-binary @README.md ${gateway}/objects/${bucket}/hello.txt`,
     `  curl -i ${gateway}/objects/${bucket}/hello.txt`,
