@@ -565,6 +565,14 @@ describe.skipIf(!etcdInstalled())(
           }
           const during = await readCached(200);
           for (const r of replicas) expect((await fetch(`${r.httpUrl}/readyz`)).status).toBe(503);
+          // /metrics keeps answering, and says why (coordinator_fleet_state_available 0).
+          for (const r of replicas) {
+            const res = await fetch(`${r.httpUrl}/metrics`);
+            const text = await res.text();
+            expect([res.status, promSample(text, "coordinator_fleet_state_available")], text.slice(0, 200)).toEqual([
+              200, 0,
+            ]);
+          }
           const refused = await ops[1]!.listBreakers({}).catch((e: unknown) => ConnectError.from(e));
           expect(refused).toBeInstanceOf(ConnectError);
           await eventually(() => gateway.output.some((l) => l.includes("coordinator unreachable")), {
