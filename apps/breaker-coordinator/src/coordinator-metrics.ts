@@ -11,7 +11,9 @@ export function createCoordinatorMetrics(registry: Registry, coordinator: () => 
   registerBreakerStateGauge(registry, {
     name: "breaker_state",
     help: "Breaker state",
-    breakers: () => coordinator().list(),
+    // Without etcd a replica knows no current state (list() answers UNAVAILABLE): none exported, so that
+    // /metrics still answers, with coordinator_fleet_state_available 0 saying why.
+    breakers: () => (coordinator().fleet.unavailable === undefined ? coordinator().list() : []),
   });
   new Gauge({
     name: "coordinator_sessions",

@@ -46,8 +46,10 @@ export function createHttpPort(options: HttpPortOptions): http.Server {
     try {
       const path = (req.url ?? "/").split("?", 1)[0];
       if (req.method === "GET" && path === "/metrics") {
+        // Collected before the head is written: a collector that throws makes a 500, not a 200 with an error body.
+        const text = await options.registry.metrics();
         res.writeHead(200, { "content-type": options.registry.contentType });
-        res.end(await options.registry.metrics());
+        res.end(text);
         return;
       }
       if (req.method === "GET" && path === "/healthz") {

@@ -2,6 +2,7 @@ import type { Suite } from "../suite.js";
 import { breakerAdmissionSuite } from "./breaker-admission.js";
 import { cacheSuite } from "./cache.js";
 import { coherenceSuite } from "./coherence.js";
+import { coordinatorReplicasSuite } from "./coordinator-replicas.js";
 import { coordinatorSuite } from "./coordinator.js";
 import { fleetConvergenceSuite } from "./fleet-convergence.js";
 import { fleetSuite } from "./fleet.js";
@@ -22,4 +23,5 @@ export const suites: readonly Suite[] = [
   fleetSuite,
   sessionSuite,
   tlsSuite,
+  coordinatorReplicasSuite,
 ];
