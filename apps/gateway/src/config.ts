@@ -1,4 +1,14 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadAccess,
+  loadConfig,
+  protectedModeProblem,
+  securityConfig,
+  type Access,
+  type ConfigOf,
+} from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
@@ -14,8 +24,12 @@ export const gatewayConfigSchema = {
   ...commonConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
+  ...securityConfig,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
-  GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
+  GATEWAY_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+  ),
   CACHE_STORE_URLS: env.urlList(["http://127.0.0.1:50051"], "comma-separated cache-store gRPC addresses"),
   GATEWAY_ROUTING: env.oneOf(
     ["owner", "round-robin"],
@@ -24,7 +38,7 @@ export const gatewayConfigSchema = {
   ),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
-  BW_ADMIN_TOKEN: env.string("", "bearer token that PURGE requires; empty: no token needed"),
+  GATEWAY_ANONYMOUS_READ: env.bool(false, "with BW_TOKENS_FILE: GET and HEAD need no token"),
   GATEWAY_MAX_CONCURRENT_REQUESTS: env.int(1024, "requests served at once; more are answered 503", 1),
   GATEWAY_REQUEST_TIMEOUT: env.durationMs(
     300_000,
@@ -52,6 +66,8 @@ export const gatewayConfigSchema = {
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema> & {
   /** BREAKER_CONFIG, read and validated: the upstreams' breakers. */
   readonly breakerConfig: BreakerConfigSet;
+  /** Who may do what: BW_TOKENS_FILE, BW_ADMIN_TOKEN and GATEWAY_ANONYMOUS_READ, read and checked. */
+  readonly access: Access;
 };
 
 /** Reads and validates the gateway's environment; throws ConfigError listing every problem. */
@@ -72,6 +88,9 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
   if (config.GATEWAY_CACHE_MAX_BYTES > 0 && config.GATEWAY_CACHE_MAX_BYTES <= NEAR_CACHE_ENTRY_OVERHEAD) {
     problems.push(`GATEWAY_CACHE_MAX_BYTES must be 0 (near-cache off) or above ${NEAR_CACHE_ENTRY_OVERHEAD}`);
   }
+  const exposed = protectedModeProblem("GATEWAY_HOST", config.GATEWAY_HOST, config, vars);
+  if (exposed !== undefined) problems.push(exposed);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  const access = loadAccess(config, config.GATEWAY_ANONYMOUS_READ ? [{ permission: "read" }] : []);
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), access });
 }

@@ -97,7 +97,7 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     onUpstreamCall: (route) => metrics.upstreamCall(route),
     maxPutBytes: config.MAX_PUT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT,
-    adminToken: config.BW_ADMIN_TOKEN,
+    access: config.access,
     nearCache,
     logger,
   });

@@ -47,6 +47,7 @@ describe("createAccess", () => {
       allowed: true,
       caller: { name: "anonymous", anonymous: true },
     });
+    expect(open.check("Bearer whatever", { permission: "purge" }).allowed).toBe(true);
     const reads = createAccess({ tokens: [entry("w", "w", "write")], anonymous: [{ permission: "read" }] });
     expect(reads.check(undefined, { permission: "read", bucket: "b", key: "k" }).allowed).toBe(true);
     expect(reads.check(undefined, { permission: "write", bucket: "b", key: "k" })).toMatchObject({

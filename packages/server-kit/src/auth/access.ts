@@ -56,7 +56,8 @@ export function createAccess(options: AccessOptions): Access {
     enabled,
     check(authorization, need) {
       let caller: Caller;
-      if (authorization === undefined || authorization === "") caller = anonymous;
+      // With no tokens configured a presented one means nothing (a caller's BW_TOKEN to an open service).
+      if (!enabled || authorization === undefined || authorization === "") caller = anonymous;
       else {
         const m = /^Bearer +(\S+) *$/i.exec(authorization);
         const entry = m === null ? undefined : lookup(m[1]!);
