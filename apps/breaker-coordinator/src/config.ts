@@ -1,4 +1,14 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadAccess,
+  loadConfig,
+  protectedModeProblem,
+  securityConfig,
+  type Access,
+  type ConfigOf,
+} from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig } from "@breakwater/fleet-kit";
 
@@ -7,9 +17,12 @@ export const coordinatorConfigSchema = {
   ...commonConfig,
   COORDINATOR_PORT: env.port(50052, "gRPC port (h2c): Session, ops RPCs, reflection, health"),
   COORDINATOR_HTTP_PORT: env.port(9452, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
-  COORDINATOR_HOST: env.string("0.0.0.0", "address to bind"),
+  COORDINATOR_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+  ),
   ...breakerConfigEnv,
-  BW_ADMIN_TOKEN: env.string("", "bearer token that mutating RPCs require; empty: no token needed"),
+  ...securityConfig,
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
   COORDINATOR_ETCD_ENDPOINTS: env.urlList(
     [],
@@ -38,6 +51,8 @@ export const coordinatorConfigSchema = {
 export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
   /** BREAKER_CONFIG, read and validated (design.md defaults when empty). */
   readonly breakerConfig: BreakerConfigSet;
+  /** Who may call for what: BW_TOKENS_FILE and BW_ADMIN_TOKEN, read and checked. */
+  readonly access: Access;
 };
 
 /**
@@ -55,5 +70,11 @@ export function loadCoordinatorConfig(vars: Readonly<Record<string, string | und
       `COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`,
     ]);
   }
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  const exposed = protectedModeProblem("COORDINATOR_HOST", config.COORDINATOR_HOST, config, vars);
+  if (exposed !== undefined) throw new ConfigError([exposed]);
+  return Object.freeze({
+    ...config,
+    breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG),
+    access: loadAccess(config),
+  });
 }

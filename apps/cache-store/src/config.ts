@@ -1,4 +1,15 @@
-import { commonConfig, ConfigError, env, loadConfig, type ConfigField, type ConfigOf } from "@breakwater/server-kit";
+import {
+  commonConfig,
+  ConfigError,
+  env,
+  loadAccess,
+  loadConfig,
+  protectedModeProblem,
+  securityConfig,
+  type Access,
+  type ConfigField,
+  type ConfigOf,
+} from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 
@@ -7,9 +18,13 @@ export const cacheStoreConfigSchema = {
   ...commonConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
+  ...securityConfig,
   CACHE_STORE_PORT: env.port(50051, "gRPC port (h2c): CacheService, reflection, health"),
   CACHE_STORE_HTTP_PORT: env.port(9451, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
-  CACHE_STORE_HOST: env.string("0.0.0.0", "address to bind"),
+  CACHE_STORE_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+  ),
   S3_ENDPOINT: env.string("http://127.0.0.1:9000", "S3-compatible endpoint (scheme optional; see S3_USE_SSL)"),
   S3_ACCESS_KEY: env.string("minioadmin", "S3 access key id"),
   S3_SECRET_KEY: env.string("minioadmin", "S3 secret access key"),
@@ -56,6 +71,8 @@ export const cacheStoreConfigSchema = {
 export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
   /** BREAKER_CONFIG, read and validated. */
   readonly breakerConfig: BreakerConfigSet;
+  /** Who may call CacheService for what: BW_TOKENS_FILE and BW_ADMIN_TOKEN, read and checked. */
+  readonly access: Access;
 };
 
 /** Reads and validates the cache-store's environment and BREAKER_CONFIG; throws ConfigError listing every problem. */
@@ -67,8 +84,14 @@ export function loadCacheStoreConfig(vars: Readonly<Record<string, string | unde
     problems.push("CACHE_STORE_PEER_MAX_BACKOFF must not be below CACHE_STORE_PEER_BACKOFF");
   }
   problems.push(...crossFieldProblems(config));
+  const exposed = protectedModeProblem("CACHE_STORE_HOST", config.CACHE_STORE_HOST, config, vars);
+  if (exposed !== undefined) problems.push(exposed);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG) });
+  return Object.freeze({
+    ...config,
+    breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG),
+    access: loadAccess(config),
+  });
 }
 
 /**

@@ -4,13 +4,16 @@ import {
   createMetricsRegistry,
   createServiceServer,
   grpcTarget,
+  guardService,
   type Logger,
+  type ServiceRegistration,
   type ServiceServer,
 } from "@breakwater/server-kit";
 import { createObjectCache, systemClock, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { advertisedAddress, s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
+import { cacheServiceRules } from "./cache-access.js";
 import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
@@ -95,21 +98,32 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const replicaId = randomUUID();
   let routing: OwnerRouting | undefined;
   let owners: ReplicaPool | undefined;
+  const guardedWhenConfigured = (registration: ServiceRegistration): ServiceRegistration =>
+    config.access.enabled
+      ? guardService(registration, {
+          access: config.access,
+          rules: cacheServiceRules,
+          onRefused: (method, refusal, reason) => logger.info({ method, refusal, reason }, "refused a call"),
+        })
+      : registration;
   const server = createServiceServer({
     name: "cache-store",
     shutdownController,
     toServiceError,
     services: [
-      cacheService({
-        cache,
-        maxPutBytes: config.MAX_PUT_BYTES,
-        replicaId,
-        breakers: () => (breakers === undefined ? [] : breakerStatuses(breakers)),
-        shutdown: shutdownController.signal,
-        get routing() {
-          return routing;
-        },
-      }),
+      // Who may do what, on both ports; with nothing configured every call is let through unwrapped.
+      guardedWhenConfigured(
+        cacheService({
+          cache,
+          maxPutBytes: config.MAX_PUT_BYTES,
+          replicaId,
+          breakers: () => (breakers === undefined ? [] : breakerStatuses(breakers)),
+          shutdown: shutdownController.signal,
+          get routing() {
+            return routing;
+          },
+        }),
+      ),
     ],
     logger,
     grpcPort: config.CACHE_STORE_PORT,

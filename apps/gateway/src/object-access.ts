@@ -44,8 +44,9 @@ export function admitObjectRequest(
     return verdict.caller.name;
   }
   if (req.method === "PUT") res.setHeader("connection", "close"); // do not read a body we refuse
+  const message = `${req.method} ${verdict.message}`;
   if (verdict.refusal === "unauthenticated")
-    sendError(res, gatewayErrors.unauthenticated(verdict.message), { "www-authenticate": "Bearer" });
-  else sendError(res, gatewayErrors.forbidden(verdict.message));
+    sendError(res, gatewayErrors.unauthenticated(message), { "www-authenticate": "Bearer" });
+  else sendError(res, gatewayErrors.forbidden(message));
   return undefined;
 }

@@ -29,14 +29,14 @@ describe("createAccess", () => {
     expect(access.check(undefined, need)).toEqual({
       allowed: false,
       refusal: "unauthenticated",
-      message: "read in other/k needs a bearer token",
+      message: "needs a bearer token allowed to read in other/k",
     });
     expect(access.check("Bearer nope", need)).toMatchObject({ refusal: "unauthenticated" });
     expect(access.check("Basic abc", need)).toMatchObject({ refusal: "unauthenticated" });
     expect(access.check("Bearer r-token", need)).toEqual({
       allowed: false,
       refusal: "forbidden",
-      message: 'token "reader" may not read in other/k',
+      message: 'is not allowed: token "reader" may not read in other/k',
     });
   });
 

@@ -10,7 +10,11 @@ export interface Caller {
   readonly grants: readonly Grant[];
 }
 
-/** The outcome of a check: allowed, or why not (401 / UNAUTHENTICATED vs 403 / PERMISSION_DENIED). */
+/**
+ * The outcome of a check: allowed, or why not (401 / UNAUTHENTICATED vs 403 /
+ * PERMISSION_DENIED), the message a predicate to put after the call's name
+ * ("ForceBreaker needs a bearer token allowed to admin").
+ */
 export type Verdict =
   | { readonly allowed: true; readonly caller: Caller }
   | { readonly allowed: false; readonly refusal: "unauthenticated" | "forbidden"; readonly message: string };
@@ -65,7 +69,7 @@ export function createAccess(options: AccessOptions): Access {
           return {
             allowed: false,
             refusal: "unauthenticated",
-            message: m === null ? "authorization must be `Bearer <token>`" : "the bearer token is not known",
+            message: m === null ? "needs authorization: Bearer <token>" : "was sent a bearer token that is not known",
           };
         }
         caller = { name: entry.name, anonymous: false, grants: entry.grants };
@@ -74,8 +78,12 @@ export function createAccess(options: AccessOptions): Access {
       const what = describe(need);
       // No token: present one (401). A known token outside its scope: 403.
       return caller.anonymous
-        ? { allowed: false, refusal: "unauthenticated", message: `${what} needs a bearer token` }
-        : { allowed: false, refusal: "forbidden", message: `token ${JSON.stringify(caller.name)} may not ${what}` };
+        ? { allowed: false, refusal: "unauthenticated", message: `needs a bearer token allowed to ${what}` }
+        : {
+            allowed: false,
+            refusal: "forbidden",
+            message: `is not allowed: token ${JSON.stringify(caller.name)} may not ${what}`,
+          };
     },
   };
 }

@@ -47,7 +47,7 @@ export function guardService(registration: ServiceRegistration, options: GuardOp
       }
       options.onRefused?.(ctx.method, verdict.refusal, verdict.message);
       throw new ConnectError(
-        verdict.message,
+        `${method.name} ${verdict.message}`,
         verdict.refusal === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
       );
     };
