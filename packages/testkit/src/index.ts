@@ -26,3 +26,5 @@ export { directS3Client } from "./direct-s3-client.js";
 export { startEtcdCluster, etcdInstalled, ETCD_MISSING } from "./etcd-cluster.js";
 /** A started etcd cluster and how to start one. */
 export type { EtcdCluster, EtcdClusterOptions } from "./etcd-cluster.js";
+
+export { writeTokensFile, bearer, type TestToken } from "./tokens-file.js";
