@@ -7,11 +7,13 @@ import {
   protectedModeProblem,
   securityConfig,
   type Access,
+  type ConfigField,
   type ConfigOf,
 } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
+import { parseRate } from "./rate-limits.js";
 
 /**
  * The gateway's environment (design.md "Configuration and ports"): every
@@ -39,6 +41,10 @@ export const gatewayConfigSchema = {
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
   GATEWAY_ANONYMOUS_READ: env.bool(false, "with BW_TOKENS_FILE: GET and HEAD need no token"),
+  GATEWAY_RATE_LIMIT: rate("object requests per caller (token, or client address without one): 100/s, 30/m; 0: off"),
+  GATEWAY_RATE_BURST: env.int(0, "requests a caller may send at once over GATEWAY_RATE_LIMIT; 0: one second's worth"),
+  GATEWAY_PURGE_PREFIX_RATE_LIMIT: rate("PURGE ?prefix=1 per caller, on top of GATEWAY_RATE_LIMIT: 10/m; 0: off"),
+  GATEWAY_PURGE_PREFIX_BURST: env.int(0, "prefix purges a caller may send at once; 0: one second's worth (at least 1)"),
   GATEWAY_MAX_CONCURRENT_REQUESTS: env.int(1024, "requests served at once; more are answered 503", 1),
   GATEWAY_REQUEST_TIMEOUT: env.durationMs(
     300_000,
@@ -62,6 +68,11 @@ export const gatewayConfigSchema = {
   ),
   GATEWAY_INVALIDATION_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts"),
 };
+
+/** A per-caller rate ("100/s", "30/m", "600/h"); "0" (the default) is off. */
+function rate(describe: string): ConfigField<number> {
+  return { parse: parseRate, default: 0, describe };
+}
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema> & {
   /** BREAKER_CONFIG, read and validated: the upstreams' breakers. */

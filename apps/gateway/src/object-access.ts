@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Access, Logger, Requirement } from "@breakwater/server-kit";
+import type { Access, Caller, Logger, Requirement } from "@breakwater/server-kit";
 import { gatewayErrors, sendError } from "./http-errors.js";
 import type { ObjectPath } from "./object-path.js";
 
@@ -27,7 +27,7 @@ export function objectRequirement(method: string | undefined, path: ObjectPath):
  * Checks the request's `Authorization: Bearer <token>` against what it needs.
  * Answers 401 (with `WWW-Authenticate: Bearer`, RFC 6750) without a known
  * token and 403 outside its permissions, and returns undefined; else the
- * caller's name (for rate limits and logs). The token itself is never logged.
+ * caller (for rate limits and logs). The token itself is never logged.
  */
 export function admitObjectRequest(
   access: Access,
@@ -35,13 +35,13 @@ export function admitObjectRequest(
   res: ServerResponse,
   need: Requirement,
   logger: Logger,
-): string | undefined {
+): Caller | undefined {
   const verdict = access.check(req.headers.authorization, need);
   if (verdict.allowed) {
     // An admin action is logged with who did it.
     if (need.permission === "purge" && access.enabled)
       logger.info({ who: verdict.caller.name, bucket: need.bucket, key: need.key }, "PURGE");
-    return verdict.caller.name;
+    return verdict.caller;
   }
   if (req.method === "PUT") res.setHeader("connection", "close"); // do not read a body we refuse
   const message = `${req.method} ${verdict.message}`;

@@ -9,6 +9,7 @@ import { createObjectReads } from "./object-reads.js";
 import { failureOf, gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache } from "./near-cache.js";
 import { admitObjectRequest, objectRequirement } from "./object-access.js";
+import type { RateLimits } from "./rate-limits.js";
 import {
   routeOf,
   upstreamsFor,
@@ -32,6 +33,8 @@ export interface ObjectRoutesOptions {
   readonly upstreamTimeoutMs: number;
   /** Who may do what (BW_TOKENS_FILE, BW_ADMIN_TOKEN, GATEWAY_ANONYMOUS_READ). */
   readonly access: Access;
+  /** Per-caller rate limits; absent: none. */
+  readonly rateLimits?: RateLimits | undefined;
   /** The gateway's near-cache; absent when it is configured off. */
   readonly nearCache?: NearCache | undefined;
   readonly logger: Logger;
@@ -81,8 +84,11 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     }
     if (path === undefined) return false;
     const need = objectRequirement(req.method, path);
-    if (need !== undefined && admitObjectRequest(options.access, req, res, need, options.logger) === undefined)
-      return true;
+    if (need !== undefined) {
+      const caller = admitObjectRequest(options.access, req, res, need, options.logger);
+      if (caller === undefined) return true;
+      if (options.rateLimits?.admit(req, res, caller, prefix) === false) return true;
+    }
     // A near-cache hit makes no upstream call, so it skips the per-call
     // machinery of `viaUpstream`: the AbortController and its close listener
     // were a third of the gateway's CPU per hit (docs/benchmarks.md, suite

@@ -17,6 +17,7 @@ import {
 } from "@breakwater/fleet-kit";
 import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./upstreams.js";
 import { createObjectRoutes } from "./object-routes.js";
+import { createRateLimits, rateLimitOf } from "./rate-limits.js";
 import { createGatewayMetrics, registerMembersGauge } from "./gateway-metrics.js";
 import { createRouter } from "./router.js";
 import { createAdmission } from "./admission.js";
@@ -98,6 +99,11 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     maxPutBytes: config.MAX_PUT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT,
     access: config.access,
+    rateLimits: createRateLimits({
+      requests: rateLimitOf(config.GATEWAY_RATE_LIMIT, config.GATEWAY_RATE_BURST),
+      prefixPurges: rateLimitOf(config.GATEWAY_PURGE_PREFIX_RATE_LIMIT, config.GATEWAY_PURGE_PREFIX_BURST),
+      clock: deps.clock ?? (() => performance.now()),
+    }),
     nearCache,
     logger,
   });
