@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { breakerV1 } from "@breakwater/proto";
 import { createGrpcClient, type GrpcClient } from "@breakwater/server-kit";
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { bearer, eventually, startServiceProcess, writeTokensFile, type ServiceProcess } from "@breakwater/testkit";
 import { SimInstance } from "./__fixtures__/sim-instance.js";
 

@@ -4,7 +4,6 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { createGrpcClient, grpcTarget } from "@breakwater/server-kit";
 import { createOwnerOrder } from "@breakwater/cache";
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { bearer, eventually, promSample, writeTokensFile } from "@breakwater/testkit";
 import {
   chunksOf,
@@ -69,7 +68,7 @@ describe("CacheService tokens and permissions", () => {
     expect((await failure(putWith(client, "default", "w/k", "x", as("reader")))).code).toBe(Code.PermissionDenied);
     // Stats cover every bucket: a read limited to some does not cover them.
     expect((await failure(client.getStats({}, as("reader")))).code).toBe(Code.PermissionDenied);
-    expect((await client.getStats({}, as("replica"))).replicaId).not.toBe("");
+    expect((await client.getStats({}, as("replica"))).maxBytes).toBeGreaterThan(0n);
   });
 
   it("write: PutObject and DeleteObject under its prefix; a local drop of one key, not a purge", async () => {
@@ -87,18 +86,14 @@ describe("CacheService tokens and permissions", () => {
     );
   });
 
-  it("purge: InvalidateCache by key and prefix; WatchInvalidations of every bucket needs an unlimited read", async () => {
+  it("purge: InvalidateCache by prefix; a watch of every bucket needs a read of every bucket", async () => {
     await client.invalidateCache({ bucket: "other", key: "", prefix: true }, as("purger"));
-    const watch = client.watchInvalidations({ bucket: "" }, as("reader"));
-    expect(
-      (
-        await failure(
-          (async () => {
-            for await (const m of watch) return m;
-          })(),
-        )
-      ).code,
-    ).toBe(Code.PermissionDenied);
+    const firstOf = async (watch: AsyncIterable<cacheV1.WatchInvalidationsResponse>) => {
+      for await (const m of watch) return m;
+      return undefined;
+    };
+    const everyBucket = await failure(firstOf(client.watchInvalidations({ bucket: "" }, as("reader"))));
+    expect(everyBucket.code).toBe(Code.PermissionDenied);
     for await (const m of client.watchInvalidations({ bucket: "default" }, as("reader"))) {
       expect(m.event.case).toBe("subscribed");
       break;

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { bearer, startServiceProcess, writeTokensFile, type ServiceProcess } from "@breakwater/testkit";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
@@ -51,7 +50,12 @@ describe("gateway tokens and permissions", () => {
     fetch(`${objects}/${path}`, { method, headers, body });
 
   it("answers 401 with WWW-Authenticate: Bearer without a token, or with one it does not know", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-a-token" }, { authorization: "Basic dXNlcjpwYXNz" }]) {
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer not-a-token" },
+      { authorization: "Basic dXNlcjpwYXNz" },
+    ];
+    for (const headers of refused) {
       for (const method of ["GET", "HEAD", "PUT", "DELETE", "PURGE"]) {
         const res = await call(method, "default/pub/a", headers, method === "PUT" ? "x" : undefined);
         expect([method, res.status, res.headers.get("www-authenticate")]).toEqual([method, 401, "Bearer"]);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { bearer, writeTokensFile } from "@breakwater/testkit";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 

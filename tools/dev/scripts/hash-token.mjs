@@ -6,7 +6,9 @@ let token = process.argv[2];
 if (token === undefined) {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
-  token = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  token = Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 if (token === "") {
   process.stderr.write("usage: npm run -s token:hash -- <token>  (or the token on stdin)\n");

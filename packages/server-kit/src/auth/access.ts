@@ -89,7 +89,6 @@ export function createAccess(options: AccessOptions): Access {
 }
 
 function describe(need: Requirement): string {
-  const where =
-    need.bucket === undefined ? "" : ` in ${need.bucket}${need.key === undefined ? "" : `/${need.key}`}`;
+  const where = need.bucket === undefined ? "" : ` in ${need.bucket}${need.key === undefined ? "" : `/${need.key}`}`;
   return `${need.permission}${where}`;
 }

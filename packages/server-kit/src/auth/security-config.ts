@@ -71,7 +71,8 @@ export function protectedModeProblem(
   config: SecurityValues,
   vars: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
-  const credentials = config.BW_TOKENS_FILE !== "" || config.BW_ADMIN_TOKEN !== "" || (vars["TLS_CERT_FILE"] ?? "") !== "";
+  const credentials =
+    config.BW_TOKENS_FILE !== "" || config.BW_ADMIN_TOKEN !== "" || (vars["TLS_CERT_FILE"] ?? "") !== "";
   if (credentials || config.BW_INSECURE || isLoopback(host)) return undefined;
   return (
     `${hostVariable}=${host} is not a loopback address and no credentials are configured: ` +
