@@ -119,9 +119,10 @@ describe("CacheService tokens and permissions", () => {
     expect((await head(bearer("reader-secret"), "default")).status).toBe(404);
   });
 
-  it("logs refusals without the token", () => {
-    const lines = stack.process.output.join("\n");
-    expect(lines).toContain('"refusal":"forbidden"');
+  it("logs refusals without the token", async () => {
+    const output = () => stack.process.output.join("\n");
+    await eventually(() => output().includes('"refusal":"forbidden"'), { what: "a refusal logged" });
+    const lines = output();
     for (const t of TOKENS) expect(lines).not.toContain(t.token);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, startServiceProcess, writeTokensFile, type ServiceProcess } from "@breakwater/testkit";
+import { bearer, eventually, startServiceProcess, writeTokensFile, type ServiceProcess } from "@breakwater/testkit";
 import { startStack, type Stack } from "./__fixtures__/stack.js";
 
 /** The gateway's own service token (BW_TOKEN) and the callers' tokens, each with its permissions. */
@@ -105,9 +105,10 @@ describe("gateway tokens and permissions", () => {
     expect((await fetch(`${base}/x`, { method: "PUT", body: "x", headers: as("reader") })).status).toBe(403);
   });
 
-  it("logs who purged, never a token", () => {
-    const lines = stack.gateways[0]!.output.join("\n");
-    expect(lines).toMatch(/"who":"purger".*"msg":"PURGE"/);
+  it("logs who purged, never a token", async () => {
+    const output = () => stack.gateways[0]!.output.join("\n");
+    await eventually(() => /"who":"purger".*"msg":"PURGE"/.test(output()), { what: "the purge logged with who" });
+    const lines = output();
     for (const t of TOKENS) expect(lines).not.toContain(t.token);
   });
 });
