@@ -122,6 +122,7 @@ describe("CacheService tokens and permissions", () => {
   it("logs refusals without the token", async () => {
     const output = () => stack.process.output.join("\n");
     await eventually(() => output().includes('"refusal":"forbidden"'), { what: "a refusal logged" });
+    expect(output()).toMatch(/"who":"purger".*"msg":"purge"/);
     const lines = output();
     for (const t of TOKENS) expect(lines).not.toContain(t.token);
   });

@@ -104,6 +104,11 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
           access: config.access,
           rules: cacheServiceRules,
           onRefused: (method, refusal, reason) => logger.info({ method, refusal, reason }, "refused a call"),
+          // A purge is an admin action: logged with who did it.
+          onAdmitted: (method, caller, need) => {
+            if (need.permission === "purge")
+              logger.info({ method, who: caller.name, bucket: need.bucket, key: need.key }, "purge");
+          },
         })
       : registration;
   const server = createServiceServer({

@@ -14,6 +14,8 @@ export interface GuardOptions {
   readonly rules: Readonly<Record<string, MethodRequirement>>;
   /** Told of every refusal (log it; never with the token). */
   readonly onRefused?: ((method: string, refusal: string, message: string) => void) | undefined;
+  /** Told of every call let through, with who and what it needed (to log admin actions with who). */
+  readonly onAdmitted?: ((method: string, caller: Caller, need: Requirement) => void) | undefined;
 }
 
 const callers = new WeakMap<CallContext, Caller>();
@@ -40,9 +42,11 @@ export function guardService(registration: ServiceRegistration, options: GuardOp
       continue;
     }
     const admit = (request: unknown, ctx: CallContext): void => {
-      const verdict = options.access.check(ctx.requestHeader("authorization"), rule(request));
+      const need = rule(request);
+      const verdict = options.access.check(ctx.requestHeader("authorization"), need);
       if (verdict.allowed) {
         callers.set(ctx, verdict.caller);
+        options.onAdmitted?.(ctx.method, verdict.caller, need);
         return;
       }
       options.onRefused?.(ctx.method, verdict.refusal, verdict.message);
