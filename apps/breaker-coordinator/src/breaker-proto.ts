@@ -72,6 +72,7 @@ export function detailsToProto(d: BreakerDetails): breakerV1.Breaker {
             mode: d.override.mode === "open" ? ProtoForceMode.OPEN : ProtoForceMode.CLOSED,
             reason: d.override.reason,
             expiresAt: d.override.expiresAt === undefined ? undefined : timestampFromMs(d.override.expiresAt),
+            forcedBy: d.override.by ?? "",
           },
     reopenCount: d.reopenCount,
     halfOpenSuccesses: d.halfOpenSuccesses,

@@ -2,9 +2,13 @@ import {
   commonConfig,
   ConfigError,
   env,
+  loadAccess,
   loadConfig,
+  protectedModeProblem,
+  securityConfig,
   tlsConfig,
   tlsSettingsOf,
+  type Access,
   type ConfigOf,
   type TlsSettings,
 } from "@breakwater/server-kit";
@@ -17,9 +21,12 @@ export const coordinatorConfigSchema = {
   ...tlsConfig,
   COORDINATOR_PORT: env.port(50052, "gRPC port (h2c): Session, ops RPCs, reflection, health"),
   COORDINATOR_HTTP_PORT: env.port(9452, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
-  COORDINATOR_HOST: env.string("0.0.0.0", "address to bind"),
+  COORDINATOR_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+  ),
   ...breakerConfigEnv,
-  BW_ADMIN_TOKEN: env.string("", "bearer token that mutating RPCs require; empty: no token needed"),
+  ...securityConfig,
   COORDINATOR_STATE_FILE: env.string(".data/coordinator-state.json", "snapshot file the state survives restarts in"),
   COORDINATOR_ETCD_ENDPOINTS: env.urlList(
     [],
@@ -50,6 +57,8 @@ export type CoordinatorConfig = ConfigOf<typeof coordinatorConfigSchema> & {
   readonly breakerConfig: BreakerConfigSet;
   /** The TLS variables, checked and their files read; undefined: plaintext. */
   readonly tls: TlsSettings | undefined;
+  /** Who may call for what: BW_TOKENS_FILE and BW_ADMIN_TOKEN, read and checked. */
+  readonly access: Access;
 };
 
 /**
@@ -67,6 +76,13 @@ export function loadCoordinatorConfig(vars: Readonly<Record<string, string | und
     problems.push(`COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`);
   }
   const tls = tlsSettingsOf(config, problems);
+  const exposed = protectedModeProblem("COORDINATOR_HOST", config.COORDINATOR_HOST, config, vars);
+  if (exposed !== undefined) problems.push(exposed);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls });
+  return Object.freeze({
+    ...config,
+    breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG),
+    tls,
+    access: loadAccess(config),
+  });
 }

@@ -27,12 +27,15 @@ export interface CoordinatorServiceOptions {
   readonly sessionQueueLimit?: number;
   /** A session fell `limit` messages behind and was cut off (for logs and metrics). */
   readonly onSessionCutOff?: (instanceId: string, limit: number) => void;
+  /** Who makes a call (the caller's token name), for overrides and the admin log; undefined when unknown. */
+  readonly callerName?: ((ctx: CallContext) => string | undefined) | undefined;
+  /** An operator forced or reset a breaker (log it, with who). */
+  readonly onAdminAction?: ((action: "force" | "reset", name: string, who: string, detail: object) => void) | undefined;
 }
 
 /** breakwater.breaker.v1.BreakerCoordinator over the coordinator's domain. */
 export function coordinatorService(
   coordinator: Coordinator,
-  requireAdmin: (ctx: CallContext) => void,
   options: CoordinatorServiceOptions = {},
 ): ServiceRegistration {
   const sessionQueueLimit = options.sessionQueueLimit ?? 10_000;
@@ -107,7 +110,6 @@ export function coordinatorService(
     },
 
     async forceBreaker(req, ctx) {
-      requireAdmin(ctx);
       if (req.name === "") throw new ConnectError("name is empty", Code.InvalidArgument);
       checkBreakerName(req.name, "name");
       const mode = forceModeFromProto(req.mode);
@@ -117,14 +119,16 @@ export function coordinatorService(
           Code.InvalidArgument,
         );
       const ttlMs = req.ttl === undefined ? undefined : ttlToMs(req.ttl);
-      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined).catch(rethrow);
+      const who = options.callerName?.(ctx);
+      const forced = await coordinator.force(req.name, mode, req.reason, ttlMs || undefined, who).catch(rethrow);
+      options.onAdminAction?.("force", req.name, who ?? "anonymous", { mode, reason: req.reason, ttlMs });
       return { breaker: detailsToProto(forced) };
     },
 
     async resetBreaker(req, ctx) {
-      requireAdmin(ctx);
       const d = await coordinator.reset(req.name).catch(rethrow);
       if (d === undefined) throw new ConnectError(`no breaker named ${JSON.stringify(req.name)}`, Code.NotFound);
+      options.onAdminAction?.("reset", req.name, options.callerName?.(ctx) ?? "anonymous", {});
       return { breaker: detailsToProto(d) };
     },
 

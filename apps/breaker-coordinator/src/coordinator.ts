@@ -196,10 +196,10 @@ export class Coordinator {
     return this.fleet.list(this.clock.now());
   }
 
-  /** Applies an operator's force; answers once it is durable, so an acknowledged force survives a crash. */
-  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined) {
+  /** Applies an operator's force (`by`: who, the caller's token name); answers once it is durable. */
+  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, by?: string) {
     this.#available();
-    return this.fleet.force(name, mode, reason, ttlMs, this.clock.now());
+    return this.fleet.force(name, mode, reason, ttlMs, this.clock.now(), by);
   }
 
   /** Closes a breaker and clears its window and backoff; answers once it is durable. */

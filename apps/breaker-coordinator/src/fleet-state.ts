@@ -44,8 +44,15 @@ export interface FleetState {
   describe(name: string, now: number): BreakerDetails | undefined;
   /** Every breaker in full, sorted by name. */
   list(now: number): BreakerDetails[];
-  /** An operator's override; resolves once it is durable (on disk, or committed in etcd). */
-  force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, now: number): Promise<BreakerDetails>;
+  /** An operator's override (`by`: who); resolves once it is durable (on disk, or committed in etcd). */
+  force(
+    name: string,
+    mode: ForceMode,
+    reason: string,
+    ttlMs: number | undefined,
+    now: number,
+    by?: string,
+  ): Promise<BreakerDetails>;
   /** Closes a breaker and clears its window and backoff; resolves once durable; undefined for an unknown name. */
   reset(name: string, now: number): Promise<BreakerDetails | undefined>;
   /** Instances attached to other replicas (none for a single process). */

@@ -80,9 +80,9 @@ export class LocalFleetState implements FleetState {
     return this.breakers.list().map((m) => describeBreaker(m, now));
   }
 
-  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, now: number) {
+  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, now: number, by?: string) {
     const m = this.breakers.ensure(name, now);
-    m.force(mode, { reason: reason || undefined, ttlMs }, now);
+    m.force(mode, { reason: reason || undefined, ttlMs, by }, now);
     await this.#saved();
     return describeBreaker(m, now);
   }

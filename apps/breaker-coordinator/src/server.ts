@@ -1,6 +1,8 @@
 import {
+  callerOf,
   createMetricsRegistry,
   createServiceServer,
+  guardService,
   startTransportSecurity,
   type HttpRoute,
   type Logger,
@@ -14,7 +16,7 @@ import { Coordinator } from "./coordinator.js";
 import { LocalFleetState } from "./local-fleet-state.js";
 import { StateFile } from "./state-file.js";
 import { createPersister } from "./persister.js";
-import { createAdminGuard } from "./admin-auth.js";
+import { coordinatorRules } from "./coordinator-access.js";
 import { createCoordinatorMetrics } from "./coordinator-metrics.js";
 import { openEtcdFleet } from "./etcd/open-etcd-fleet.js";
 import { dashboardRoute } from "./dashboard-route.js";
@@ -81,17 +83,26 @@ export async function build(config: CoordinatorConfig, deps: CoordinatorDeps): P
       "cut off a session that fell too far behind (it reconnects for a fresh snapshot)",
     );
   };
-  const requireAdmin = createAdminGuard(config.BW_ADMIN_TOKEN, (method, why) =>
-    logger.warn({ method, why }, "refused a mutating RPC without the admin token"),
-  );
+  const service = coordinatorService(coordinator, {
+    sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT,
+    onSessionCutOff,
+    callerName: (ctx) => callerOf(ctx)?.name,
+    // Every admin action is logged with who did it (the token's name, never the token).
+    onAdminAction: (action, name, who, detail) =>
+      logger.info({ action, breaker: name, who, ...detail }, "admin action"),
+  });
   let closing = false;
   const server = createServiceServer({
     name: "breaker-coordinator",
     services: [
-      coordinatorService(coordinator, requireAdmin, {
-        sessionQueueLimit: config.COORDINATOR_SESSION_QUEUE_LIMIT,
-        onSessionCutOff,
-      }),
+      // Who may do what, on both ports: Session needs `write`, the ops `read`, force and reset `admin`.
+      config.access.enabled
+        ? guardService(service, {
+            access: config.access,
+            rules: coordinatorRules,
+            onRefused: (method, refusal, reason) => logger.warn({ method, refusal, reason }, "refused a call"),
+          })
+        : service,
     ],
     logger,
     registry,

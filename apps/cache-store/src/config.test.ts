@@ -113,10 +113,10 @@ describe("CACHE_STORE_ADVERTISE_ADDRESS: the replica's name among the owners of 
   it("is the bound port on 127.0.0.1 for a wildcard or loopback bind, the bound host otherwise", () => {
     expect(nameOf({}, 41234)).toBe("127.0.0.1:41234");
     for (const host of ["0.0.0.0", "::", "127.0.0.1", "localhost", "::1"]) {
-      expect(nameOf({ CACHE_STORE_HOST: host }, 7)).toBe("127.0.0.1:7");
+      expect(nameOf({ CACHE_STORE_HOST: host, BW_INSECURE: "1" }, 7)).toBe("127.0.0.1:7");
     }
-    expect(nameOf({ CACHE_STORE_HOST: "10.0.0.3" })).toBe("10.0.0.3:50051");
-    expect(nameOf({ CACHE_STORE_HOST: "fd00::3" })).toBe("[fd00::3]:50051");
+    expect(nameOf({ CACHE_STORE_HOST: "10.0.0.3", BW_INSECURE: "1" })).toBe("10.0.0.3:50051");
+    expect(nameOf({ CACHE_STORE_HOST: "fd00::3", BW_INSECURE: "1" })).toBe("[fd00::3]:50051");
   });
 
   it("is the variable when set, as written", () => {

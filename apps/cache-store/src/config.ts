@@ -2,9 +2,13 @@ import {
   commonConfig,
   ConfigError,
   env,
+  loadAccess,
   loadConfig,
+  protectedModeProblem,
+  securityConfig,
   tlsConfig,
   tlsSettingsOf,
+  type Access,
   type ConfigField,
   type ConfigOf,
   type TlsSettings,
@@ -19,9 +23,13 @@ export const cacheStoreConfigSchema = {
   ...tlsConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
+  ...securityConfig,
   CACHE_STORE_PORT: env.port(50051, "gRPC port (h2c): CacheService, reflection, health"),
   CACHE_STORE_HTTP_PORT: env.port(9451, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
-  CACHE_STORE_HOST: env.string("0.0.0.0", "address to bind"),
+  CACHE_STORE_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+  ),
   S3_ENDPOINT: env.string("http://127.0.0.1:9000", "S3-compatible endpoint (scheme optional; see S3_USE_SSL)"),
   S3_ACCESS_KEY: env.string("minioadmin", "S3 access key id"),
   S3_SECRET_KEY: env.string("minioadmin", "S3 secret access key"),
@@ -77,6 +85,8 @@ export type CacheStoreConfig = ConfigOf<typeof cacheStoreConfigSchema> & {
   readonly tls: TlsSettings | undefined;
   /** S3_CA_FILE's contents, when set. */
   readonly s3Ca: Buffer | undefined;
+  /** Who may call CacheService for what: BW_TOKENS_FILE and BW_ADMIN_TOKEN, read and checked. */
+  readonly access: Access;
 };
 
 /** Reads and validates the cache-store's environment and BREAKER_CONFIG; throws ConfigError listing every problem. */
@@ -90,8 +100,16 @@ export function loadCacheStoreConfig(vars: Readonly<Record<string, string | unde
   problems.push(...crossFieldProblems(config));
   const tls = tlsSettingsOf(config, problems);
   const s3Ca = s3CaOf(config.S3_CA_FILE, problems);
+  const exposed = protectedModeProblem("CACHE_STORE_HOST", config.CACHE_STORE_HOST, config, vars);
+  if (exposed !== undefined) problems.push(exposed);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls, s3Ca });
+  return Object.freeze({
+    ...config,
+    breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG),
+    tls,
+    s3Ca,
+    access: loadAccess(config),
+  });
 }
 
 /** S3_CA_FILE read once at start (the S3 client's agent is made once). */

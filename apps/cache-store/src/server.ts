@@ -4,14 +4,17 @@ import {
   createMetricsRegistry,
   createServiceServer,
   grpcTarget,
+  guardService,
   startTransportSecurity,
   type Logger,
+  type ServiceRegistration,
   type ServiceServer,
 } from "@breakwater/server-kit";
 import { createObjectCache, systemClock, type ObjectStorage, type StaleInfo } from "@breakwater/cache";
 import { createS3Storage } from "@breakwater/cache/s3";
 import { advertisedAddress, s3EndpointUrl, type CacheStoreConfig } from "./config.js";
 import { cacheService } from "./cache-service.js";
+import { cacheServiceRules } from "./cache-access.js";
 import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
@@ -99,21 +102,37 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
   const replicaId = randomUUID();
   let routing: OwnerRouting | undefined;
   let owners: ReplicaPool | undefined;
+  const guardedWhenConfigured = (registration: ServiceRegistration): ServiceRegistration =>
+    config.access.enabled
+      ? guardService(registration, {
+          access: config.access,
+          rules: cacheServiceRules,
+          onRefused: (method, refusal, reason) => logger.info({ method, refusal, reason }, "refused a call"),
+          // A purge is an admin action: logged with who did it.
+          onAdmitted: (method, caller, need) => {
+            if (need.permission === "purge")
+              logger.info({ method, who: caller.name, bucket: need.bucket, key: need.key }, "purge");
+          },
+        })
+      : registration;
   const server = createServiceServer({
     name: "cache-store",
     shutdownController,
     toServiceError,
     services: [
-      cacheService({
-        cache,
-        maxPutBytes: config.MAX_PUT_BYTES,
-        replicaId,
-        breakers: () => (breakers === undefined ? [] : breakerStatuses(breakers)),
-        shutdown: shutdownController.signal,
-        get routing() {
-          return routing;
-        },
-      }),
+      // Who may do what, on both ports; with nothing configured every call is let through unwrapped.
+      guardedWhenConfigured(
+        cacheService({
+          cache,
+          maxPutBytes: config.MAX_PUT_BYTES,
+          replicaId,
+          breakers: () => (breakers === undefined ? [] : breakerStatuses(breakers)),
+          shutdown: shutdownController.signal,
+          get routing() {
+            return routing;
+          },
+        }),
+      ),
     ],
     logger,
     grpcPort: config.CACHE_STORE_PORT,

@@ -2,15 +2,21 @@ import {
   commonConfig,
   ConfigError,
   env,
+  loadAccess,
   loadConfig,
+  protectedModeProblem,
+  securityConfig,
   tlsConfig,
   tlsSettingsOf,
+  type Access,
+  type ConfigField,
   type ConfigOf,
   type TlsSettings,
 } from "@breakwater/server-kit";
 import type { BreakerConfigSet } from "@breakwater/breaker";
 import { breakerConfigEnv, loadBreakerConfig, membershipEnv } from "@breakwater/fleet-kit";
 import { NEAR_CACHE_ENTRY_OVERHEAD } from "./near-cache.js";
+import { parseRate } from "./rate-limits.js";
 
 /**
  * The gateway's environment (design.md "Configuration and ports"): every
@@ -24,8 +30,13 @@ export const gatewayConfigSchema = {
   ...tlsConfig,
   ...breakerConfigEnv,
   ...membershipEnv,
+  ...securityConfig,
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
-  GATEWAY_HOST: env.string("0.0.0.0", "address to bind"),
+  GATEWAY_HOST: env.string(
+    "127.0.0.1",
+    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN, TLS_CERT_FILE) " +
+      "or BW_INSECURE=1",
+  ),
   CACHE_STORE_URLS: env.urlList(
     ["http://127.0.0.1:50051"],
     "comma-separated cache-store gRPC addresses (http://host:port; https:// for TLS)",
@@ -37,7 +48,11 @@ export const gatewayConfigSchema = {
   ),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
-  BW_ADMIN_TOKEN: env.string("", "bearer token that PURGE requires; empty: no token needed"),
+  GATEWAY_ANONYMOUS_READ: env.bool(false, "with BW_TOKENS_FILE: GET and HEAD need no token"),
+  GATEWAY_RATE_LIMIT: rate("object requests per caller (token, or client address without one): 100/s, 30/m; 0: off"),
+  GATEWAY_RATE_BURST: env.int(0, "requests a caller may send at once over GATEWAY_RATE_LIMIT; 0: one second's worth"),
+  GATEWAY_PURGE_PREFIX_RATE_LIMIT: rate("PURGE ?prefix=1 per caller, on top of GATEWAY_RATE_LIMIT: 10/m; 0: off"),
+  GATEWAY_PURGE_PREFIX_BURST: env.int(0, "prefix purges a caller may send at once; 0: one second's worth (at least 1)"),
   GATEWAY_MAX_CONCURRENT_REQUESTS: env.int(1024, "requests served at once; more are answered 503", 1),
   GATEWAY_REQUEST_TIMEOUT: env.durationMs(
     300_000,
@@ -62,11 +77,18 @@ export const gatewayConfigSchema = {
   GATEWAY_INVALIDATION_MAX_BACKOFF: env.durationMs(5_000, "longest delay between resubscription attempts"),
 };
 
+/** A per-caller rate ("100/s", "30/m", "600/h"); "0" (the default) is off. */
+function rate(describe: string): ConfigField<number> {
+  return { parse: parseRate, default: 0, describe };
+}
+
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSchema> & {
   /** BREAKER_CONFIG, read and validated: the upstreams' breakers. */
   readonly breakerConfig: BreakerConfigSet;
   /** The TLS variables, checked and their files read; undefined: plaintext. */
   readonly tls: TlsSettings | undefined;
+  /** Who may do what: BW_TOKENS_FILE, BW_ADMIN_TOKEN and GATEWAY_ANONYMOUS_READ, read and checked. */
+  readonly access: Access;
 };
 
 /** Reads and validates the gateway's environment; throws ConfigError listing every problem. */
@@ -88,6 +110,9 @@ export function loadGatewayConfig(vars: Readonly<Record<string, string | undefin
     problems.push(`GATEWAY_CACHE_MAX_BYTES must be 0 (near-cache off) or above ${NEAR_CACHE_ENTRY_OVERHEAD}`);
   }
   const tls = tlsSettingsOf(config, problems);
+  const exposed = protectedModeProblem("GATEWAY_HOST", config.GATEWAY_HOST, config, vars);
+  if (exposed !== undefined) problems.push(exposed);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls });
+  const access = loadAccess(config, config.GATEWAY_ANONYMOUS_READ ? [{ permission: "read" }] : []);
+  return Object.freeze({ ...config, breakerConfig: loadBreakerConfig(config.BREAKER_CONFIG), tls, access });
 }

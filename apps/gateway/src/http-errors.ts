@@ -28,11 +28,17 @@ export const gatewayErrors = {
     code: "method_not_allowed",
     message: `method ${method} is not allowed ${where}`,
   }),
-  purgeUnauthenticated: {
-    status: 401,
-    code: "unauthenticated",
-    message: "PURGE needs Authorization: Bearer <admin token>",
-  },
+  /** No token, or one the gateway does not know: sent with `WWW-Authenticate: Bearer` (RFC 6750). */
+  unauthenticated: (message: string): HttpFailure => ({ status: 401, code: "unauthenticated", message }),
+  /** A known token outside its permissions. */
+  forbidden: (message: string): HttpFailure => ({ status: 403, code: "permission_denied", message }),
+  /** Over the caller's rate limit: come back after `seconds`. */
+  rateLimited: (seconds: number, what: string): HttpFailure => ({
+    status: 429,
+    code: "rate_limited",
+    message: `too many ${what}: over this caller's rate limit`,
+    retryAfterSeconds: seconds,
+  }),
   tooLarge: (maxBytes: number): HttpFailure => ({
     status: 413,
     code: "too_large",

@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { cacheV1 } from "@breakwater/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Logger } from "@breakwater/server-kit";
+import type { Access, Logger } from "@breakwater/server-kit";
 import { isCacheError } from "@breakwater/cache";
 import { parseObjectPath, type ObjectPath } from "./object-path.js";
 import { userMetadataOf } from "./object-headers.js";
 import { createObjectReads } from "./object-reads.js";
 import { failureOf, gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache } from "./near-cache.js";
+import { admitObjectRequest, objectRequirement } from "./object-access.js";
+import type { RateLimits } from "./rate-limits.js";
 import {
   routeOf,
   upstreamsFor,
@@ -29,8 +31,10 @@ export interface ObjectRoutesOptions {
   readonly maxPutBytes: number;
   /** Deadline of metadata calls (HEAD, DELETE, PURGE) to a cache-store. */
   readonly upstreamTimeoutMs: number;
-  /** PURGE needs `Authorization: Bearer <token>` when set. */
-  readonly adminToken: string;
+  /** Who may do what (BW_TOKENS_FILE, BW_ADMIN_TOKEN, GATEWAY_ANONYMOUS_READ). */
+  readonly access: Access;
+  /** Per-caller rate limits; absent: none. */
+  readonly rateLimits?: RateLimits | undefined;
   /** The gateway's near-cache; absent when it is configured off. */
   readonly nearCache?: NearCache | undefined;
   readonly logger: Logger;
@@ -79,6 +83,12 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       return true;
     }
     if (path === undefined) return false;
+    const need = objectRequirement(req.method, path);
+    if (need !== undefined) {
+      const caller = admitObjectRequest(options.access, req, res, need, options.logger);
+      if (caller === undefined) return true;
+      if (options.rateLimits?.admit(req, res, caller, prefix) === false) return true;
+    }
     // A near-cache hit makes no upstream call, so it skips the per-call
     // machinery of `viaUpstream`: the AbortController and its close listener
     // were a third of the gateway's CPU per hit (docs/benchmarks.md, suite
@@ -118,7 +128,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
           await deleteObject(res, path, signal);
           break;
         case "PURGE":
-          await purge(req, res, path, prefix);
+          await purge(res, path, prefix);
           break;
         default:
           sendError(res, gatewayErrors.methodNotAllowed(req.method, "on objects"), { allow: ALLOW });
@@ -322,11 +332,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     });
   }
 
-  async function purge(req: IncomingMessage, res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {
-    if (options.adminToken !== "" && req.headers.authorization !== `Bearer ${options.adminToken}`) {
-      sendError(res, gatewayErrors.purgeUnauthenticated, { "www-authenticate": "Bearer" });
-      return;
-    }
+  async function purge(res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {
     // This gateway's copies first, then every upstream's: each holds its own.
     const near = nearCache?.invalidate(path.bucket, path.key, prefix) ?? 0;
     // Every upstream is asked and waited for: a failure answers 503 (retry the purge, it is idempotent)

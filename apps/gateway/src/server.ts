@@ -18,6 +18,7 @@ import {
 } from "@breakwater/fleet-kit";
 import { createUpstreamPool, upstreamBreakerName, type UpstreamPool } from "./upstreams.js";
 import { createObjectRoutes } from "./object-routes.js";
+import { createRateLimits, rateLimitOf } from "./rate-limits.js";
 import { createGatewayMetrics, registerMembersGauge } from "./gateway-metrics.js";
 import { createRouter } from "./router.js";
 import { createAdmission } from "./admission.js";
@@ -100,7 +101,12 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     onUpstreamCall: (route) => metrics.upstreamCall(route),
     maxPutBytes: config.MAX_PUT_BYTES,
     upstreamTimeoutMs: config.UPSTREAM_TIMEOUT,
-    adminToken: config.BW_ADMIN_TOKEN,
+    access: config.access,
+    rateLimits: createRateLimits({
+      requests: rateLimitOf(config.GATEWAY_RATE_LIMIT, config.GATEWAY_RATE_BURST),
+      prefixPurges: rateLimitOf(config.GATEWAY_PURGE_PREFIX_RATE_LIMIT, config.GATEWAY_PURGE_PREFIX_BURST),
+      clock: deps.clock ?? (() => performance.now()),
+    }),
     nearCache,
     logger,
   });

@@ -109,6 +109,12 @@ describe("machine snapshots", () => {
     expect(roundTrip(held).view(held.now)).toMatchObject({ state: "open", forced: true, openUntil: undefined });
   });
 
+  it("round-trips who forced a breaker (the caller's token name)", () => {
+    const h = machineHarness();
+    h.machine.force("open", { reason: "maintenance", by: "alice" }, h.now);
+    expect(roundTrip(h).override).toEqual({ mode: "open", reason: "maintenance", expiresAt: undefined, by: "alice" });
+  });
+
   it("refuse a malformed snapshot, naming the bad value's path", () => {
     const h = machineHarness();
     const good = JSON.parse(JSON.stringify(h.machine.toJSON(h.now)));

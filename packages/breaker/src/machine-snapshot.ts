@@ -62,7 +62,8 @@ function parseOverride(value: unknown, path: string): Override {
   }
   const expiry = o["expiresAt"];
   const expiresAt = expiry === undefined || expiry === null ? undefined : time(expiry, `${path}.expiresAt`);
-  return { mode, reason: text(o["reason"], `${path}.reason`), expiresAt };
+  const override: Override = { mode, reason: text(o["reason"], `${path}.reason`), expiresAt };
+  return o["by"] === undefined ? override : { ...override, by: text(o["by"], `${path}.by`) };
 }
 
 function parseProbes(value: unknown, path: string): ProbeLeasesJSON {

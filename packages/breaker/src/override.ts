@@ -12,6 +12,8 @@ export interface Override {
   readonly reason: string;
   /** When it lapses back to AUTO (ms epoch); undefined: until lifted. */
   readonly expiresAt: number | undefined;
+  /** Who forced it (the caller's token name), when known. */
+  readonly by?: string | undefined;
 }
 
 /** What an operator gives with a force. */
@@ -20,6 +22,8 @@ export interface ForceOptions {
   readonly reason?: string | undefined;
   /** How long the override holds; undefined or 0: until lifted. */
   readonly ttlMs?: number | undefined;
+  /** Who forces it (the caller's token name). */
+  readonly by?: string | undefined;
 }
 
 /** Builds the override an operator asks for at `now`; a bad ttl throws a RangeError naming the value. */
@@ -28,5 +32,7 @@ export function createOverride(mode: "open" | "closed", options: ForceOptions, n
   if (ttl !== undefined && !(Number.isFinite(ttl) && ttl >= 0)) {
     throw new RangeError(`ttlMs must be a finite number ≥ 0, got ${ttl}`);
   }
-  return { mode, reason: options.reason || `forced ${mode} by an operator`, expiresAt: ttl ? now + ttl : undefined };
+  const reason = options.reason || `forced ${mode} by an operator`;
+  const override = { mode, reason, expiresAt: ttl ? now + ttl : undefined };
+  return options.by === undefined ? override : { ...override, by: options.by };
 }

@@ -3,6 +3,7 @@ import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@b
 import { Code, ConnectError } from "@connectrpc/connect";
 import { grpcServiceDefinition } from "./grpc-codec.js";
 import { channelCredentialsFor } from "./client-credentials.js";
+import { presentedAuthorization } from "./auth/caller-token.js";
 
 /** Per-call options of a grpc-js client call. */
 export interface GrpcCallOptions {
@@ -102,6 +103,9 @@ export function createGrpcClient<S extends DescService>(
 
 function metadataOf(o?: GrpcCallOptions): grpc.Metadata {
   const md = new grpc.Metadata();
+  // This process's BW_TOKEN (see `presentToken`), unless the call names its own.
+  const authorization = presentedAuthorization();
+  if (authorization !== undefined) md.set("authorization", authorization);
   if (o?.headers) for (const [k, v] of Object.entries(o.headers)) md.set(k, v);
   return md;
 }

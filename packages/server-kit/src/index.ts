@@ -56,3 +56,27 @@ export {
 export { createTransportSecurity, type TransportSecurity, type TransportSecurityEvents } from "./transport-security.js";
 export { useClientTransportSecurity, channelCredentialsFor, dialsWithTls } from "./client-credentials.js";
 export { startTransportSecurity } from "./process-security.js";
+export {
+  PERMISSIONS,
+  allows,
+  parseTokenFile,
+  TokenFileError,
+  createAccess,
+  hashToken,
+  presentToken,
+  guardService,
+  callerOf,
+  securityConfig,
+  loadAccess,
+  outgoingToken,
+  protectedModeProblem,
+  isLoopback,
+  type Permission,
+  type Grant,
+  type Requirement,
+  type TokenEntry,
+  type Access,
+  type Caller,
+  type Verdict,
+  type MethodRequirement,
+} from "./auth/index.js";

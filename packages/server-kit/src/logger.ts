@@ -15,6 +15,7 @@ export function createLogger(options: { service: string; level: string }): Logge
         "*.secretAccessKey",
         "*.S3_SECRET_KEY",
         "*.BW_ADMIN_TOKEN",
+        "*.BW_TOKEN",
       ],
       censor: "[redacted]",
     },

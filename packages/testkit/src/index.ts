@@ -28,3 +28,5 @@ export { startEtcdCluster, etcdInstalled, ETCD_MISSING } from "./etcd-cluster.js
 export type { EtcdCluster, EtcdClusterOptions } from "./etcd-cluster.js";
 /** A throwaway PKI made with openssl at run time: CA, service, client, foreign and expired certificates. */
 export { makeTestPki, type TestPki, type TestCertificate } from "./test-pki.js";
+
+export { writeTokensFile, bearer, type TestToken } from "./tokens-file.js";

@@ -50,6 +50,7 @@ describe("renderBanner", () => {
     expect(banner).toContain("curl -i http://127.0.0.1:41005/objects/default/hello.txt");
     expect(banner).toContain("grpcurl -plaintext 127.0.0.1:41003 list");
     expect(banner).not.toMatch(/:(8080|50051|50052|9451|9452|9000)\b/);
+    expect(banner).toContain("To turn it on: BW_TOKENS_FILE=tokens.yaml");
   });
 });
 

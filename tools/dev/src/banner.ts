@@ -11,6 +11,8 @@ export interface BannerOptions {
   readonly bucket: string;
   /** Where the embedded S3 and the coordinator keep their data. */
   readonly dataDir: string;
+  /** True when BW_TOKENS_FILE or BW_ADMIN_TOKEN is set for the services. */
+  readonly secured?: boolean;
 }
 
 /**
@@ -46,6 +48,14 @@ export function renderBanner(options: BannerOptions): string {
     `  grpcurl -plaintext ${coordinator} breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
     `  curl -s -H 'content-type: application/json' -d '{}' ` +
       `${coordinatorHttp}/breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
+    "",
+    ...(options.secured === true
+      ? ["Tokens are on: send -H 'Authorization: Bearer <token>' (docs/operations.md \"Security\")."]
+      : [
+          "Security is off: every port listens on 127.0.0.1 only and needs no token (protected mode).",
+          "To turn it on: BW_TOKENS_FILE=tokens.yaml (or BW_ADMIN_TOKEN=<token>) npm start, then send",
+          "  -H 'Authorization: Bearer <token>' (docs/operations.md \"Security\"; npm run -s token:hash -- <token>).",
+        ]),
     "",
     "More recipes: docs/operations.md. Ctrl-C stops everything.",
     "",

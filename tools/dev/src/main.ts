@@ -119,6 +119,7 @@ if (stopping) {
       ports: config.ports,
       bucket: config.bucket,
       dataDir: displayPath(config.dataDir),
+      secured: Boolean(process.env["BW_TOKENS_FILE"] || process.env["BW_ADMIN_TOKEN"]),
     }),
   );
 }

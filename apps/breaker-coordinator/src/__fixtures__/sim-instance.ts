@@ -13,6 +13,8 @@ export interface SimInstanceOptions {
   readonly service?: string;
   /** The address in the hello (default `<id>:50051`). */
   readonly address?: string;
+  /** Metadata of the Session call (an instance's `authorization`). */
+  readonly headers?: Record<string, string>;
 }
 
 /** A members list as received: its version and the members' addresses. */
@@ -50,7 +52,11 @@ export class SimInstance {
     const first = options.first === undefined ? { case: "hello" as const, value: hello } : options.first;
     if (first !== null) this.send(first);
     this.done = (async () => {
-      for await (const m of client.session(this.#requests(), { signal: this.#abort.signal })) this.received.push(m);
+      for await (const m of client.session(this.#requests(), {
+        signal: this.#abort.signal,
+        headers: options.headers,
+      }))
+        this.received.push(m);
     })().then(
       () => void (this.closed = true),
       (err: unknown) => {

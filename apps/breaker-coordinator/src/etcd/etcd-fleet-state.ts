@@ -294,9 +294,9 @@ export class EtcdFleetState implements FleetState {
       .filter((d) => d !== undefined);
   }
 
-  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, now: number) {
+  async force(name: string, mode: ForceMode, reason: string, ttlMs: number | undefined, now: number, by?: string) {
     const { machine, record } = await this.#confirmed(name, (m) =>
-      m.force(mode, { reason: reason || undefined, ttlMs }, now),
+      m.force(mode, { reason: reason || undefined, ttlMs, by }, now),
     );
     return this.#details(machine, record, now, 0);
   }

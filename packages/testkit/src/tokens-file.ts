@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A token of a test's BW_TOKENS_FILE, given in the clear (the file stores its SHA-256). */
+export interface TestToken {
+  readonly name: string;
+  readonly token: string;
+  readonly permissions: readonly (string | { permission: string; buckets?: string[]; prefixes?: string[] })[];
+  readonly buckets?: readonly string[];
+  readonly prefixes?: readonly string[];
+}
+
+/** Writes a BW_TOKENS_FILE (JSON, which is YAML) in a fresh temporary directory; answers its path. */
+export function writeTokensFile(tokens: readonly TestToken[]): string {
+  const path = join(mkdtempSync(join(tmpdir(), "bw-tokens-")), "tokens.yaml");
+  const entries = tokens.map(({ token, ...entry }) => ({
+    ...entry,
+    sha256: createHash("sha256").update(token, "utf8").digest("hex"),
+  }));
+  writeFileSync(path, JSON.stringify({ tokens: entries }, null, 2));
+  return path;
+}
+
+/** `{ authorization: "Bearer <token>" }`. */
+export function bearer(token: string): { authorization: string } {
+  return { authorization: `Bearer ${token}` };
+}
