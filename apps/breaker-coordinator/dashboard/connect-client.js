@@ -7,6 +7,18 @@
 
 const servicePath = "/breakwater.breaker.v1.BreakerCoordinator/";
 
+/** The token the page's own reads present when the coordinator asks for one (a BW_TOKENS_FILE with `read`). */
+let pageToken = () => "";
+
+/**
+ * Reads and the stream present the token `get` answers (the admin field, kept in memory only), so the page
+ * also works where reading the fleet needs a token.
+ * @param {() => string} get
+ */
+export function presentTokenFrom(get) {
+  pageToken = get;
+}
+
 /** A failed call: the Connect error code ("unauthenticated", "unavailable", ...) and its message. */
 export class RpcError extends Error {
   /** @param {string} code @param {string} message */
@@ -27,7 +39,8 @@ export class RpcError extends Error {
 export async function callUnary(method, request, options = {}) {
   /** @type {Record<string, string>} */
   const headers = { "content-type": "application/json", "connect-protocol-version": "1" };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const token = options.token ?? pageToken();
+  if (token) headers.authorization = `Bearer ${token}`;
   const response = await send(method, headers, JSON.stringify(request), options.signal);
   const text = await response.text();
   const body = parseJson(text);
@@ -44,7 +57,10 @@ export async function callUnary(method, request, options = {}) {
  * @returns {AsyncGenerator<any, void, void>}
  */
 export async function* callServerStream(method, request, options = {}) {
+  /** @type {Record<string, string>} */
   const headers = { "content-type": "application/connect+json", "connect-protocol-version": "1" };
+  const token = pageToken();
+  if (token) headers.authorization = `Bearer ${token}`;
   const payload = new TextEncoder().encode(JSON.stringify(request));
   const response = await send(method, headers, envelope(0, payload), options.signal);
   if (!response.ok || response.body === null) {

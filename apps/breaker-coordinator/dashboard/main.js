@@ -2,7 +2,7 @@
 import { wireAdminPanel } from "./admin-panel.js";
 import { watchBreakers } from "./breaker-watch.js";
 import { renderBreakers } from "./breakers-view.js";
-import { callUnary } from "./connect-client.js";
+import { callUnary, presentTokenFrom } from "./connect-client.js";
 import { el } from "./dom.js";
 import { FleetModel } from "./fleet-model.js";
 import { duration } from "./format.js";
@@ -17,6 +17,7 @@ const byId = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.
 const model = new FleetModel();
 const form = /** @type {HTMLFormElement} */ (byId("admin"));
 const breakerField = /** @type {HTMLInputElement} */ (form.elements.namedItem("breaker"));
+presentTokenFrom(() => /** @type {HTMLInputElement} */ (form.elements.namedItem("token")).value);
 
 const manage = (/** @type {string} */ name) => {
   breakerField.value = name;
