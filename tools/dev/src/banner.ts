@@ -13,6 +13,8 @@ export interface BannerOptions {
   readonly dataDir: string;
   /** True when BW_TOKENS_FILE or BW_ADMIN_TOKEN is set for the services. */
   readonly secured?: boolean;
+  /** BW_DEV_TLS: the files curl and grpcurl need (paths as the operator should type them). */
+  readonly mtls?: { readonly ca: string; readonly cert: string; readonly key: string; readonly adminToken: string };
 }
 
 /**
@@ -22,6 +24,7 @@ export interface BannerOptions {
  * ports actually chosen.
  */
 export function renderBanner(options: BannerOptions): string {
+  if (options.mtls) return renderSecureBanner(options, options.mtls);
   const { ports, bucket } = options;
   const gateway = `http://127.0.0.1:${ports.gateway}`;
   const cache = `127.0.0.1:${ports.cacheStoreGrpc}`;
@@ -58,6 +61,39 @@ export function renderBanner(options: BannerOptions): string {
         ]),
     "",
     "More recipes: docs/operations.md. Ctrl-C stops everything.",
+    "",
+  ].join("\n");
+}
+
+/** The banner of BW_DEV_TLS=1: the same recipes with the CA, the operator's certificate and the admin token. */
+function renderSecureBanner(options: BannerOptions, mtls: NonNullable<BannerOptions["mtls"]>): string {
+  const { ports, bucket } = options;
+  const gateway = `https://127.0.0.1:${ports.gateway}`;
+  const cache = `127.0.0.1:${ports.cacheStoreGrpc}`;
+  const coordinatorHttp = `https://127.0.0.1:${ports.coordinatorHttp}`;
+  const curl = `curl --cacert ${mtls.ca} --cert ${mtls.cert} --key ${mtls.key} -H "Authorization: Bearer $(cat ${mtls.adminToken})"`;
+  const grpcurl = `grpcurl -cacert ${mtls.ca} -cert ${mtls.cert} -key ${mtls.key} -H "authorization: Bearer $(cat ${mtls.adminToken})"`;
+  const rows: string[][] = [
+    ["service", "protocol", "address"],
+    ...options.endpoints.map((e) => [e.service, e.protocol, e.address]),
+  ];
+  return [
+    "",
+    `${readyLine} (data in ${options.dataDir}; mTLS and tokens on)`,
+    "",
+    ...table(rows).map((l) => `  ${l}`),
+    "",
+    `Every port needs a client certificate from ${mtls.ca} and a token: the admin token is in ${mtls.adminToken}.`,
+    `Live fleet page: ${coordinatorHttp}/ (the browser needs ${mtls.cert} imported to connect)`,
+    "",
+    "Try:",
+    `  ${curl} -X PUT --data-binary @README.md ${gateway}/objects/${bucket}/hello.txt`,
+    `  ${curl} -i ${gateway}/objects/${bucket}/hello.txt`,
+    `  ${grpcurl} -d '{"bucket":"${bucket}","key":"hello.txt"}' ${cache} breakwater.cache.v1.CacheService/HeadObject`,
+    `  ${curl} -H 'content-type: application/json' -d '{}' ` +
+      `${coordinatorHttp}/breakwater.breaker.v1.BreakerCoordinator/ListBreakers`,
+    "",
+    'More recipes: docs/operations.md ("TLS and mTLS", "Security"). Ctrl-C stops everything.',
     "",
   ].join("\n");
 }

@@ -25,12 +25,15 @@ export function planCoordinators(
   appMain: string,
   common: Readonly<Record<string, string>>,
   stateFile: string,
+  /** Under BW_DEV_TLS: the CA and client certificate of the health checks; the URLs are https then. */
+  healthTls?: ServicePlan["healthTls"],
 ): CoordinatorPlan {
+  const scheme = healthTls ? "https" : "http";
   const replicas = Array.from({ length: config.coordinators }, (_, i) => {
     const { grpc, http } = coordinatorPorts(config.ports, i);
     return { name: config.coordinators === 1 ? "breaker-coordinator" : `breaker-coordinator-${i + 1}`, grpc, http };
   });
-  const coordinatorUrl = replicas.map((r) => `http://${loopback}:${r.grpc}`).join(",");
+  const coordinatorUrl = replicas.map((r) => `${scheme}://${loopback}:${r.grpc}`).join(",");
   const onEtcd = config.coordinators > 1;
   const etcdUrl = `http://${loopback}:${config.ports.etcdClient}`;
   const etcdPeerUrl = `http://${loopback}:${config.ports.etcdPeer}`;
@@ -77,12 +80,17 @@ export function planCoordinators(
         COORDINATOR_HTTP_PORT: String(r.http),
         ...(onEtcd ? { COORDINATOR_ETCD_ENDPOINTS: etcdUrl } : { COORDINATOR_STATE_FILE: stateFile }),
       },
-      healthUrl: `http://${loopback}:${r.http}/healthz`,
+      healthUrl: `${scheme}://${loopback}:${r.http}/healthz`,
+      ...(healthTls ? { healthTls } : {}),
     });
   }
   const endpoints: Endpoint[] = replicas.flatMap((r) => [
-    { service: r.name, protocol: "gRPC (h2c)", address: `${loopback}:${r.grpc}` },
-    { service: r.name, protocol: "Connect JSON, gRPC-Web, /metrics", address: `http://${loopback}:${r.http}` },
+    { service: r.name, protocol: healthTls ? "gRPC (mTLS)" : "gRPC (h2c)", address: `${loopback}:${r.grpc}` },
+    {
+      service: r.name,
+      protocol: "Connect JSON, gRPC-Web, /metrics",
+      address: `${scheme}://${loopback}:${r.http}`,
+    },
   ]);
   if (onEtcd) endpoints.push({ service: "etcd", protocol: "etcd v3 API (the fleet's state)", address: etcdUrl });
   return { ports, services, endpoints, coordinatorUrl };

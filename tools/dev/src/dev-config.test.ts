@@ -52,6 +52,14 @@ describe("loadDevConfig", () => {
     );
   });
 
+  it("BW_DEV_TLS: 1 or 0", () => {
+    expect(loadDevConfig({}, "/repo").secure).toBe(false);
+    expect(loadDevConfig({ BW_DEV_TLS: "1" }, "/repo").secure).toBe(true);
+    expect(() => loadDevConfig({ BW_DEV_TLS: "yes please" }, "/repo")).toThrow(
+      'BW_DEV_TLS="yes please": must be 1 or 0',
+    );
+  });
+
   it("lists every problem at once", () => {
     let error: unknown;
     try {

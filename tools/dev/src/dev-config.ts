@@ -53,6 +53,8 @@ export interface DevConfig {
    * state file; more start a local one-node etcd and that many replicas on it.
    */
   readonly coordinators: number;
+  /** BW_DEV_TLS: every port under mTLS with tokens, from a throwaway CA under `<dataDir>/secure` (dev-secrets.ts). */
+  readonly secure: boolean;
 }
 
 /** The variable that moves a port, per port, and its offset from BW_DEV_BASE_PORT. */
@@ -92,6 +94,10 @@ export function loadDevConfig(env: Readonly<Record<string, string | undefined>>,
     ports[key] = readInt(env, v.name, 1, 65535, problems) ?? (base === undefined ? v.defaultPort : base + v.offset);
   }
   const coordinators = readInt(env, "BW_DEV_COORDINATORS", 1, maxDevCoordinators, problems) ?? 1;
+  const secureRaw = (env["BW_DEV_TLS"] ?? "").trim().toLowerCase();
+  if (!["", "0", "1", "true", "false"].includes(secureRaw))
+    problems.push(`BW_DEV_TLS=${JSON.stringify(env["BW_DEV_TLS"])}: must be 1 or 0`);
+  const secure = secureRaw === "1" || secureRaw === "true";
   const seen = new Map<number, string>();
   const claim = (port: number, name: string): void => {
     const other = seen.get(port);
@@ -120,6 +126,7 @@ export function loadDevConfig(env: Readonly<Record<string, string | undefined>>,
     stopGraceMs,
     logLevel,
     coordinators,
+    secure,
   });
 }
 

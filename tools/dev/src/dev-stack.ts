@@ -105,6 +105,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await waitHealthy({
         service: service.name,
         url: service.healthUrl,
+        tls: service.healthTls,
         timeoutMs: config.startTimeoutMs,
         exited: child.exited,
         signal,

@@ -12,6 +12,7 @@ import { PortsBusyError, ServiceStartError, startDevStack, type DevStack } from 
 import { formatLogLine, formatPrefix } from "./log-format.js";
 import { planStack } from "./stack-plan.js";
 import { programOnPath } from "./program-on-path.js";
+import { ensureDevSecrets } from "./dev-secrets.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -32,7 +33,14 @@ if (config.coordinators > 1 && programOnPath("etcd") === undefined) {
   process.exit(2);
 }
 
-const plan = planStack(config, repoRoot, process.env);
+if (config.secure && programOnPath("openssl") === undefined) {
+  process.stderr.write(
+    "BW_DEV_TLS=1 makes its certificates with openssl, which is not installed (apt-get install openssl)\n",
+  );
+  process.exit(2);
+}
+const secrets = config.secure ? await ensureDevSecrets(path.join(config.dataDir, "secure")) : undefined;
+const plan = planStack(config, repoRoot, process.env, secrets);
 const colour = process.stdout.isTTY === true && !process.env["NO_COLOR"];
 const nameWidth = Math.max(...plan.services.map((s) => s.name.length));
 const say = (message: string): void =>
@@ -120,6 +128,12 @@ if (stopping) {
       bucket: config.bucket,
       dataDir: displayPath(config.dataDir),
       secured: Boolean(process.env["BW_TOKENS_FILE"] || process.env["BW_ADMIN_TOKEN"]),
+      mtls: secrets && {
+        ca: displayPath(secrets.ca),
+        cert: displayPath(secrets.operator.cert),
+        key: displayPath(secrets.operator.key),
+        adminToken: displayPath(secrets.adminTokenFile),
+      },
     }),
   );
 }

@@ -89,4 +89,31 @@ describe("planStack", () => {
       41001, 41002, 41011, 41012, 41021, 41022,
     ]);
   });
+
+  it("BW_DEV_TLS: every app under mTLS with the tokens file and its own token, URLs and health checks https", () => {
+    const secrets = {
+      dir: "/data/secure",
+      ca: "/data/secure/ca.crt",
+      service: { cert: "/data/secure/service.crt", key: "/data/secure/service.key" },
+      operator: { cert: "/data/secure/operator.crt", key: "/data/secure/operator.key" },
+      tokensFile: "/data/secure/tokens.yaml",
+      adminTokenFile: "/data/secure/admin.token",
+      serviceToken: "svc",
+    };
+    const secure = planStack(config, "/repo", {}, secrets);
+    for (const service of secure.services) {
+      expect(service.env).toMatchObject({
+        TLS_CERT_FILE: "/data/secure/service.crt",
+        TLS_KEY_FILE: "/data/secure/service.key",
+        TLS_CA_FILE: "/data/secure/ca.crt",
+        TLS_CLIENT_AUTH: "require",
+        BW_TOKENS_FILE: "/data/secure/tokens.yaml",
+        BW_TOKEN: "svc",
+        COORDINATOR_URL: "https://127.0.0.1:41001",
+      });
+      expect(service.healthUrl).toMatch(/^https:\/\//);
+      expect(service.healthTls).toEqual({ ca: secrets.ca, ...secrets.operator });
+    }
+    expect(secure.services.at(-1)!.env["CACHE_STORE_URLS"]).toBe("https://127.0.0.1:41003");
+  });
 });

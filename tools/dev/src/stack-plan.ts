@@ -2,6 +2,7 @@ import * as path from "node:path";
 import type { DevConfig, DevPorts } from "./dev-config.js";
 import { portVariables } from "./dev-config.js";
 import { planCoordinators } from "./coordinator-plan.js";
+import type { DevSecrets } from "./dev-secrets.js";
 
 /** The embedded S3's fixed credentials (s3rver accepts only these). */
 export const s3rverCredentials = { accessKey: "S3RVER", secretKey: "S3RVER", region: "us-east-1" } as const;
@@ -37,6 +38,8 @@ export interface ServicePlan {
   readonly env: Readonly<Record<string, string>>;
   /** Polled until it answers 200. */
   readonly healthUrl: string;
+  /** Under BW_DEV_TLS: the CA and client certificate the health check presents (PEM paths). */
+  readonly healthTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 /** The whole dev stack: what binds which port, and the apps in start order. */
@@ -60,6 +63,8 @@ export function planStack(
   config: DevConfig,
   repoRoot: string,
   env: Readonly<Record<string, string | undefined>> = {},
+  /** BW_DEV_TLS's certificates and tokens (ensureDevSecrets): every port under mTLS, every call with a token. */
+  secrets?: DevSecrets,
 ): StackPlan {
   const p = config.ports;
   const port = (key: keyof DevPorts, service: string, role: string, host = "0.0.0.0"): PlannedPort => ({
@@ -71,13 +76,26 @@ export function planStack(
   });
   const appMain = (name: string): string => path.join(repoRoot, "apps", name, "dist", "main.js");
   const s3Endpoint = `http://${loopback}:${p.s3}`;
+  const scheme = secrets ? "https" : "http";
+  const security: Record<string, string> = secrets
+    ? {
+        TLS_CERT_FILE: secrets.service.cert,
+        TLS_KEY_FILE: secrets.service.key,
+        TLS_CA_FILE: secrets.ca,
+        TLS_CLIENT_AUTH: "require",
+        BW_TOKENS_FILE: secrets.tokensFile,
+        BW_TOKEN: secrets.serviceToken,
+      }
+    : {};
+  const healthTls = secrets ? { healthTls: { ca: secrets.ca, ...secrets.operator } } : {};
   const coordinators = planCoordinators(
     config,
     appMain("breaker-coordinator"),
-    { LOG_LEVEL: config.logLevel },
+    { LOG_LEVEL: config.logLevel, ...security },
     env["COORDINATOR_STATE_FILE"] || path.join(config.dataDir, "coordinator-state.json"),
+    secrets ? { ca: secrets.ca, ...secrets.operator } : undefined,
   );
-  const common = { LOG_LEVEL: config.logLevel, COORDINATOR_URL: coordinators.coordinatorUrl };
+  const common = { LOG_LEVEL: config.logLevel, ...security, COORDINATOR_URL: coordinators.coordinatorUrl };
 
   return {
     ports: [
@@ -102,7 +120,8 @@ export function planStack(
           S3_SECRET_KEY: s3rverCredentials.secretKey,
           S3_REGION: s3rverCredentials.region,
         },
-        healthUrl: `http://${loopback}:${p.cacheStoreHttp}/healthz`,
+        healthUrl: `${scheme}://${loopback}:${p.cacheStoreHttp}/healthz`,
+        ...healthTls,
       },
       {
         name: "gateway",
@@ -110,18 +129,27 @@ export function planStack(
         env: {
           ...common,
           GATEWAY_PORT: String(p.gateway),
-          CACHE_STORE_URLS: `http://${loopback}:${p.cacheStoreGrpc}`,
+          CACHE_STORE_URLS: `${scheme}://${loopback}:${p.cacheStoreGrpc}`,
         },
-        healthUrl: `http://${loopback}:${p.gateway}/healthz`,
+        healthUrl: `${scheme}://${loopback}:${p.gateway}/healthz`,
+        ...healthTls,
       },
     ],
     endpoints: [
-      { service: "gateway", protocol: "HTTP/1.1 object API, /metrics", address: `http://${loopback}:${p.gateway}` },
-      { service: "cache-store", protocol: "gRPC (h2c)", address: `${loopback}:${p.cacheStoreGrpc}` },
+      {
+        service: "gateway",
+        protocol: `HTTP/1.1 object API, /metrics${secrets ? " (mTLS, tokens)" : ""}`,
+        address: `${scheme}://${loopback}:${p.gateway}`,
+      },
+      {
+        service: "cache-store",
+        protocol: secrets ? "gRPC (mTLS)" : "gRPC (h2c)",
+        address: `${loopback}:${p.cacheStoreGrpc}`,
+      },
       {
         service: "cache-store",
         protocol: "Connect JSON, gRPC-Web, /metrics",
-        address: `http://${loopback}:${p.cacheStoreHttp}`,
+        address: `${scheme}://${loopback}:${p.cacheStoreHttp}`,
       },
       ...coordinators.endpoints,
       {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import * as https from "node:https";
 import { describeExit, type ChildExit } from "./child-service.js";
 
 /** Why a service did not come up; the message names it and says what to look at. */
@@ -25,6 +27,8 @@ export interface WaitHealthyOptions {
   readonly exited?: Promise<ChildExit>;
   /** Stops waiting (Ctrl-C during start). */
   readonly signal?: AbortSignal;
+  /** For an https URL under mTLS: the CA to trust and the client certificate to present (PEM paths). */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string } | undefined;
 }
 
 /**
@@ -39,6 +43,7 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<void> {
   let exit: ChildExit | undefined;
   void options.exited?.then((e) => (exit = e));
   let last = "no answer yet";
+  const get = options.tls ? httpsGetter(options.tls) : fetchStatus;
   for (;;) {
     if (options.signal?.aborted) throw new ServiceStartError(service, "aborted", `start of ${service} was interrupted`);
     if (exit !== undefined) {
@@ -53,10 +58,9 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<void> {
     const attemptMs = Math.min(2_000, Math.max(250, deadline - Date.now()));
     try {
       const timeout = AbortSignal.timeout(attemptMs);
-      const res = await fetch(url, { signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout });
-      await res.body?.cancel();
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
+      const status = await get(url, options.signal ? AbortSignal.any([timeout, options.signal]) : timeout);
+      if (status === 200) return;
+      last = `HTTP ${status}`;
     } catch (err) {
       last = describeFetchError(err);
     }
@@ -69,6 +73,30 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<void> {
     }
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), options.exited, options.signal);
   }
+}
+
+/** GET `url`'s status with fetch. */
+async function fetchStatus(url: string, signal: AbortSignal): Promise<number> {
+  const res = await fetch(url, { signal });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** GET `url`'s status over https with a CA and a client certificate (fetch takes neither). */
+function httpsGetter(tls: {
+  ca: string;
+  cert: string;
+  key: string;
+}): (url: string, signal: AbortSignal) => Promise<number> {
+  const pem = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  return (url, signal) =>
+    new Promise((resolve, reject) => {
+      const req = https.get(url, { ...pem, agent: false, signal }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+    });
 }
 
 function describeFetchError(err: unknown): string {
