@@ -71,8 +71,9 @@ function renderSecureBanner(options: BannerOptions, mtls: NonNullable<BannerOpti
   const gateway = `https://127.0.0.1:${ports.gateway}`;
   const cache = `127.0.0.1:${ports.cacheStoreGrpc}`;
   const coordinatorHttp = `https://127.0.0.1:${ports.coordinatorHttp}`;
-  const curl = `curl --cacert ${mtls.ca} --cert ${mtls.cert} --key ${mtls.key} -H "Authorization: Bearer $(cat ${mtls.adminToken})"`;
-  const grpcurl = `grpcurl -cacert ${mtls.ca} -cert ${mtls.cert} -key ${mtls.key} -H "authorization: Bearer $(cat ${mtls.adminToken})"`;
+  const bearer = `Bearer $(cat ${mtls.adminToken})`;
+  const curl = `curl --cacert ${mtls.ca} --cert ${mtls.cert} --key ${mtls.key} -H "Authorization: ${bearer}"`;
+  const grpcurl = `grpcurl -cacert ${mtls.ca} -cert ${mtls.cert} -key ${mtls.key} -H "authorization: ${bearer}"`;
   const rows: string[][] = [
     ["service", "protocol", "address"],
     ...options.endpoints.map((e) => [e.service, e.protocol, e.address]),
