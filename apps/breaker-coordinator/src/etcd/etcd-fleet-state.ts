@@ -93,6 +93,8 @@ export class EtcdFleetState implements FleetState {
   readonly #remote = new Map<string, RemoteInstance & { replica: string }>();
   readonly #local = new Map<string, FleetWindow>();
   readonly #dirty = new Set<string>();
+  /** Breakers whose fleet window is evaluated on the next turn of the event loop. */
+  readonly #toEvaluate = new Set<string>();
   readonly #pushed = new Map<string, number>();
   readonly #wanted = new Set<string>();
   readonly #published = new Map<string, string>();
@@ -169,7 +171,25 @@ export class EtcdFleetState implements FleetState {
     window.record(instanceId, counts.successes, counts.failures, counts.slowCalls ?? 0, now);
     this.#dirty.add(breaker);
     if (this.#unavailable !== undefined) return;
-    this.#evaluateSoon(breaker, now);
+    this.#evaluateLater(breaker);
+  }
+
+  /**
+   * Evaluates `breaker` once the reports and summaries that arrived with this
+   * one are in: summing the fleet's window costs far more than recording a
+   * report, and a busy replica receives many per turn of the event loop.
+   */
+  #evaluateLater(breaker: string): void {
+    if (this.#toEvaluate.size === 0) {
+      setImmediate(() => {
+        const names = [...this.#toEvaluate];
+        this.#toEvaluate.clear();
+        if (this.#unavailable !== undefined) return;
+        const now = this.#o.clock.now();
+        for (const name of names) this.#evaluateSoon(name, now);
+      });
+    }
+    this.#toEvaluate.add(breaker);
   }
 
   // Decides in etcd when the summed window may trip a closed, unforced breaker (the machine checks quorum).
@@ -651,7 +671,7 @@ export class EtcdFleetState implements FleetState {
           if (e.kind === "delete") byReplica.delete(key.replica);
           else byReplica.set(key.replica, JSON.parse(e.value) as FleetWindowJSON);
           // Another replica's outcomes may be what tips the fleet window.
-          if (push && e.kind === "put") this.#evaluateSoon(key.name, this.#o.clock.now());
+          if (push && e.kind === "put") this.#evaluateLater(key.name);
           continue;
         }
         case "probe": {
