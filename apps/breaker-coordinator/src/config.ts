@@ -36,6 +36,11 @@ export const coordinatorConfigSchema = {
   COORDINATOR_ETCD_USERNAME: env.string("", "etcd user (etcd auth); empty: no auth"),
   COORDINATOR_ETCD_PASSWORD: env.string("", "etcd password of COORDINATOR_ETCD_USERNAME"),
   COORDINATOR_ETCD_CA_FILE: env.string("", "CA bundle to verify etcd's certificate (https:// endpoints)"),
+  COORDINATOR_ETCD_CERT_FILE: env.string(
+    "",
+    "client certificate (PEM) presented to etcd, for etcd's --client-cert-auth; with COORDINATOR_ETCD_KEY_FILE",
+  ),
+  COORDINATOR_ETCD_KEY_FILE: env.string("", "private key (PEM) of COORDINATOR_ETCD_CERT_FILE"),
   COORDINATOR_ETCD_LEASE_TTL: env.durationMs(
     5_000,
     "lease of a replica's instances and window summaries: they vanish this long after it dies (at least 2s)",
@@ -74,6 +79,9 @@ export function loadCoordinatorConfig(vars: Readonly<Record<string, string | und
   if (config.COORDINATOR_ETCD_LEASE_TTL < 2_000) {
     const got = config.COORDINATOR_ETCD_LEASE_TTL;
     problems.push(`COORDINATOR_ETCD_LEASE_TTL must be at least 2s (etcd grants no shorter lease), got ${got} ms`);
+  }
+  if ((config.COORDINATOR_ETCD_CERT_FILE === "") !== (config.COORDINATOR_ETCD_KEY_FILE === "")) {
+    problems.push("COORDINATOR_ETCD_CERT_FILE and COORDINATOR_ETCD_KEY_FILE go together: set both or neither");
   }
   const tls = tlsSettingsOf(config, problems);
   const exposed = protectedModeProblem("COORDINATOR_HOST", config.COORDINATOR_HOST, config, vars);

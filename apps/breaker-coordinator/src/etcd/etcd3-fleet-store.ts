@@ -22,6 +22,9 @@ export interface EtcdConnectionOptions {
   readonly password?: string | undefined;
   /** CA bundle to verify etcd's TLS certificate with (https endpoints). */
   readonly caFile?: string | undefined;
+  /** Client certificate and key presented to etcd (etcd's `--client-cert-auth`). */
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
 }
 
 /** FleetStore on the npm `etcd3` client (grpc-js). */
@@ -47,7 +50,15 @@ export function createEtcd3FleetStore(options: EtcdConnectionOptions): FleetStor
     },
   };
   if (options.username) clientOptions.auth = { username: options.username, password: options.password ?? "" };
-  if (options.caFile) clientOptions.credentials = { rootCertificate: readFileSync(options.caFile) };
+  if (options.caFile || options.certFile) {
+    // etcd3 takes the three together: the system's roots when no CA is given.
+    clientOptions.credentials = {
+      rootCertificate: options.caFile ? readFileSync(options.caFile) : (undefined as unknown as Buffer),
+      ...(options.certFile && options.keyFile
+        ? { certChain: readFileSync(options.certFile), privateKey: readFileSync(options.keyFile) }
+        : {}),
+    };
+  }
   const client = new Etcd3(clientOptions);
   const decode = (kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string }): StoredValue => ({
     key: kv.key.toString(),

@@ -25,6 +25,8 @@ export async function openEtcdFleet(config: CoordinatorConfig, clock: Clock, log
     username: config.COORDINATOR_ETCD_USERNAME || undefined,
     password: config.COORDINATOR_ETCD_PASSWORD || undefined,
     caFile: config.COORDINATOR_ETCD_CA_FILE || undefined,
+    certFile: config.COORDINATOR_ETCD_CERT_FILE || undefined,
+    keyFile: config.COORDINATOR_ETCD_KEY_FILE || undefined,
   });
   const fleet = new EtcdFleetState({
     store,
