@@ -94,8 +94,10 @@ describe.skipIf(!etcdInstalled())("BW_DEV_COORDINATORS=3 npm start", () => {
     const breaker = `s3:http://127.0.0.1:${base}`;
     const replicaHttp = (i: number) => `http://127.0.0.1:${base + 2 + 10 * i}/${ops}`;
     // Each instance starts on a replica drawn at random: kill the gateway's.
-    const attached = /gateway\s+\| INFO {2}breaker session attached replica=http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-    expect(attached, "the gateway's session line").not.toBeNull();
+    const sessionLine = /gateway\s+\| INFO {2}breaker session attached replica=http:\/\/127\.0\.0\.1:(\d+)/;
+    // The session attaches on its own time, possibly after the stack's ready line.
+    await eventually(() => sessionLine.test(output), { what: "the gateway's breaker session attached" });
+    const attached = sessionLine.exec(output);
     const victim = (Number(attached![1]) - base - 1) / 10;
     process.kill(replicaPid(child.pid!, base + 1 + 10 * victim), "SIGKILL");
     await eventually(() => output.includes(`breaker-coordinator-${victim + 1} was ended by SIGKILL; the other`), {
