@@ -47,15 +47,28 @@ describe("loadAccess", () => {
 });
 
 describe("protected mode", () => {
-  it("refuses a non-loopback address without credentials, naming what to set", () => {
+  it("refuses a non-loopback address when nothing guards reads and writes, naming what to set", () => {
     expect(protectedModeProblem("GATEWAY_HOST", "0.0.0.0", load({}), {})).toBe(
-      "GATEWAY_HOST=0.0.0.0 is not a loopback address and no credentials are configured: " +
-        "set BW_TOKENS_FILE or BW_ADMIN_TOKEN (or TLS_CERT_FILE), bind 127.0.0.1, or set BW_INSECURE=1",
+      "GATEWAY_HOST=0.0.0.0 is not a loopback address and nothing guards reads and writes: " +
+        "set BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, bind 127.0.0.1, or set BW_INSECURE=1",
     );
     expect(protectedModeProblem("H", "127.0.0.1", load({}), {})).toBeUndefined();
-    expect(protectedModeProblem("H", "0.0.0.0", load({ BW_ADMIN_TOKEN: "t" }), {})).toBeUndefined();
+    expect(protectedModeProblem("H", "0.0.0.0", load({ BW_TOKENS_FILE: "/t.yaml" }), {})).toBeUndefined();
     expect(protectedModeProblem("H", "0.0.0.0", load({ BW_INSECURE: "1" }), {})).toBeUndefined();
-    expect(protectedModeProblem("H", "0.0.0.0", load({}), { TLS_CERT_FILE: "/c.pem" })).toBeUndefined();
+    const mtls = { TLS_CERT_FILE: "/c.pem", TLS_CLIENT_AUTH: "require" };
+    expect(protectedModeProblem("H", "0.0.0.0", load({}), mtls)).toBeUndefined();
+  });
+
+  it("does not count BW_ADMIN_TOKEN alone or TLS without client certificates: either leaves writes open", () => {
+    expect(protectedModeProblem("H", "0.0.0.0", load({ BW_ADMIN_TOKEN: "t" }), {})).toBe(
+      "H=0.0.0.0 is not a loopback address and nothing guards reads and writes " +
+        "(BW_ADMIN_TOKEN alone leaves reads and writes open to anyone): " +
+        "set BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, bind 127.0.0.1, or set BW_INSECURE=1",
+    );
+    expect(protectedModeProblem("H", "0.0.0.0", load({}), { TLS_CERT_FILE: "/c.pem" })).toContain(
+      "(TLS without client certificates lets anyone in)",
+    );
+    expect(protectedModeProblem("H", "::", load({ BW_ADMIN_TOKEN: "t" }), { TLS_CLIENT_AUTH: "require" })).toBeDefined();
   });
 
   it("knows loopback addresses", () => {

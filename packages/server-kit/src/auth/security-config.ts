@@ -61,9 +61,13 @@ export function loadAccess(config: SecurityValues, anonymous: readonly Grant[] =
 }
 
 /**
- * Protected mode (Redis's idea): a service with no credentials configured
- * (no token file, no admin token, no TLS certificate) serves loopback only.
- * Returns the one-line problem when `host` is elsewhere, unless BW_INSECURE.
+ * Protected mode (Redis's idea): a service whose data nobody guards serves
+ * loopback only. What guards it: a token file (every call needs a token or a
+ * certificate it names), or mTLS (TLS_CLIENT_AUTH=require: only holders of a
+ * certificate from TLS_CA_FILE get in). BW_ADMIN_TOKEN alone guards PURGE and
+ * the admin ops but leaves reads and writes anonymous, and TLS without client
+ * certificates lets anyone in: neither is enough off loopback. Returns the
+ * one-line problem when `host` is elsewhere, unless BW_INSECURE.
  */
 export function protectedModeProblem(
   hostVariable: string,
@@ -71,12 +75,17 @@ export function protectedModeProblem(
   config: SecurityValues,
   vars: Readonly<Record<string, string | undefined>>,
 ): string | undefined {
-  const credentials =
-    config.BW_TOKENS_FILE !== "" || config.BW_ADMIN_TOKEN !== "" || (vars["TLS_CERT_FILE"] ?? "") !== "";
-  if (credentials || config.BW_INSECURE || isLoopback(host)) return undefined;
+  const mtls = (vars["TLS_CERT_FILE"] ?? "") !== "" && (vars["TLS_CLIENT_AUTH"] ?? "").trim() === "require";
+  if (config.BW_TOKENS_FILE !== "" || mtls || config.BW_INSECURE || isLoopback(host)) return undefined;
+  const partial =
+    config.BW_ADMIN_TOKEN !== ""
+      ? " (BW_ADMIN_TOKEN alone leaves reads and writes open to anyone)"
+      : (vars["TLS_CERT_FILE"] ?? "") !== ""
+        ? " (TLS without client certificates lets anyone in)"
+        : "";
   return (
-    `${hostVariable}=${host} is not a loopback address and no credentials are configured: ` +
-    `set BW_TOKENS_FILE or BW_ADMIN_TOKEN (or TLS_CERT_FILE), bind 127.0.0.1, or set BW_INSECURE=1`
+    `${hostVariable}=${host} is not a loopback address and nothing guards reads and writes${partial}: ` +
+    `set BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, bind 127.0.0.1, or set BW_INSECURE=1`
   );
 }
 
