@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Access, Caller, Logger, Requirement } from "@breakwater/server-kit";
+import { verifiedPeerName, type Access, type Caller, type Logger, type Requirement } from "@breakwater/server-kit";
 import { gatewayErrors, sendError } from "./http-errors.js";
 import type { ObjectPath } from "./object-path.js";
 
@@ -24,7 +24,8 @@ export function objectRequirement(method: string | undefined, path: ObjectPath):
 }
 
 /**
- * Checks the request's `Authorization: Bearer <token>` against what it needs.
+ * Checks the request's `Authorization: Bearer <token>` (without one, the
+ * client certificate the mTLS handshake verified) against what it needs.
  * Answers 401 (with `WWW-Authenticate: Bearer`, RFC 6750) without a known
  * token and 403 outside its permissions, and returns undefined; else the
  * caller (for rate limits and logs). The token itself is never logged.
@@ -36,7 +37,7 @@ export function admitObjectRequest(
   need: Requirement,
   logger: Logger,
 ): Caller | undefined {
-  const verdict = access.check(req.headers.authorization, need);
+  const verdict = access.check(req.headers.authorization, need, () => verifiedPeerName(req.socket));
   if (verdict.allowed) {
     // An admin action is logged with who did it.
     if (need.permission === "purge" && access.enabled)

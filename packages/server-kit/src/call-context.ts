@@ -13,6 +13,8 @@ export interface CallContext {
   readonly deadline: number | undefined;
   /** A request header (gRPC metadata) by lower-case name; the first value. */
   requestHeader(name: string): string | undefined;
+  /** The subject CN of the client certificate the mTLS handshake verified; undefined without one. */
+  peerName(): string | undefined;
   /** Adds a response header; for streams, before the first message. */
   setResponseHeader(name: string, value: string): void;
   /** Adds a response trailer (sent with the status, errors included). */
@@ -25,6 +27,7 @@ export function createCallContext(init: {
   signal?: AbortSignal;
   deadline?: number;
   headers?: Record<string, string>;
+  peerName?: string;
 }): CallContext & { readonly responseHeaders: Map<string, string>; readonly responseTrailers: Map<string, string> } {
   const responseHeaders = new Map<string, string>();
   const responseTrailers = new Map<string, string>();
@@ -34,6 +37,7 @@ export function createCallContext(init: {
     signal: init.signal ?? new AbortController().signal,
     deadline: init.deadline,
     requestHeader: (name) => headers.get(name.toLowerCase()),
+    peerName: () => init.peerName,
     setResponseHeader: (name, value) => void responseHeaders.set(name.toLowerCase(), value),
     setResponseTrailer: (name, value) => void responseTrailers.set(name.toLowerCase(), value),
     responseHeaders,

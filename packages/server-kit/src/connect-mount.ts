@@ -1,8 +1,17 @@
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { createContextKey, createContextValues, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { CallContext } from "./call-context.js";
 import { toWireError } from "./errors.js";
 import type { MountOptions } from "./grpc-mount.js";
 import type { ServiceRegistration } from "./service-impl.js";
+import { verifiedPeerName } from "./peer-identity.js";
+
+/** The node request's socket, handed to each call's context (connectNodeAdapter's `contextValues`). */
+const requestSocket = createContextKey<unknown>(undefined, { description: "the request's socket" });
+
+/** `connectNodeAdapter`'s `contextValues`: what the mount needs of the node request (its socket, for mTLS). */
+export function connectContextValues(req: { readonly socket: unknown }): ReturnType<typeof createContextValues> {
+  return createContextValues().set(requestSocket, req.socket);
+}
 
 /** CallContext over connect's HandlerContext (the HTTP/1.1 port: Connect JSON, gRPC-Web). */
 function fromHandlerContext(hc: HandlerContext): CallContext {
@@ -12,6 +21,7 @@ function fromHandlerContext(hc: HandlerContext): CallContext {
     signal: hc.signal,
     deadline: remaining === undefined ? undefined : Date.now() + remaining,
     requestHeader: (name) => hc.requestHeader.get(name) ?? undefined,
+    peerName: () => verifiedPeerName(hc.values.get(requestSocket)),
     setResponseHeader: (name, value) => hc.responseHeader.append(name, value),
     setResponseTrailer: (name, value) => hc.responseTrailer.append(name, value),
   };

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallContext } from "./call-context.js";
+import { commonNameOf } from "./peer-identity.js";
 
 type AnyServerCall =
   | grpc.ServerUnaryCall<unknown, unknown>
@@ -49,6 +50,11 @@ export class GrpcCallContext implements CallContext {
   requestHeader(name: string): string | undefined {
     const v = this.call.metadata.get(name)[0];
     return v === undefined ? undefined : typeof v === "string" ? v : v.toString("utf8");
+  }
+
+  peerName(): string | undefined {
+    // grpc-js 1.14 answers a peer certificate only when the connection's socket is `authorized` (verified).
+    return commonNameOf(this.call.getAuthContext().sslPeerCertificate);
   }
 
   setResponseHeader(name: string, value: string): void {

@@ -2,7 +2,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Registry } from "prom-client";
-import { mountOnConnect } from "./connect-mount.js";
+import { connectContextValues, mountOnConnect } from "./connect-mount.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
 import type { ToServiceError } from "./errors.js";
@@ -41,6 +41,7 @@ export function createHttpPort(options: HttpPortOptions): http.Server {
     grpc: false, // gRPC needs HTTP/2: it is served by grpc-js on the gRPC port
     grpcWeb: true,
     connect: true,
+    contextValues: connectContextValues, // the socket: a verified client certificate names the caller
   });
   const server = createHttpOrHttpsServer(options.security, {}, async (req, res) => {
     try {

@@ -53,6 +53,7 @@ export {
   type TlsSettings,
   type TlsMaterial,
 } from "./tls-config.js";
+export { verifiedPeerName } from "./peer-identity.js";
 export { createTransportSecurity, type TransportSecurity, type TransportSecurityEvents } from "./transport-security.js";
 export { useClientTransportSecurity, channelCredentialsFor, dialsWithTls } from "./client-credentials.js";
 export { startTransportSecurity } from "./process-security.js";

@@ -59,4 +59,44 @@ describe("createAccess", () => {
     expect(access.check("Bearer r-toke", { permission: "read", bucket: "reports" }).allowed).toBe(false);
     expect(access.check("Bearer r-tokeN", { permission: "read", bucket: "reports" }).allowed).toBe(false);
   });
+
+  describe("client certificate identities (client_cn)", () => {
+    const withCerts = createAccess({
+      tokens: [
+        { name: "gateway", digest: undefined, clientCn: "gw", grants: [{ permission: "write", buckets: ["b"] }] },
+        { ...entry("reader", "r-token", "read", ["reports"]) },
+      ],
+      anonymous: [],
+    });
+    const write = { permission: "write", bucket: "b", key: "k" } as const;
+
+    it("admits a verified certificate the file names, within its scope", () => {
+      expect(withCerts.check(undefined, write, () => "gw")).toMatchObject({ allowed: true, caller: { name: "gateway" } });
+      expect(withCerts.check(undefined, { ...write, bucket: "c" }, () => "gw")).toEqual({
+        allowed: false,
+        refusal: "forbidden",
+        message: 'is not allowed: client certificate "gateway" may not write in c/k',
+      });
+    });
+
+    it("treats a certificate the file does not name as no credential (unauthenticated)", () => {
+      expect(withCerts.check(undefined, write, () => "stranger")).toEqual({
+        allowed: false,
+        refusal: "unauthenticated",
+        message:
+          'needs a bearer token or a client certificate allowed to write in b/k (client certificate CN "stranger" ' +
+          "is not in the token file)",
+      });
+      expect(withCerts.check(undefined, write, () => undefined)).toMatchObject({ refusal: "unauthenticated" });
+    });
+
+    it("lets a bearer token decide alone when one is sent", () => {
+      expect(withCerts.check("Bearer r-token", write, () => "gw")).toMatchObject({
+        refusal: "forbidden",
+        message: 'is not allowed: token "reader" may not write in b/k',
+      });
+      expect(withCerts.check("Bearer nope", write, () => "gw")).toMatchObject({ refusal: "unauthenticated" });
+    });
+  });
 });
+

@@ -27,7 +27,8 @@ export function callerOf(ctx: CallContext): Caller | undefined {
 
 /**
  * A registration whose methods first check the caller's `authorization`
- * metadata (`Bearer <token>`): UNAUTHENTICATED without a known token,
+ * metadata (`Bearer <token>`), or without it the client certificate the mTLS
+ * handshake verified: UNAUTHENTICATED without a known token or certificate,
  * PERMISSION_DENIED outside its permissions. It wraps the service code, so
  * both ports (grpc-js and connect) enforce the same rules.
  */
@@ -43,7 +44,7 @@ export function guardService(registration: ServiceRegistration, options: GuardOp
     }
     const admit = (request: unknown, ctx: CallContext): void => {
       const need = rule(request);
-      const verdict = options.access.check(ctx.requestHeader("authorization"), need);
+      const verdict = options.access.check(ctx.requestHeader("authorization"), need, () => ctx.peerName());
       if (verdict.allowed) {
         callers.set(ctx, verdict.caller);
         options.onAdmitted?.(ctx.method, verdict.caller, need);

@@ -18,7 +18,7 @@ tokens:
     permissions: [read, { permission: purge, buckets: [cache] }]
 `);
     expect(reader!.name).toBe("reader");
-    expect(reader!.digest.toString("hex")).toBe(sha);
+    expect(reader!.digest!.toString("hex")).toBe(sha);
     expect(reader!.grants).toEqual([
       { permission: "read", buckets: ["reports"], prefixes: ["2026/"] },
       { permission: "write", buckets: ["reports"], prefixes: ["2026/"] },
@@ -68,5 +68,27 @@ tokens:
     ).toThrow(/tokens\[1\] \(a\): name "a" is used twice; tokens\[1\] \(a\): sha256 is used by an earlier entry/);
     expect(() => parseTokenFile("users: []")).toThrow("needs a top-level `tokens:` list");
     expect(() => parseTokenFile("tokens: [")).toThrow(/^not YAML/);
+  });
+
+  it("reads client_cn entries: a certificate instead of a token, or beside one", () => {
+    const [gateway, ops] = parseTokenFile(`
+tokens:
+  - { name: gateway, client_cn: gw.internal, permissions: [read, write, purge] }
+  - { name: ops, sha256: ${sha}, client_cn: ops, permissions: [admin] }
+`);
+    expect([gateway!.digest, gateway!.clientCn]).toEqual([undefined, "gw.internal"]);
+    expect([ops!.digest!.toString("hex"), ops!.clientCn]).toEqual([sha, "ops"]);
+    expect(() => parseTokenFile("tokens:\n  - { name: x, permissions: [read] }")).toThrow(
+      "tokens[0] (x): needs sha256 (a token's SHA-256) or client_cn (a client certificate's subject CN)",
+    );
+    expect(() =>
+      parseTokenFile(`tokens:
+  - { name: a, client_cn: gw, permissions: [read] }
+  - { name: b, client_cn: gw, permissions: [read] }
+  - { name: c, client_cn: "", permissions: [read] }`),
+    ).toThrow(
+      'tokens[1] (b): client_cn "gw" is used by an earlier entry; ' +
+        "tokens[2] (c): client_cn must be a non-empty string (a client certificate's subject CN)",
+    );
   });
 });

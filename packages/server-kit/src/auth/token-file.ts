@@ -1,11 +1,16 @@
 import { parse } from "yaml";
 import { PERMISSIONS, type Grant, type Permission } from "./permissions.js";
 
-/** One bearer token as the file names it: its SHA-256 digest, never the token itself. */
+/**
+ * One caller as the file names it: a bearer token by its SHA-256 digest (never
+ * the token itself), a client certificate by its subject CN, or both.
+ */
 export interface TokenEntry {
   readonly name: string;
-  /** SHA-256 of the token (32 bytes). */
-  readonly digest: Buffer;
+  /** SHA-256 of the token (32 bytes); undefined for an entry that names a certificate only. */
+  readonly digest: Buffer | undefined;
+  /** The subject CN of a client certificate verified by the mTLS handshake that stands for this entry. */
+  readonly clientCn?: string | undefined;
   readonly grants: readonly Grant[];
 }
 
@@ -30,11 +35,15 @@ export class TokenFileError extends Error {
  *   - name: ops
  *     sha256: …
  *     permissions: [read, { permission: purge, buckets: [cache] }]
+ *   - name: gateway
+ *     client_cn: gateway           # a client certificate's subject CN (under mTLS) instead of a token
+ *     permissions: [read, write, purge]
  * ```
  *
- * An item of `permissions` is a name (limited by the entry's buckets and
- * prefixes) or a mapping with its own limits. Throws TokenFileError listing
- * every problem.
+ * An entry names a token (`sha256`), a client certificate (`client_cn`), or
+ * both (one caller, two ways in). An item of `permissions` is a name (limited
+ * by the entry's buckets and prefixes) or a mapping with its own limits.
+ * Throws TokenFileError listing every problem.
  */
 export function parseTokenFile(text: string): TokenEntry[] {
   let doc: unknown;
@@ -49,32 +58,47 @@ export function parseTokenFile(text: string): TokenEntry[] {
   const entries: TokenEntry[] = [];
   const names = new Set<string>();
   const digests = new Set<string>();
+  const commonNames = new Set<string>();
   list.forEach((raw: unknown, i) => {
     const where = `tokens[${i}]`;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      problems.push(`${where}: must be a mapping with name, sha256 and permissions`);
+      problems.push(`${where}: must be a mapping with name, sha256 or client_cn, and permissions`);
       return;
     }
     const e = raw as Record<string, unknown>;
     const label = typeof e["name"] === "string" && e["name"] !== "" ? `${where} (${e["name"]})` : where;
     const before = problems.length;
     for (const field of Object.keys(e))
-      if (!["name", "sha256", "permissions", "buckets", "prefixes"].includes(field))
+      if (!["name", "sha256", "client_cn", "permissions", "buckets", "prefixes"].includes(field))
         problems.push(`${label}: unknown field ${JSON.stringify(field)}`);
     const name = e["name"];
     if (typeof name !== "string" || name === "") problems.push(`${label}: name must be a non-empty string`);
     else if (names.has(name)) problems.push(`${label}: name ${JSON.stringify(name)} is used twice`);
     const sha = e["sha256"];
-    if (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha))
+    const cn = e["client_cn"];
+    if (sha === undefined && cn === undefined)
+      problems.push(`${label}: needs sha256 (a token's SHA-256) or client_cn (a client certificate's subject CN)`);
+    if (sha !== undefined && (typeof sha !== "string" || !/^[0-9a-fA-F]{64}$/.test(sha)))
       problems.push(`${label}: sha256 must be 64 hex digits (the SHA-256 of the token, not the token)`);
-    else if (digests.has(sha.toLowerCase())) problems.push(`${label}: sha256 is used by an earlier entry`);
+    else if (typeof sha === "string" && digests.has(sha.toLowerCase()))
+      problems.push(`${label}: sha256 is used by an earlier entry`);
+    if (cn !== undefined && (typeof cn !== "string" || cn === ""))
+      problems.push(`${label}: client_cn must be a non-empty string (a client certificate's subject CN)`);
+    else if (typeof cn === "string" && commonNames.has(cn))
+      problems.push(`${label}: client_cn ${JSON.stringify(cn)} is used by an earlier entry`);
     const buckets = stringList(e["buckets"], `${label}: buckets`, problems);
     const prefixes = stringList(e["prefixes"], `${label}: prefixes`, problems);
     const grants = grantsOf(e["permissions"], { buckets, prefixes }, label, problems);
     if (problems.length > before) return;
     names.add(name as string);
-    digests.add((sha as string).toLowerCase());
-    entries.push({ name: name as string, digest: Buffer.from(sha as string, "hex"), grants });
+    if (typeof sha === "string") digests.add(sha.toLowerCase());
+    if (typeof cn === "string") commonNames.add(cn);
+    entries.push({
+      name: name as string,
+      digest: typeof sha === "string" ? Buffer.from(sha, "hex") : undefined,
+      clientCn: typeof cn === "string" ? cn : undefined,
+      grants,
+    });
   });
   if (problems.length > 0) throw new TokenFileError(problems);
   return entries;
