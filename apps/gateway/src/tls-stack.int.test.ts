@@ -3,6 +3,9 @@
  * coordinator, two cache-stores following each other's invalidations, and a
  * gateway that learns the second cache-store from the coordinator (by its
  * host:port name, dialled with TLS because the process has TLS configured).
+ * Every service has a token file whose entries name client certificates
+ * (`client_cn`) and no BW_TOKEN: each call one service makes to another is
+ * admitted on the certificate it presents (issue 13).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -17,10 +20,19 @@ import {
   promSample,
   startS3Server,
   startServiceProcess,
+  writeTokensFile,
   type S3Server,
   type ServiceProcess,
+  type TestCertificate,
   type TestPki,
 } from "@breakwater/testkit";
+
+/** Identities only: the services share the test PKI's "server" certificate, ops holds "client". */
+const IDENTITIES = [
+  { name: "fleet", clientCn: "server", permissions: ["read", "write", "purge"] },
+  { name: "ops", clientCn: "client", permissions: ["admin"] },
+  { name: "reports", clientCn: "reporter", permissions: ["read"], buckets: ["default"] },
+];
 
 interface Answer {
   readonly status: number;
@@ -35,6 +47,11 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
   let stores: ServiceProcess[];
   let gateway: ServiceProcess;
   let clientTls: https.RequestOptions;
+  const tlsOf = (cert: TestCertificate): https.RequestOptions => ({
+    ca: readFileSync(pki.ca),
+    cert: readFileSync(cert.cert),
+    key: readFileSync(cert.key),
+  });
 
   /** One HTTPS request with the ops client's certificate unless `tls` says otherwise. */
   function call(url: string, method = "GET", body?: string, tls: https.RequestOptions = clientTls): Promise<Answer> {
@@ -65,6 +82,9 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
       TLS_KEY_FILE: pki.server.key,
       TLS_CA_FILE: pki.ca,
       TLS_CLIENT_AUTH: "require",
+      BW_TOKENS_FILE: writeTokensFile(IDENTITIES),
+      BW_TOKEN: "",
+      BW_ADMIN_TOKEN: "",
     };
     s3 = await startS3Server({ buckets: ["default"] });
     coordinator = await startServiceProcess("breaker-coordinator", {
@@ -185,6 +205,20 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
       const gets = text.split("\n").filter((l) => l.startsWith("rpc_server_calls_total") && l.includes("GetObject"));
       expect(gets.reduce((sum, l) => sum + Number(l.split(" ").pop()), 0)).toBeGreaterThan(0);
     }
+  });
+
+  it("the gateway admits callers on their certificates: scoped read, 403 outside it, 401 for an unnamed one", async () => {
+    const base = `${httpsUrl(gateway)}/objects/default`;
+    expect((await call(`${base}/by-ops`, "PUT", "ops wrote this")).status).toBe(200);
+    const reporter = tlsOf(await pki.issue("reporter"));
+    const read = await call(`${base}/by-ops`, "GET", undefined, reporter);
+    expect([read.status, read.body.toString()]).toEqual([200, "ops wrote this"]);
+    const put = await call(`${base}/by-reporter`, "PUT", "x", reporter);
+    expect([put.status, JSON.parse(put.body.toString()).code]).toEqual([403, "permission_denied"]);
+    const stranger = tlsOf(await pki.issue("stranger"));
+    expect((await call(`${base}/by-ops`, "GET", undefined, stranger)).status).toBe(401);
+    // The services called each other on their certificates alone: no cache-store or coordinator refused one.
+    for (const p of [...stores, coordinator]) expect(p.output.join("\n")).not.toContain("refused a call");
   });
 
   it("refuses at the handshake a client without a certificate, and plaintext", async () => {
