@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import * as https from "node:https";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { breakerV1 } from "@breakwater/proto";
+import { breakerV1, cacheV1 } from "@breakwater/proto";
 import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
 import {
   eventually,
@@ -204,6 +204,40 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
       const text = (await call(`${httpsUrl(store)}/metrics`)).body.toString();
       const gets = text.split("\n").filter((l) => l.startsWith("rpc_server_calls_total") && l.includes("GetObject"));
       expect(gets.reduce((sum, l) => sum + Number(l.split(" ").pop()), 0)).toBeGreaterThan(0);
+    }
+  });
+
+  it("a cache-store forwards reads to the key's owner on its own certificate", async () => {
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: pki.client.cert,
+        TLS_KEY_FILE: pki.client.key,
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+    const store = createGrpcClient(
+      cacheV1.CacheService,
+      `https://${stores[0]!.grpcAddress}`,
+      {},
+      security.channelCredentials(),
+    );
+    try {
+      const routes: cacheV1.ReadRoute[] = [];
+      for (let i = 0; i < 16; i++) {
+        const chunks: Uint8Array[] = [];
+        for await (const m of store.getObject({ bucket: "default", key: `tls-${i}` })) {
+          if (chunks.length === 0) routes.push(m.route);
+          chunks.push(m.chunk);
+        }
+        expect(Buffer.concat(chunks).toString()).toBe(`body ${i}`);
+      }
+      // The keys the other cache-store owns came through it: cache-store → owner on the "fleet" identity.
+      expect(routes).toContain(cacheV1.ReadRoute.FORWARDED);
+    } finally {
+      store.close();
+      security.close();
     }
   });
 
