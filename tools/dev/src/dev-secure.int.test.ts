@@ -2,11 +2,15 @@ import { readFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { cacheV1 } from "@breakwater/proto";
+import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
 import { startDevOrchestrator, type DevOrchestrator } from "./__fixtures__/dev-orchestrator.js";
 
 /**
  * `BW_DEV_TLS=1 npm start`: a throwaway CA and tokens under the data folder,
- * every port under mTLS, and the banner's curl recipe working as printed.
+ * every port under mTLS, and the banner's curl recipe working as printed (and
+ * its grpcurl line, made here with grpc-js: the same method, files and token).
  */
 describe("BW_DEV_TLS=1 npm start", () => {
   let stack: DevOrchestrator;
@@ -48,6 +52,32 @@ describe("BW_DEV_TLS=1 npm start", () => {
     expect(await request(object, { ...pem, headers: auth })).toEqual({ status: 200, body: "secret" });
     expect((await request(object, pem)).status).toBe(401);
     await expect(request(object, { ca: pem.ca })).rejects.toThrow();
+
+    // The banner's grpcurl line: HeadObject on the cache-store with -cacert -cert -key and the admin token.
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: path.join(secure(), "operator.crt"),
+        TLS_KEY_FILE: path.join(secure(), "operator.key"),
+        TLS_CA_FILE: path.join(secure(), "ca.crt"),
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+    const cache = createGrpcClient(
+      cacheV1.CacheService,
+      `https://127.0.0.1:${stack.base + 3}`,
+      {},
+      security.channelCredentials(),
+    );
+    try {
+      const head = await cache.headObject({ bucket: "default", key: "secure.txt" }, { headers: auth });
+      expect(head.info?.size).toBe(6n);
+      const none = await cache.headObject({ bucket: "default", key: "secure.txt" }).catch((e: unknown) => e);
+      expect((none as ConnectError).code).toBe(Code.Unauthenticated);
+    } finally {
+      cache.close();
+      security.close();
+    }
     expect(await stack.stop()).toBe(0);
   }, 60_000);
 });
