@@ -13,6 +13,7 @@ import * as https from "node:https";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { breakerV1, cacheV1 } from "@breakwater/proto";
 import { createGrpcClient, createTransportSecurity, loadTlsSettings } from "@breakwater/server-kit";
+import { createReflectionClient } from "@breakwater/server-kit/testing";
 import {
   eventually,
   freePort,
@@ -253,6 +254,36 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
     expect((await call(`${base}/by-ops`, "GET", undefined, stranger)).status).toBe(401);
     // The services called each other on their certificates alone: no cache-store or coordinator refused one.
     for (const p of [...stores, coordinator]) expect(p.output.join("\n")).not.toContain("refused a call");
+  });
+
+  // docs/operations.md "Recipes under mTLS": its grpcurl lines, made as grpcurl does (reflection, JSON) with the
+  // same files (-cacert ca -cert ops -key ops) and no token: the ops certificate is the "ops" entry here.
+  it("the docs' grpcurl recipes under mTLS, by reflection with the ops certificate", async () => {
+    const security = createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: pki.client.cert,
+        TLS_KEY_FILE: pki.client.key,
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+    const store = createReflectionClient(stores[0]!.grpcAddress, "v1", security.channelCredentials());
+    const coord = createReflectionClient(coordinator.grpcAddress, "v1", security.channelCredentials());
+    try {
+      expect(await store.listServices()).toContain("breakwater.cache.v1.CacheService"); // grpcurl $TLS … list
+      expect(await store.invokeJson("grpc.health.v1.Health", "Check", {})).toEqual({ status: "SERVING" });
+      const stats = (await store.invokeJson("breakwater.cache.v1.CacheService", "GetStats", {})) as object;
+      expect(stats).toHaveProperty("maxBytes");
+      const listed = (await coord.invokeJson("breakwater.breaker.v1.BreakerCoordinator", "ListInstances", {})) as {
+        instances?: unknown[];
+      };
+      expect(listed.instances?.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      store.close();
+      coord.close();
+      security.close();
+    }
   });
 
   it("refuses at the handshake a client without a certificate, and plaintext", async () => {

@@ -10,12 +10,17 @@ type Version = "v1" | "v1alpha";
 /**
  * A client that knows nothing of a server's .proto files and learns them by
  * server reflection, then calls methods with JSON in and JSON out: what
- * grpcurl does, so tests can prove that operators' tools work.
+ * grpcurl does, so tests can prove that operators' tools work. `credentials`
+ * (TLS with a client certificate: grpcurl's `-cacert -cert -key`) default to plaintext.
  */
-export function createReflectionClient(address: string, version: Version = "v1") {
+export function createReflectionClient(
+  address: string,
+  version: Version = "v1",
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+) {
   const desc = version === "v1" ? reflectionV1.ServerReflection : reflectionV1alpha.ServerReflection;
-  const client = createGrpcClient(desc, address);
-  const raw = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure());
+  const client = createGrpcClient(desc, address, {}, credentials);
+  const raw = new grpc.Client(grpcTarget(address), credentials);
 
   async function ask(request: object): Promise<reflectionV1.ServerReflectionResponse> {
     async function* one() {
