@@ -23,7 +23,7 @@ export const coordinatorConfigSchema = {
   COORDINATOR_HTTP_PORT: env.port(9452, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   COORDINATOR_HOST: env.string(
     "127.0.0.1",
-    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+    "address to bind; another than loopback needs BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, or BW_INSECURE=1",
   ),
   ...breakerConfigEnv,
   ...securityConfig,

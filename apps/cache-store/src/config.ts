@@ -28,7 +28,7 @@ export const cacheStoreConfigSchema = {
   CACHE_STORE_HTTP_PORT: env.port(9451, "HTTP/1.1 port: Connect JSON, gRPC-Web, /metrics, /healthz"),
   CACHE_STORE_HOST: env.string(
     "127.0.0.1",
-    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN) or BW_INSECURE=1",
+    "address to bind; another than loopback needs BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, or BW_INSECURE=1",
   ),
   S3_ENDPOINT: env.string("http://127.0.0.1:9000", "S3-compatible endpoint (scheme optional; see S3_USE_SSL)"),
   S3_ACCESS_KEY: env.string("minioadmin", "S3 access key id"),

@@ -34,8 +34,7 @@ export const gatewayConfigSchema = {
   GATEWAY_PORT: env.port(8080, "HTTP/1.1 port: the object API, /metrics, /healthz, /readyz"),
   GATEWAY_HOST: env.string(
     "127.0.0.1",
-    "address to bind; another than loopback needs credentials (BW_TOKENS_FILE, BW_ADMIN_TOKEN, TLS_CERT_FILE) " +
-      "or BW_INSECURE=1",
+    "address to bind; another than loopback needs BW_TOKENS_FILE or TLS_CLIENT_AUTH=require, or BW_INSECURE=1",
   ),
   CACHE_STORE_URLS: env.urlList(
     ["http://127.0.0.1:50051"],

@@ -37,7 +37,9 @@ describe("protected mode", () => {
       const name = hostVariable[app]!;
       const { code, output } = await runServiceToExit(app, { ...ports, ...noCredentials, [name]: "0.0.0.0" });
       expect(code).toBe(2);
-      expect(output).toContain(`${name}=0.0.0.0 is not a loopback address and nothing guards reads and writes: ${whatToSet}`);
+      expect(output).toContain(
+        `${name}=0.0.0.0 is not a loopback address and nothing guards reads and writes: ${whatToSet}`,
+      );
       expect(output).not.toMatch(/\n\s+at /); // no stack
     },
   );

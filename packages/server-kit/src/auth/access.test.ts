@@ -71,7 +71,10 @@ describe("createAccess", () => {
     const write = { permission: "write", bucket: "b", key: "k" } as const;
 
     it("admits a verified certificate the file names, within its scope", () => {
-      expect(withCerts.check(undefined, write, () => "gw")).toMatchObject({ allowed: true, caller: { name: "gateway" } });
+      expect(withCerts.check(undefined, write, () => "gw")).toMatchObject({
+        allowed: true,
+        caller: { name: "gateway" },
+      });
       expect(withCerts.check(undefined, { ...write, bucket: "c" }, () => "gw")).toEqual({
         allowed: false,
         refusal: "forbidden",
@@ -99,4 +102,3 @@ describe("createAccess", () => {
     });
   });
 });
-

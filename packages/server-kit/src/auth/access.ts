@@ -97,7 +97,10 @@ export function createAccess(options: AccessOptions): Access {
       // No credential the file knows: present one (401). A known token or certificate outside its scope: 403.
       if (caller.anonymous) {
         const credential = byCommonName.size > 0 ? "a bearer token or a client certificate" : "a bearer token";
-        const peer = unknownPeer === undefined ? "" : ` (client certificate CN ${JSON.stringify(unknownPeer)} is not in the token file)`;
+        const peer =
+          unknownPeer === undefined
+            ? ""
+            : ` (client certificate CN ${JSON.stringify(unknownPeer)} is not in the token file)`;
         return { allowed: false, refusal: "unauthenticated", message: `needs ${credential} allowed to ${what}${peer}` };
       }
       const kind = authorization === undefined || authorization === "" ? "client certificate" : "token";

@@ -68,7 +68,9 @@ describe("protected mode", () => {
     expect(protectedModeProblem("H", "0.0.0.0", load({}), { TLS_CERT_FILE: "/c.pem" })).toContain(
       "(TLS without client certificates lets anyone in)",
     );
-    expect(protectedModeProblem("H", "::", load({ BW_ADMIN_TOKEN: "t" }), { TLS_CLIENT_AUTH: "require" })).toBeDefined();
+    expect(
+      protectedModeProblem("H", "::", load({ BW_ADMIN_TOKEN: "t" }), { TLS_CLIENT_AUTH: "require" }),
+    ).toBeDefined();
   });
 
   it("knows loopback addresses", () => {

@@ -9,14 +9,21 @@ import { parseTokenFile, TokenFileError, type TokenEntry } from "./token-file.js
 export const securityConfig = {
   BW_TOKENS_FILE: env.string(
     "",
-    "YAML file of bearer tokens (stored as SHA-256) with their permissions; set: every call needs a token",
+    "YAML file of callers (bearer tokens as SHA-256, or client certificates by client_cn) with their permissions; " +
+      "set: every call needs a token or a named certificate",
   ),
   BW_ADMIN_TOKEN: env.string(
     "",
     "one token with every permission, without a file; alone it guards only PURGE and the admin ops",
   ),
-  BW_TOKEN: env.string("", "bearer token this process presents to the services it calls (empty: BW_ADMIN_TOKEN)"),
-  BW_INSECURE: env.bool(false, "bind a non-loopback address even with no credentials configured (protected mode off)"),
+  BW_TOKEN: env.string(
+    "",
+    "bearer token this process presents to the services it calls (empty: BW_ADMIN_TOKEN; none: under mTLS its certificate)",
+  ),
+  BW_INSECURE: env.bool(
+    false,
+    "bind a non-loopback address with nothing guarding reads and writes (protected mode off)",
+  ),
 };
 
 type SecurityValues = { readonly [K in keyof typeof securityConfig]: ReturnType<(typeof securityConfig)[K]["parse"]> };
@@ -29,7 +36,7 @@ export function outgoingToken(config: SecurityValues): string {
 /**
  * Who may do what, from BW_TOKENS_FILE and BW_ADMIN_TOKEN. Without either,
  * everything is allowed (as before tokens: protected mode keeps such a service
- * on loopback). With BW_ADMIN_TOKEN alone, callers without a token keep read
+ * on loopback unless mTLS guards it). With BW_ADMIN_TOKEN alone, callers without a token keep read
  * and write (its old meaning: it guarded PURGE and admin ops only). With a
  * token file, a caller without a token may do only what `anonymous` grants.
  * A bad file is a ConfigError naming the entry and field.
