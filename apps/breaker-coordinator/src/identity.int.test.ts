@@ -102,7 +102,7 @@ describe("coordinator permissions from the mTLS client certificate (client_cn)",
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("Session: admitted on an instance's certificate; read-only PERMISSION_DENIED, unnamed UNAUTHENTICATED", async () => {
+  it("Session: on an instance's certificate; read-only: PERMISSION_DENIED; unnamed: UNAUTHENTICATED", async () => {
     const stranger = session(as["stranger"]!, "stranger");
     await eventually(() => stranger.closed, { what: "the session with an unnamed certificate ended" });
     expect([stranger.error?.code, stranger.error?.rawMessage]).toEqual([
@@ -120,7 +120,7 @@ describe("coordinator permissions from the mTLS client certificate (client_cn)",
     expect(instances.map((i) => i.instanceId)).toContain("instance");
   });
 
-  it("ForceBreaker needs admin; GetBreaker's forced_by and the admin action log name the certificate's entry", async () => {
+  it("ForceBreaker needs admin; forced_by and the admin action log name the certificate's entry", async () => {
     const force = { name: BREAKER, mode: ForceMode.OPEN, reason: "storage maintenance" };
     expect((await refusal(as["stranger"]!.forceBreaker(force))).code).toBe(Code.Unauthenticated);
     const denied = await refusal(as["cache-1"]!.forceBreaker(force));

@@ -242,7 +242,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
     }
   });
 
-  it("the gateway admits callers on their certificates: scoped read, 403 outside it, 401 for an unnamed one", async () => {
+  it("the gateway admits callers by certificate: scoped read, 403 outside it, 401 for an unnamed one", async () => {
     const base = `${httpsUrl(gateway)}/objects/default`;
     expect((await call(`${base}/by-ops`, "PUT", "ops wrote this")).status).toBe(200);
     const reporter = tlsOf(await pki.issue("reporter"));

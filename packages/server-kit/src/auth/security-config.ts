@@ -18,7 +18,8 @@ export const securityConfig = {
   ),
   BW_TOKEN: env.string(
     "",
-    "bearer token this process presents to the services it calls (empty: BW_ADMIN_TOKEN; none: under mTLS its certificate)",
+    "bearer token this process presents to the services it calls " +
+      "(empty: BW_ADMIN_TOKEN; none: under mTLS its certificate alone)",
   ),
   BW_INSECURE: env.bool(
     false,
