@@ -12,10 +12,20 @@ describe("gRPC → HTTP status table", () => {
     [Code.ResourceExhausted, 413],
     [Code.Unavailable, 503],
     [Code.DeadlineExceeded, 504],
-    [Code.Unauthenticated, 401],
+    [Code.Unauthenticated, 502],
+    [Code.PermissionDenied, 502],
     [Code.Internal, 502],
   ])("code %i → %i", (code, status) => {
     expect(httpStatusOf(code)).toBe(status);
+  });
+
+  it("answers 502 when the cache-store refuses the gateway's own credential (the client's was checked here)", () => {
+    expect(failureOf(new ConnectError("needs a bearer token", Code.Unauthenticated))).toMatchObject({
+      status: 502,
+      code: "bad_gateway",
+      message: expect.stringContaining("refused the gateway's own credential"),
+    });
+    expect(failureOf(new ConnectError("not allowed to write", Code.PermissionDenied))).toMatchObject({ status: 502 });
   });
 
   it("names codes in snake case", () => {

@@ -61,7 +61,9 @@ const statusByCode: Record<number, number> = {
   [Code.DeadlineExceeded]: 504,
   [Code.NotFound]: 404,
   [Code.AlreadyExists]: 409,
-  [Code.PermissionDenied]: 403,
+  // The gateway calls CacheService as itself (BW_TOKEN or its certificate) after checking the client's own
+  // credential here, so an upstream refusal is the gateway's misconfiguration, not the client's: 502.
+  [Code.PermissionDenied]: 502,
   [Code.ResourceExhausted]: 413, // the cache-store's only RESOURCE_EXHAUSTED is a put over its limit
   [Code.FailedPrecondition]: 412, // If-Match / If-None-Match on PUT did not hold
   [Code.Aborted]: 409,
@@ -70,7 +72,7 @@ const statusByCode: Record<number, number> = {
   [Code.Internal]: 502,
   [Code.Unavailable]: 503,
   [Code.DataLoss]: 502,
-  [Code.Unauthenticated]: 401,
+  [Code.Unauthenticated]: 502,
 };
 
 /** The HTTP status for a gRPC code (502 for anything unexpected from upstream). */
@@ -98,6 +100,13 @@ export function failureOf(err: unknown): HttpFailure {
   if (e.code === Code.Unavailable) {
     const ms = Number(e.metadata.get("retry-after-ms") ?? "1000");
     retryAfterSeconds = Math.max(1, Math.ceil((Number.isFinite(ms) ? ms : 1000) / 1000));
+  }
+  if (e.code === Code.Unauthenticated || e.code === Code.PermissionDenied) {
+    return {
+      status,
+      code: "bad_gateway",
+      message: "the cache-store refused the gateway's own credential (its BW_TOKEN or client certificate)",
+    };
   }
   const forPeople =
     (status >= 400 && status < 500) || (e.code === Code.Unavailable && e.metadata.has("retry-after-ms"));
