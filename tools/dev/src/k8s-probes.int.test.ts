@@ -99,9 +99,10 @@ describe.skipIf(missing !== undefined)("the manifests' probes against the runnin
       );
     // The gateway is ready once its cache-store connection is up (a fixed wait, not the check).
     const gateway = running.get("gateway")!;
-    await eventually(async () => expect((await fetch(`${gateway.httpUrl}/readyz`)).status).toBe(200), {
+    await eventually(async () => (await fetch(`${gateway.httpUrl}/readyz`)).status === 200, {
       timeoutMs: 15_000,
       everyMs: 100,
+      what: "the gateway ready",
     });
     const good = (a: string): boolean => a.endsWith(": 200") || a.endsWith(": SERVING");
     expect((await answers()).filter((a) => !good(a))).toEqual([]);
