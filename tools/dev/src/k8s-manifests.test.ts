@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { coordinatorConfigSchema } from "@breakwater/breaker-coordinator";
 import { cacheStoreConfigSchema } from "@breakwater/cache-store";
 import { gatewayConfigSchema } from "@breakwater/gateway";
@@ -34,6 +35,7 @@ import {
   portVariables,
   referencedObjects,
   renderOverlay,
+  renderWithComponent,
   resolveEnv,
   schemaFile,
   workloads,
@@ -371,6 +373,51 @@ describe.skipIf(missing !== undefined).each(overlays)("overlay %s, rendered by k
       }),
     );
     expect(missingKeys).toEqual([]);
+  });
+});
+
+describe.skipIf(missing !== undefined)("overlay prod with components/service-monitor", () => {
+  // The ServiceMonitor is a Prometheus Operator CRD: its schema is not kept in deploy/k8s/schemas,
+  // so it is checked here for what matters (targets, job names, scheme) and every other object
+  // against the schemas as above.
+  it("scrapes each app's pods once, over HTTPS, under the job names the alert rules query", () => {
+    const objects = renderWithComponent("prod", "service-monitor");
+    const monitors = objects.filter((o) => o.kind === "ServiceMonitor");
+    expect(monitors.map((m) => m.apiVersion)).toEqual(["monitoring.coreos.com/v1"]);
+    expect(objects.filter((o) => o.kind !== "ServiceMonitor").flatMap(schemaProblems)).toEqual([]);
+    interface Endpoint {
+      port: string;
+      path: string;
+      scheme: string;
+      tlsConfig?: { ca?: { secret?: { name: string; key: string } } };
+    }
+    const spec = monitors[0]!["spec"] as {
+      jobLabel: string;
+      selector: { matchLabels: Record<string, string> };
+      endpoints: Endpoint[];
+    };
+    const services = objects.filter(
+      (o) =>
+        o.kind === "Service" &&
+        Object.entries(spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    // A Service yields targets only when it has the endpoint's port: one Service per app.
+    const scraped = spec.endpoints.flatMap((e) =>
+      services
+        .filter((s) => (s["spec"] as { ports: { name: string }[] }).ports.some((p) => p.name === e.port))
+        .map((s) => s.metadata.labels?.[spec.jobLabel]),
+    );
+    const shippedJobs = (
+      parse(readFileSync(path.join(k8sDir, "../prometheus/prometheus.yml"), "utf8")) as {
+        scrape_configs: { job_name: string }[];
+      }
+    ).scrape_configs.map((j) => j.job_name);
+    expect(scraped.sort()).toEqual([...shippedJobs].sort());
+    for (const e of spec.endpoints) {
+      expect(e.path).toBe("/metrics");
+      expect(e.scheme).toBe("https");
+      expect(e.tlsConfig?.ca?.secret).toEqual({ name: "breakwater-tls", key: "ca.crt" });
+    }
   });
 });
 

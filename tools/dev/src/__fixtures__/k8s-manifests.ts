@@ -5,7 +5,8 @@
  * and the strict JSON Schemas of the kinds used (deploy/k8s/schemas).
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
@@ -73,6 +74,28 @@ export function renderOverlay(overlay: Overlay | string): K8sObject[] {
   if (r.error !== undefined) throw r.error;
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (exit ${r.status}):\n${r.stderr}`);
   return parseObjects(r.stdout);
+}
+
+/**
+ * An overlay with a component of deploy/k8s/components added, as a user adds it to the
+ * overlay's kustomization: rendered from a throwaway kustomization (kustomize takes relative
+ * paths only) in a temporary folder.
+ */
+export function renderWithComponent(overlay: Overlay, component: string): K8sObject[] {
+  const dir = mkdtempSync(path.join(tmpdir(), "bw-kustomize-"));
+  try {
+    const rel = (p: string): string => path.relative(dir, path.join(k8sDir, p));
+    const kustomization = [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      `resources: [${JSON.stringify(rel(`overlays/${overlay}`))}]`,
+      `components: [${JSON.stringify(rel(`components/${component}`))}]`,
+    ];
+    writeFileSync(path.join(dir, "kustomization.yaml"), `${kustomization.join("\n")}\n`);
+    return renderOverlay(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Every document of a YAML stream; throws on the first syntax error, naming it. */
