@@ -64,7 +64,7 @@ export interface K8sObject {
 /** Why `kubectl kustomize` cannot run here, or undefined. */
 export function kubectlMissing(): string | undefined {
   if (programOnPath("kubectl") !== undefined) return undefined;
-  return "kubectl is not installed (kubectl 1.32 has kustomize v5.5 built in; Debian's kubernetes-client is 1.20, too old)";
+  return "kubectl is not installed (1.32 has kustomize v5.5 built in; Debian's kubernetes-client is 1.20, too old)";
 }
 
 /** `kubectl kustomize` of one overlay, parsed; throws with kubectl's message when it fails. */
