@@ -28,8 +28,9 @@ export function tracedHandler(
     },
   }) as (call: AnyServerCall, callback?: unknown) => void;
   return ((call: AnyServerCall, callback?: unknown) => {
-    const { context: spanContext } = startRpcServerSpan(shape, metadataHeaders(call.metadata));
-    context.with(spanContext, handler, undefined, call, callback);
+    const traced = startRpcServerSpan(shape, metadataHeaders(call.metadata));
+    if (traced === undefined) handler(call, callback);
+    else context.with(traced.context, handler, undefined, call, callback);
   }) as grpc.UntypedHandleCall;
 }
 

@@ -16,7 +16,7 @@ export {
   type MetadataLike,
 } from "./carriers.js";
 export { rpcSpanShape, startRpcServerSpan, startRpcClientSpan, endRpcSpan, type RpcSpanShape } from "./rpc-spans.js";
-export { startHttpServerSpan, endHttpServerSpan, type IncomingHeaders } from "./http-spans.js";
+export { httpServerSpans, endHttpServerSpan, type HttpServerSpan, type IncomingHeaders } from "./http-spans.js";
 export {
   ATTR_OBJECT_BUCKET,
   ATTR_OBJECT_KEY,

@@ -8,6 +8,8 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type SpanOptions,
+  isSpanContextValid,
 } from "@opentelemetry/api";
 import { metadataSetter, requestHeadersGetter, type MetadataLike, type RequestHeaders } from "./carriers.js";
 import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from "./span-attributes.js";
@@ -18,30 +20,35 @@ export interface RpcSpanShape {
   /** "package.Service/Method", the span name the conventions ask for. */
   readonly name: string;
   readonly attributes: Attributes;
+  /** The options of a server span of the method (made once: nothing is allocated per call for them). */
+  readonly serverOptions: SpanOptions;
 }
 
 /** The span name and attributes of calls to `path` ("/package.Service/Method"). */
 export function rpcSpanShape(path: string): RpcSpanShape {
   const name = path.replace(/^\//, "");
   const slash = name.lastIndexOf("/");
-  return {
-    name,
-    attributes: Object.freeze({
-      [ATTR_RPC_SYSTEM]: "grpc",
-      [ATTR_RPC_SERVICE]: name.slice(0, slash),
-      [ATTR_RPC_METHOD]: name.slice(slash + 1),
-    }),
-  };
+  const attributes = Object.freeze({
+    [ATTR_RPC_SYSTEM]: "grpc",
+    [ATTR_RPC_SERVICE]: name.slice(0, slash),
+    [ATTR_RPC_METHOD]: name.slice(slash + 1),
+  });
+  return { name, attributes, serverOptions: Object.freeze({ kind: SpanKind.SERVER, attributes }) };
 }
 
 /**
  * The server span of an incoming call, child of the caller's `traceparent`
- * (a root span without one), and the context to run the handler in. With
- * tracing off both are the API's no-ops.
+ * (a root span without one), and the context to run the handler in; undefined
+ * when there is nothing to trace or pass on (tracing off: the API's no-op
+ * span), so that the handler then runs as if untraced.
  */
-export function startRpcServerSpan(shape: RpcSpanShape, headers: RequestHeaders): { span: Span; context: Context } {
+export function startRpcServerSpan(
+  shape: RpcSpanShape,
+  headers: RequestHeaders,
+): { span: Span; context: Context } | undefined {
   const parent = propagation.extract(ROOT_CONTEXT, headers, requestHeadersGetter);
-  const span = tracer.startSpan(shape.name, { kind: SpanKind.SERVER, attributes: shape.attributes }, parent);
+  const span = tracer.startSpan(shape.name, shape.serverOptions, parent);
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return undefined;
   return { span, context: trace.setSpan(parent, span) };
 }
 
