@@ -131,7 +131,7 @@ describe("traces across the hops (gateway → cache-store → owner → S3)", ()
   }
   const path = (key: string): string => `/objects/default/${key}`;
 
-  it("puts the gateway, both replicas and the S3 call in one trace, each span the child of the hop before", async () => {
+  it("puts the gateway, both replicas and the S3 call in one trace, each span a child of the hop before", async () => {
     const answer = await get(`${gateway.httpUrl}${path(keys[0]!)}`);
     expect(answer.status).toBe(200);
     expect(answer.body.equals(body)).toBe(true);

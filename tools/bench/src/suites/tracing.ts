@@ -116,7 +116,8 @@ export const tracingSuite: Suite = {
         `(median req/s of ${settings.rounds} alternating rounds of ${roundSeconds} s per gateway, ` +
           `${warmupSeconds} s warm-up; ${wrkVersion} -t${wrkThreads} -c${settings.inFlight}; node ${process.version})`,
         `(load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, ` +
-          `after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}; wrk shares the ${cpus().length} cores with the servers; ` +
+          `after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}; ` +
+          `wrk shares the ${cpus().length} cores with the servers; ` +
           `"on" exported ${exported.requests} OTLP requests, ${Math.round(exported.bytes / 1024)} KiB)`,
       ].join("\n");
       const report = formatMedianReport(
