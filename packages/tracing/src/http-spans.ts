@@ -1,6 +1,5 @@
 import {
   defaultTextMapGetter,
-  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -16,6 +15,7 @@ import {
   ATTR_HTTP_ROUTE,
   ATTR_URL_PATH,
 } from "./span-attributes.js";
+import { carriesContext } from "./carries-context.js";
 import { tracer } from "./tracer.js";
 
 /** Incoming HTTP headers as node:http gives them (lower-case names). */
@@ -51,7 +51,7 @@ export function httpServerSpans(route: string): {
       const span = tracer.startSpan(names.get(method) ?? other, serverSpan, parent);
       if (!span.isRecording()) {
         // Sampled out: the context still goes on (flags 00), so the next hops do not sample it in.
-        return isSpanContextValid(span.spanContext()) ? { span, context: trace.setSpan(parent, span) } : undefined;
+        return carriesContext(span) ? { span, context: trace.setSpan(parent, span) } : undefined;
       }
       span.setAttributes({
         [ATTR_HTTP_REQUEST_METHOD]: knownMethods.has(method) ? method : "_OTHER",

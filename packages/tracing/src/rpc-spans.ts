@@ -9,10 +9,10 @@ import {
   type Context,
   type Span,
   type SpanOptions,
-  isSpanContextValid,
 } from "@opentelemetry/api";
 import { metadataSetter, requestHeadersGetter, type MetadataLike, type RequestHeaders } from "./carriers.js";
 import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from "./span-attributes.js";
+import { carriesContext } from "./carries-context.js";
 import { tracer } from "./tracer.js";
 
 /** What a span of one RPC method needs, worked out once per method rather than per call. */
@@ -48,7 +48,7 @@ export function startRpcServerSpan(
 ): { span: Span; context: Context } | undefined {
   const parent = propagation.extract(ROOT_CONTEXT, headers, requestHeadersGetter);
   const span = tracer.startSpan(shape.name, shape.serverOptions, parent);
-  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return undefined;
+  if (!span.isRecording() && !carriesContext(span)) return undefined;
   return { span, context: trace.setSpan(parent, span) };
 }
 

@@ -72,6 +72,7 @@ export const tracingSuite: Suite = {
           SHUTDOWN_GRACE_MS: "500",
         },
       });
+      log(`  s3rver ${s3.endpoint}; cache-store pid ${store.pid}; OTLP sink ${sink.url}`);
       for (const v of variants) {
         const otel: Record<string, string> = v.name === "on" ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : {};
         const gateway = await startServiceProcess("gateway", {
@@ -110,6 +111,7 @@ export const tracingSuite: Suite = {
         log,
       });
       const exported = sink.exports();
+      log(`  "on" exported ${exported.requests} OTLP requests`);
       const loadAfter = loadavg();
       const heading = [
         tracingSuite.title,
