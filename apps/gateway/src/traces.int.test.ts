@@ -37,12 +37,14 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
+/** The JSON log lines of a process. */
+function jsonLines(p: ServiceProcess): Record<string, unknown>[] {
+  return p.output.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** The JSON log lines of a process that carry `traceId`. */
 function linesOfTrace(p: ServiceProcess, traceId: string): Record<string, unknown>[] {
-  return p.output
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l.trace_id === traceId);
+  return jsonLines(p).filter((l) => l.trace_id === traceId);
 }
 
 /**
@@ -180,6 +182,15 @@ describe("traces across the hops (gateway → cache-store → owner → S3)", ()
     }
     expect(linesOfTrace(gateway, root.traceId).map((l) => l.msg)).toContain("object request answered upstream");
     expect(linesOfTrace(b, root.traceId)).toContainEqual(expect.objectContaining({ msg: "rpc", code: "OK" }));
+    // Every line written for a request carries a trace id: each replica's GetObject lines, the gateway's per key.
+    for (const p of [a, b]) {
+      const calls = jsonLines(p).filter((l) => l.method === `/${GET_OBJECT}`);
+      expect(calls.length).toBeGreaterThan(0);
+      for (const line of calls) expect(line.trace_id, JSON.stringify(line)).toMatch(/^[0-9a-f]{32}$/);
+    }
+    for (const line of jsonLines(gateway).filter((l) => l.key !== undefined)) {
+      expect(line.trace_id, JSON.stringify(line)).toMatch(/^[0-9a-f]{32}$/);
+    }
   });
 
   it("continues a client's trace: same trace id, the gateway's span a child of the client's", async () => {
@@ -194,6 +205,11 @@ describe("traces across the hops (gateway → cache-store → owner → S3)", ()
     const { root, spans } = await traceOf(keys[1]!);
     expect(root.traceId).toBe(traceId);
     expect(root.parentSpanId).toBe(clientSpanId);
+    // The client's tracestate went along every hop, down to the S3 request.
+    const toS3 = proxy.requests.filter((r) => r.method === "GET" && r.path === `/default/${keys[1]}`);
+    expect(toS3.map((r) => [String(r.headers.traceparent).slice(3, 35), r.headers.tracestate])).toEqual([
+      [traceId, "client=1"],
+    ]);
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(["gateway", "cache-store-a", "cache-store"]));
     expect(linesOfTrace(b, traceId).length).toBeGreaterThan(0);
   });
