@@ -59,7 +59,7 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
     const head = { info: objectInfoOf(req.bucket, req.key, got.meta), cacheStatus: cacheStatusOf(got.status), route };
     yield* getObjectMessages(head, got);
   }
-  return service(cacheV1.CacheService, {
+  const registration = service(cacheV1.CacheService, {
     async *getObject(req, ctx) {
       const routing = deps.routing;
       checkObjectName(req.bucket, req.key);
@@ -213,7 +213,11 @@ export function cacheService(deps: CacheServiceDeps): ServiceRegistration {
       }
     },
   });
+  // The request path gets server spans; the invalidation stream lives as long as its subscriber.
+  return { ...registration, tracedMethods: [...tracedMethods] };
 }
+
+const tracedMethods = ["getObject", "headObject", "putObject", "deleteObject", "invalidateCache", "getStats"] as const;
 
 function causeOf(cause: "put" | "delete" | "purge"): cacheV1.InvalidationCause {
   return cause === "put"

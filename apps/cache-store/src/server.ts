@@ -18,6 +18,9 @@ import { cacheServiceRules } from "./cache-access.js";
 import { toServiceError } from "./service-errors.js";
 import { createCacheMetrics } from "./cache-metrics.js";
 import { createTimedStorage } from "./timed-storage.js";
+import { createTracedStorage } from "./traced-storage.js";
+import { context, propagation } from "@opentelemetry/api";
+import { headerRecordSetter } from "@breakwater/tracing";
 import {
   createBreakerSession,
   createMembership,
@@ -56,11 +59,13 @@ export function build(config: CacheStoreConfig, deps: CacheStoreDeps): ServiceSe
           credentials: { accessKeyId: config.S3_ACCESS_KEY, secretAccessKey: config.S3_SECRET_KEY },
           requestTimeoutMs: config.S3_REQUEST_TIMEOUT,
           caCertificate: config.s3Ca,
+          // The request's trace context (the storage span's) goes on to the store.
+          addRequestHeaders: (headers) => propagation.inject(context.active(), headers, headerRecordSetter),
         })
       : undefined;
   // Made here rather than by the server kit: the storage timings register in it before the server exists.
   const registry = createMetricsRegistry("cache-store");
-  const storage = createTimedStorage(deps.storage ?? s3!, registry);
+  const storage = createTimedStorage(createTracedStorage(deps.storage ?? s3!), registry);
   // Every storage call goes through the fleet's breaker for this backend (design.md "Breakers").
   // The session is made once the server is bound: its hello carries the address others dial
   // (the bound port, not a configured 0). No call is served before.

@@ -45,6 +45,10 @@ export const gatewayConfigSchema = {
     "owner",
     "owner: each key's calls go to its owner replica (rendezvous hashing), then its fallbacks; round-robin: spread",
   ),
+  GATEWAY_TRACE_HOOKS: env.bool(
+    true,
+    "false: no tracing calls on the request path (the bench's baseline), no gateway spans even with OTEL_* set",
+  ),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
   UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
   GATEWAY_ANONYMOUS_READ: env.bool(false, "with BW_TOKENS_FILE: GET and HEAD need no token"),

@@ -148,6 +148,14 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       // A failed PUT leaves the body unread: do not keep the connection for it.
       if (req.method === "PUT" && !req.complete) res.setHeader("connection", "close");
       sendError(res, failureOf(err), extra);
+    } finally {
+      // One line per request a cache-store answered (debug): inside a traced request it carries the trace id.
+      if (options.logger.isLevelEnabled("debug")) {
+        options.logger.debug(
+          { method: req.method, bucket: path.bucket, key: path.key, status: res.statusCode },
+          "object request answered upstream",
+        );
+      }
     }
     return true;
   }

@@ -24,6 +24,7 @@ import { createRouter } from "./router.js";
 import { createAdmission } from "./admission.js";
 import { createHardenedServer } from "./http-hardening.js";
 import { createNearCache, type NearCache } from "./near-cache.js";
+import { traceObjectRequests } from "./traced-object-requests.js";
 
 /** What `build` needs besides config. */
 export interface GatewayDeps {
@@ -111,7 +112,14 @@ export function build(config: GatewayConfig, deps: GatewayDeps): Gateway {
     logger,
   });
   let shuttingDown = false;
-  const router = createRouter({ objects, upstreams, nearCache, registry, shuttingDown: () => shuttingDown, logger });
+  const router = createRouter({
+    objects: config.GATEWAY_TRACE_HOOKS ? traceObjectRequests(objects) : objects,
+    upstreams,
+    nearCache,
+    registry,
+    shuttingDown: () => shuttingDown,
+    logger,
+  });
   const admission = createAdmission({ maxConcurrent: config.GATEWAY_MAX_CONCURRENT_REQUESTS, metrics, router });
   const server = createHardenedServer(config, admission, (label) => metrics.clientError(label), security);
   let stopping = false;

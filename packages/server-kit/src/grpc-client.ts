@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { grpcServiceDefinition } from "./grpc-codec.js";
 import { channelCredentialsFor } from "./client-credentials.js";
 import { presentedAuthorization } from "./auth/caller-token.js";
+import { endRpcSpan, rpcSpanShape, startRpcClientSpan } from "@breakwater/tracing";
 
 /** Per-call options of a grpc-js client call. */
 export interface GrpcCallOptions {
@@ -65,25 +66,41 @@ export function createGrpcClient<S extends DescService>(
     const d = definition[method.localName]!;
     const ser = d.requestSerialize as (v: object) => Buffer;
     const de = d.responseDeserialize as (b: Buffer) => object;
+    // Each call carries the caller's trace context (`traceparent`) in its metadata; inside a
+    // traced request it also gets a client span, ended with the call's status.
+    const shape = rpcSpanShape(d.path);
+    const traced = <C extends grpc.Call>(md: grpc.Metadata, start: (md: grpc.Metadata) => C): C => {
+      const span = startRpcClientSpan(shape, md);
+      const call = start(md);
+      if (span !== undefined) call.on("status", (s: grpc.StatusObject) => endRpcSpan(span, s.code, s.details));
+      return call;
+    };
     switch (method.methodKind) {
       case "unary":
         out[method.localName] = (req: object, o?: GrpcCallOptions) =>
           new Promise((resolve, reject) => {
-            const call = client.makeUnaryRequest(d.path, ser, de, req, metadataOf(o), callOptionsOf(o), (err, res) =>
-              err ? reject(toConnectError(err)) : resolve(res),
+            const call = traced(metadataOf(o), (md) =>
+              client.makeUnaryRequest(d.path, ser, de, req, md, callOptionsOf(o), (err, res) =>
+                err ? reject(toConnectError(err)) : resolve(res),
+              ),
             );
             watch(call, o);
           });
         break;
       case "server_streaming":
         out[method.localName] = (req: object, o?: GrpcCallOptions) =>
-          readAll(client.makeServerStreamRequest(d.path, ser, de, req, metadataOf(o), callOptionsOf(o)), o);
+          readAll(
+            traced(metadataOf(o), (md) => client.makeServerStreamRequest(d.path, ser, de, req, md, callOptionsOf(o))),
+            o,
+          );
         break;
       case "client_streaming":
         out[method.localName] = (reqs: AsyncIterable<object>, o?: GrpcCallOptions) =>
           new Promise((resolve, reject) => {
-            const call = client.makeClientStreamRequest(d.path, ser, de, metadataOf(o), callOptionsOf(o), (err, res) =>
-              err ? reject(toConnectError(err)) : resolve(res),
+            const call = traced(metadataOf(o), (md) =>
+              client.makeClientStreamRequest(d.path, ser, de, md, callOptionsOf(o), (err, res) =>
+                err ? reject(toConnectError(err)) : resolve(res),
+              ),
             );
             watch(call, o);
             void writeAll(call, reqs);
@@ -91,7 +108,9 @@ export function createGrpcClient<S extends DescService>(
         break;
       case "bidi_streaming":
         out[method.localName] = (reqs: AsyncIterable<object>, o?: GrpcCallOptions) => {
-          const call = client.makeBidiStreamRequest(d.path, ser, de, metadataOf(o), callOptionsOf(o));
+          const call = traced(metadataOf(o), (md) =>
+            client.makeBidiStreamRequest(d.path, ser, de, md, callOptionsOf(o)),
+          );
           void writeAll(call, reqs);
           return readAll(call, o);
         };

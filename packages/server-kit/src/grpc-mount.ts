@@ -6,6 +6,7 @@ import { grpcServiceDefinition, MalformedMessage } from "./grpc-codec.js";
 import { toWireError, type ToServiceError } from "./errors.js";
 import type { ServiceRegistration } from "./service-impl.js";
 import type { CallObserver } from "./call-observer.js";
+import { tracedHandler } from "./traced-handler.js";
 
 type Handler = (...args: never[]) => unknown;
 
@@ -24,12 +25,15 @@ export interface MountOptions {
  */
 export function mountOnGrpc(server: grpc.Server, registration: ServiceRegistration, options: MountOptions = {}): void {
   const { desc, impl } = registration;
+  const traced = new Set(registration.tracedMethods ?? []);
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of desc.methods) {
     const fn = impl[method.localName];
     if (typeof fn !== "function") throw new TypeError(`${desc.typeName} lacks a handler for ${method.name}`);
     const path = `/${desc.typeName}/${method.name}`;
-    handlers[method.localName] = makeHandler(method, path, fn as Handler, options);
+    handlers[method.localName] = traced.has(method.localName)
+      ? tracedHandler(path, (tracedOptions) => makeHandler(method, path, fn as Handler, tracedOptions), options)
+      : makeHandler(method, path, fn as Handler, options);
   }
   server.addService(grpcServiceDefinition(desc, "server"), handlers);
 }

@@ -21,7 +21,7 @@ export {
   type ServiceServerOptions,
   type ServiceAddresses,
 } from "./service-server.js";
-export { runService, type Runnable } from "./run-service.js";
+export { runService, type Runnable, type Telemetry } from "./run-service.js";
 export { shutDown, drainableHttp, drainableGrpc, type Drainable, type ShutdownOptions } from "./shutdown.js";
 export { createLogThrottle, type LogThrottle } from "./log-throttle.js";
 export {

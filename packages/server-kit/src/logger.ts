@@ -1,11 +1,16 @@
 import { pino, type Logger } from "pino";
+import { traceFields } from "@breakwater/tracing";
 
-/** The root logger of a service: pino JSON, credentials redacted. */
+/**
+ * The root logger of a service: pino JSON, credentials redacted, and inside a
+ * traced request `trace_id` and `span_id` on every line (its children's too).
+ */
 export function createLogger(options: { service: string; level: string }): Logger {
   return pino({
     level: options.level,
     base: { service: options.service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: traceFields,
     redact: {
       paths: [
         "authorization",

@@ -9,14 +9,23 @@ export interface Runnable {
   shutdown(): Promise<void>;
 }
 
+/** What a process exports last on shutdown, after its servers have drained: its buffered spans. */
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+/** How long the last export may hold the exit (a collector that is down must not keep the process). */
+const TELEMETRY_FLUSH_MS = 5_000;
+
 /**
  * The common tail of every app's main.ts: a config problem exits 2 with every
  * problem listed; a port in use exits 1 with a one-line message (no stack);
- * SIGTERM/SIGINT shut down gracefully and exit 0 (a second signal forces).
+ * SIGTERM/SIGINT shut down gracefully and exit 0 (a second signal forces),
+ * the spans of the last requests exported before the exit.
  */
 export async function runService<C>(options: {
   readonly loadConfig: () => C;
-  readonly start: (config: C) => Promise<{ server: Runnable; logger: Logger }>;
+  readonly start: (config: C) => Promise<{ server: Runnable; logger: Logger; tracing?: Telemetry }>;
 }): Promise<void> {
   let config: C;
   try {
@@ -30,7 +39,7 @@ export async function runService<C>(options: {
   }
   let log: Logger | undefined;
   try {
-    const { server, logger } = await options.start(config);
+    const { server, logger, tracing } = await options.start(config);
     log = logger;
     routeGrpcLogs(logger);
     await server.listen();
@@ -43,7 +52,7 @@ export async function runService<C>(options: {
       stopping = true;
       logger.info({ signal }, "signal received");
       server.shutdown().then(
-        () => process.exit(0),
+        () => flushed(tracing, logger).then(() => process.exit(0)),
         (err: unknown) => {
           logger.error({ err }, "shutdown failed");
           process.exit(1);
@@ -60,6 +69,25 @@ export async function runService<C>(options: {
     if (log) log.fatal({ err }, "failed to start");
     else process.stderr.write(`failed to start: ${String((err as Error)?.stack ?? err)}\n`);
     process.exit(1);
+  }
+}
+
+/** Exports what `telemetry` still buffers, within TELEMETRY_FLUSH_MS; a failure is logged, never thrown. */
+async function flushed(telemetry: Telemetry | undefined, logger: Logger): Promise<void> {
+  if (telemetry === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ ms: TELEMETRY_FLUSH_MS }, "spans not exported in time: exiting without them");
+      resolve();
+    }, TELEMETRY_FLUSH_MS);
+  });
+  try {
+    await Promise.race([telemetry.shutdown(), late]);
+  } catch (err) {
+    logger.warn({ err }, "exporting the last spans failed");
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -25,6 +25,12 @@ export interface ServiceRegistration {
   readonly desc: DescService;
   // The handler types are checked where the registration is made (`service()`).
   readonly impl: Record<string, (...args: never[]) => unknown>;
+  /**
+   * Local names of the methods whose calls get a server span when tracing is
+   * on: the request path. Long-lived streams (watches) are left out: a span
+   * as long as the process says nothing about a request.
+   */
+  readonly tracedMethods?: readonly string[] | undefined;
 }
 
 /**

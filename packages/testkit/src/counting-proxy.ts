@@ -10,6 +10,8 @@ export interface ProxiedRequest {
   readonly path: string;
   /** The query string with its "?", or "". */
   readonly query: string;
+  /** The request's headers (lower-case names), e.g. the `traceparent` a traced client sent. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** An HTTP proxy in front of one server that counts what passes through it. */
@@ -85,6 +87,7 @@ export async function startCountingProxy(target: string | URL): Promise<Counting
       method: req.method ?? "GET",
       path: q < 0 ? url : url.slice(0, q),
       query: q < 0 ? "" : url.slice(q),
+      headers: req.headers,
     });
     const current = mode;
     switch (current.kind) {

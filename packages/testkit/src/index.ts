@@ -30,3 +30,5 @@ export type { EtcdCluster, EtcdClusterOptions } from "./etcd-cluster.js";
 export { makeTestPki, type TestPki, type TestCertificate } from "./test-pki.js";
 
 export { writeTokensFile, bearer, type TestToken } from "./tokens-file.js";
+/** An in-process OTLP/HTTP trace receiver that decodes the real protobuf exports (stands in for a collector). */
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";

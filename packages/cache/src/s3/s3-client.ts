@@ -61,5 +61,17 @@ export function createS3Client(options: ResolvedS3Options): S3Client {
     },
     { step: "initialize", name: "breakwaterTolerateAbortMultipart" },
   );
+  const addRequestHeaders = options.addRequestHeaders;
+  if (addRequestHeaders !== undefined) {
+    // At "build", where the HTTP request exists and is not yet signed (signing is at "finalizeRequest").
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> } | undefined;
+        if (request?.headers !== undefined) addRequestHeaders(request.headers);
+        return next(args);
+      },
+      { step: "build", name: "breakwaterRequestHeaders" },
+    );
+  }
   return client;
 }

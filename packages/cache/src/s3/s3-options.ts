@@ -28,6 +28,12 @@ export interface S3StorageOptions {
   readonly queueSize?: number | undefined;
   /** PEM CA bundle trusted for an https endpoint besides the system's roots (S3_CA_FILE: MinIO with a private CA). */
   readonly caCertificate?: Buffer | string | undefined;
+  /**
+   * Adds headers to every request sent to the store, before it is signed: the
+   * caller's trace context (`traceparent`), so a store that traces, or its
+   * access log, joins the request's trace.
+   */
+  readonly addRequestHeaders?: ((headers: Record<string, string>) => void) | undefined;
 }
 
 /** S3StorageOptions with every default filled in and checked. */
@@ -43,6 +49,7 @@ export interface ResolvedS3Options {
   readonly partSizeBytes: number;
   readonly queueSize: number;
   readonly caCertificate: Buffer | string | undefined;
+  readonly addRequestHeaders: ((headers: Record<string, string>) => void) | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -72,6 +79,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     partSizeBytes: positive("partSizeBytes", options.partSizeBytes, 8 * MiB),
     queueSize: positive("queueSize", options.queueSize, 2),
     caCertificate: options.caCertificate,
+    addRequestHeaders: options.addRequestHeaders,
   };
   if (resolved.partSizeBytes < minPartSize) {
     throw new RangeError(

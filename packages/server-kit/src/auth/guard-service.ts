@@ -83,7 +83,7 @@ export function guardService(registration: ServiceRegistration, options: GuardOp
         break;
     }
   }
-  return { desc, impl: wrapped };
+  return { ...registration, impl: wrapped };
 }
 
 /** Checks a stream's first message, then hands the service the whole stream again. */

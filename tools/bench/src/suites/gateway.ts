@@ -1,4 +1,3 @@
-import { request, type IncomingHttpHeaders } from "node:http";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
@@ -10,6 +9,7 @@ import { processCpuMicros } from "../proc-cpu.js";
 import { benchBody, benchObjects } from "../servers/bare-cache-server.js";
 import type { Suite } from "../suite.js";
 import { compareWithWrk, type HttpSide } from "../wrk-rounds.js";
+import { get, until, type Answer } from "../http-answer.js";
 
 /** Issue 6: the gateway's GET-hit rate at least this share of nginx proxy_cache's … */
 const targetOfNginx = 0.5;
@@ -26,48 +26,6 @@ const wrkThreads = 1;
  */
 const nginxWorkers = 1;
 const bucket = "default";
-
-/** A GET answered in full. */
-interface Answer {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-function get(url: string, method = "GET", body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${url}: no answer within 10 s`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-/** Asks `url` until `ok` accepts an answer (10 s at most); answers that answer. */
-async function until(url: string, ok: (a: Answer) => boolean, what: string): Promise<Answer> {
-  let last: Answer | Error | undefined;
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-    last = await get(url).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-    if (last instanceof Error) continue;
-    try {
-      if (ok(last)) return last;
-    } catch {
-      // e.g. a body that is not the JSON expected yet: ask again
-    }
-  }
-  const seen =
-    last instanceof Error
-      ? last.message
-      : last === undefined
-        ? "nothing"
-        : `${last.status}, ${last.body.byteLength} bytes, ${JSON.stringify(last.headers)}`;
-  throw new Error(`${what}: not within 10 s (last answer: ${seen})`);
-}
 
 /** The representation headers the gateway sent, for the bare server to send the same. */
 function objectHeadersOf(a: Answer): Record<string, string> {

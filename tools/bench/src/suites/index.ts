@@ -10,6 +10,7 @@ import { gatewaySuite } from "./gateway.js";
 import { serverKitSuite } from "./server-kit.js";
 import { sessionSuite } from "./session.js";
 import { tlsSuite } from "./tls.js";
+import { tracingSuite } from "./tracing.js";
 
 /** Every suite, in the order `npm run bench` (no names) runs them. Add new suites here. */
 export const suites: readonly Suite[] = [
@@ -24,4 +25,5 @@ export const suites: readonly Suite[] = [
   sessionSuite,
   tlsSuite,
   coordinatorReplicasSuite,
+  tracingSuite,
 ];
