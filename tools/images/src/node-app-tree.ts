@@ -1,6 +1,6 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { productionPackages } from "./production-packages.js";
+import { productionPackages, type InstalledPackage } from "./production-packages.js";
 import { isRuntimeFile } from "./runtime-files.js";
 
 /** Where the repository's layout is rebuilt inside an image. */
@@ -9,8 +9,8 @@ export const appRoot = "/app";
 /** Options of {@link copyNodeApp}. */
 export interface NodeAppTreeOptions {
   readonly repoRoot: string;
-  /** The package's folder relative to the repository (`apps/gateway`). */
-  readonly packageDir: string;
+  /** The package's folder relative to the repository (`apps/gateway`); none: only `extraDependencies`. */
+  readonly packageDir?: string;
   /** Folders of that package to copy whole besides `dist` (`dashboard`). */
   readonly assetDirs?: readonly string[];
   /** Packages it needs besides its own `dependencies` (the root's, shared by every app). */
@@ -29,11 +29,14 @@ export function copyNodeApp(rootDir: string, options: NodeAppTreeOptions): numbe
   const { repoRoot } = options;
   const source = (rel: string): string => path.join(repoRoot, rel);
   const target = (rel: string): string => path.join(rootDir, appRoot, rel);
-  const manifest = JSON.parse(readFileSync(source(path.join(options.packageDir, "package.json")), "utf8")) as {
-    dependencies?: Record<string, string>;
-  };
-  copyWorkspacePackage(repoRoot, rootDir, options.packageDir, options.assetDirs ?? []);
-  const fromApp = productionPackages(repoRoot, source(options.packageDir), Object.keys(manifest.dependencies ?? {}));
+  let fromApp: InstalledPackage[] = [];
+  if (options.packageDir !== undefined) {
+    const manifest = JSON.parse(readFileSync(source(path.join(options.packageDir, "package.json")), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
+    copyWorkspacePackage(repoRoot, rootDir, options.packageDir, options.assetDirs ?? []);
+    fromApp = productionPackages(repoRoot, source(options.packageDir), Object.keys(manifest.dependencies ?? {}));
+  }
   const fromRoot = productionPackages(repoRoot, repoRoot, options.extraDependencies ?? []);
   const seen = new Set<string>();
   for (const pkg of [...fromApp, ...fromRoot]) {
@@ -54,7 +57,12 @@ export function copyNodeApp(rootDir: string, options: NodeAppTreeOptions): numbe
   return seen.size;
 }
 
-function copyWorkspacePackage(repoRoot: string, rootDir: string, packageDir: string, assetDirs: readonly string[]): void {
+function copyWorkspacePackage(
+  repoRoot: string,
+  rootDir: string,
+  packageDir: string,
+  assetDirs: readonly string[],
+): void {
   const from = path.join(repoRoot, packageDir);
   const to = path.join(rootDir, appRoot, packageDir);
   if (existsSync(path.join(to, "package.json"))) return;

@@ -9,7 +9,15 @@ describe("isRuntimeFile", () => {
   });
 
   it("drops declarations, maps, docs and TypeScript sources", () => {
-    for (const file of ["index.d.ts", "x.d.mts", "x.js.map", "README.md", "src/index.ts", "x.mts", "dist/x.tsbuildinfo"])
+    for (const file of [
+      "index.d.ts",
+      "x.d.mts",
+      "x.js.map",
+      "README.md",
+      "src/index.ts",
+      "x.mts",
+      "dist/x.tsbuildinfo",
+    ])
       expect(isRuntimeFile(file, false), file).toBe(false);
     expect(isRuntimeFile("dist-types", true)).toBe(false);
   });
