@@ -136,12 +136,26 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
         },
       });
     const ready = async (url: string): Promise<boolean> => (await request(url)).status === 200;
+    // Every instance's breaker session attached (to either replica: they share etcd).
+    const liveInstances = async (): Promise<number> => {
+      const answer = await request(
+        `https://127.0.0.1:${ports.coord1}/breakwater.breaker.v1.BreakerCoordinator/ListInstances`,
+        {
+          method: "POST",
+          headers: { ...auth(tokens.admin), "content-type": "application/json" },
+          body: "{}",
+        },
+      );
+      const list = JSON.parse(answer.body) as { instances?: { status?: string }[] };
+      return (list.instances ?? []).filter((i) => i.status === "INSTANCE_STATUS_LIVE").length;
+    };
     const readyMs = await eventually(
       async () =>
         (await ready(`https://127.0.0.1:${ports.coord1}/readyz`)) &&
         (await Promise.all(caches.map((c) => ready(`https://127.0.0.1:${ports[c]}/healthz`)))).every(Boolean) &&
-        (await Promise.all(gateways.map((g) => ready(`https://127.0.0.1:${ports[g]}/readyz`)))).every(Boolean),
-      { timeoutMs: 60_000, everyMs: 200, what: "every published service ready" },
+        (await Promise.all(gateways.map((g) => ready(`https://127.0.0.1:${ports[g]}/readyz`)))).every(Boolean) &&
+        (await liveInstances()) === caches.length + gateways.length,
+      { timeoutMs: 60_000, everyMs: 200, what: "every published service ready, 5 instances live at the coordinator" },
     ).catch(async (err: unknown) => {
       const logs = await Promise.all(["coord1", "cache1", "gw1", "etcd", "s3"].map((a) => run.logs(a)));
       throw new Error(`${String(err)}\n${logs.map((l) => l.split("\n").slice(-8).join("\n")).join("\n---\n")}`);
@@ -221,9 +235,12 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
         expect(forced.status, forced.body).toBe(200);
       }
       // 2 = open (fleet-kit's breaker state gauge), in all 3 cache-stores and both gateways.
-      const seenMs = await eventually(async () => (await states()).every((s) => s === 2), {
+      let last: (number | undefined)[] = [];
+      const seenMs = await eventually(async () => (last = await states()).every((s) => s === 2), {
         timeoutMs: 10_000,
-        what: `${storage} open in every cache-store and ${upstream} open in both gateways`,
+        what: `${storage} open in every cache-store and ${upstream} open in both gateways (2 = open)`,
+      }).catch((err: unknown) => {
+        throw new Error(`${String(err)}; last seen [cache1-3, gw1-2]: ${JSON.stringify(last)}`);
       });
       console.info(`forced open at coord1: applied by 3 cache-stores and 2 gateways within ${seenMs.toFixed(0)} ms`);
     } finally {
