@@ -6,7 +6,7 @@ export const nodeBaseImage = `localhost/breakwater/node-base:${process.versions.
 
 /**
  * Builds {@link nodeBaseImage} from nothing (no registry, no distribution):
- * this machine's Node binary (`process.execPath`, debug symbols stripped) and
+ * this machine's Node binary (`process.execPath`, symbols stripped) and
  * the libraries it links, accounts with the non-root service user, and /tmp.
  * Node carries its own CA roots and ICU data, so neither ca-certificates nor
  * locales are needed (S3 over TLS is checked against Node's roots plus

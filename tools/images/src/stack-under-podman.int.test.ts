@@ -288,7 +288,9 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
     console.info(`podman stop gw1: exit 0 after ${stopMs.toFixed(0)} ms, the upload in flight answered 200`);
   });
 
-  it("podman kill of a cache-store: every key still reads through the gateway, its own from their fallbacks", async () => {
+  const killed =
+    "podman kill of a cache-store: every key still reads through the gateway, its own from their fallbacks";
+  it(killed, async () => {
     await podman(["kill", run.nameOf("cache1")]);
     expect(await run.inspect("cache1", "{{.State.Running}}")).toBe("false");
     // The replica's pod keeps its address (as a Kubernetes pod does when its container dies): its port refuses,
