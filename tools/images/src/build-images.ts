@@ -18,8 +18,10 @@ export interface SizedImage extends BuiltImage {
  */
 export async function buildServiceImages(): Promise<SizedImage[]> {
   const revision = await sourceRevision(repoRoot);
-  const sourceUrl = await runCommand("git", ["-C", repoRoot, "remote", "get-url", "origin"]).catch(() => undefined);
-  const context = { repoRoot, revision, sourceUrl: sourceUrl || undefined, created: new Date() };
+  const origin = await runCommand("git", ["-C", repoRoot, "remote", "get-url", "origin"]).catch(() => "");
+  // org.opencontainers.image.source is a URL: a clone of a local folder has none to give.
+  const sourceUrl = /^https?:\/\//.test(origin) ? origin : undefined;
+  const context = { repoRoot, revision, sourceUrl, created: new Date() };
   await buildNodeBase();
   const built: SizedImage[] = [];
   for (const spec of serviceImages) {
