@@ -32,7 +32,9 @@ export interface BuildImageOptions {
  * Builds an image without a Containerfile or a registry: a buildah working
  * container from `from`, its root mounted and filled by `populate`, configured
  * and committed as one new layer. The working container is removed even when a
- * step fails. Answers the image id.
+ * step fails. An image the new one took every name from is removed, so that
+ * rebuilding (every `npm test`) does not pile up untagged images. Answers the
+ * image id.
  */
 export async function buildImage(options: BuildImageOptions): Promise<string> {
   const [first, ...more] = options.names;
@@ -46,8 +48,10 @@ export async function buildImage(options: BuildImageOptions): Promise<string> {
       await buildah(["unmount", container]);
     }
     await buildah(["config", ...configArgs(options.config), container]);
+    const replaced = await Promise.all(options.names.map(imageIdOf));
     const id = await buildah(["commit", "--quiet", "--rm", container, first]);
     for (const name of more) await podman(["tag", id, name]);
+    for (const old of new Set(replaced)) if (old !== undefined && old !== id) await removeIfUntagged(old);
     return id;
   } catch (err) {
     await buildah(["rm", container]).catch(() => undefined);
@@ -70,4 +74,14 @@ function configArgs(config: ImageRunConfig): string[] {
 /** An image's size in local storage (all its layers), in bytes. */
 export async function imageSize(name: string): Promise<number> {
   return Number(await podman(["image", "inspect", "--format", "{{.Size}}", name]));
+}
+
+async function imageIdOf(name: string): Promise<string | undefined> {
+  return podman(["image", "inspect", "--format", "{{.Id}}", name]).catch(() => undefined);
+}
+
+/** Removes an image left with no name; one still named, or under a container or another image, stays. */
+async function removeIfUntagged(id: string): Promise<void> {
+  const names = await podman(["image", "inspect", "--format", "{{len .RepoTags}}", id]).catch(() => undefined);
+  if (names === "0") await podman(["rmi", id]).catch(() => undefined);
 }
