@@ -72,14 +72,13 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
     install(pki.ca, "ca.crt");
     install(service.cert, "service.crt");
     install(service.key, "service.key");
-    install(
-      writeTokensFile([
-        { name: "fleet", token: tokens.fleet, permissions: ["read", "write", "purge"] },
-        { name: "ops", token: tokens.admin, permissions: ["admin"] },
-        { name: "client", token: tokens.client, permissions: ["read", "write"] },
-      ]),
-      "tokens.yaml",
-    );
+    const tokensFile = writeTokensFile([
+      { name: "fleet", token: tokens.fleet, permissions: ["read", "write", "purge"] },
+      { name: "ops", token: tokens.admin, permissions: ["admin"] },
+      { name: "client", token: tokens.client, permissions: ["read", "write"] },
+    ]);
+    install(tokensFile, "tokens.yaml");
+    rmSync(path.dirname(tokensFile), { recursive: true, force: true });
     request = mtlsClient({ ca: pki.ca, ...pki.client });
     for (const name of Object.keys(ports) as (keyof typeof ports)[]) ports[name] = await freePort();
 
