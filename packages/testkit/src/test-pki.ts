@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -29,8 +29,8 @@ export interface TestPki {
   readonly otherServer: TestCertificate;
   /** A certificate from the trusted CA whose validity ended yesterday. */
   readonly expired: TestCertificate;
-  /** Issues another certificate from the trusted CA (localhost and 127.0.0.1). */
-  issue(name: string): Promise<TestCertificate>;
+  /** Issues another certificate from the trusted CA (localhost and 127.0.0.1, plus `dnsNames`: container names). */
+  issue(name: string, dnsNames?: readonly string[]): Promise<TestCertificate>;
   remove(): Promise<void>;
 }
 
@@ -60,8 +60,19 @@ export async function makeTestPki(): Promise<TestPki> {
     );
     return path(`${name}.crt`);
   };
-  const issueFrom = async (ca: string, name: string, days = 2): Promise<TestCertificate> => {
+  const issueFrom = async (
+    ca: string,
+    name: string,
+    days = 2,
+    dnsNames: readonly string[] = [],
+  ): Promise<TestCertificate> => {
     const csr = path(`${name}.csr`);
+    const extfile = dnsNames.length === 0 ? extensions : path(`${name}.cnf`);
+    if (extfile !== extensions) {
+      const names = ["localhost", ...dnsNames].map((n) => `DNS:${n}`).join(", ");
+      const base = await readFile(extensions, "utf8");
+      await writeFile(extfile, base.replace("DNS:localhost", names));
+    }
     await openssl(["req", "-new", ...newKey(path(`${name}.key`)), "-out", csr], `/CN=${name}`);
     await openssl([
       "x509",
@@ -76,7 +87,7 @@ export async function makeTestPki(): Promise<TestPki> {
       "-days",
       String(days),
       "-extfile",
-      extensions,
+      extfile,
       "-out",
       path(`${name}.crt`),
     ]);
@@ -94,7 +105,7 @@ export async function makeTestPki(): Promise<TestPki> {
     otherServer: await issueFrom("other-ca", "other-server"),
     // openssl 3.0 signs -days -1 as "valid until a day ago".
     expired: await issueFrom("ca", "expired", -1),
-    issue: (name) => issueFrom("ca", name),
+    issue: (name, dnsNames) => issueFrom("ca", name, 2, dnsNames),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
