@@ -121,7 +121,8 @@ describe("startCountingProxy", () => {
     expect(proxy.count("GET")).toBe(2);
     expect(proxy.count("GET", "/default/a")).toBe(2);
     expect(proxy.count("GET", "/default/b")).toBe(0);
-    expect(proxy.requests[0]).toEqual({ method: "GET", path: "/default/a", query: "?x-id=GetObject" });
+    expect(proxy.requests[0]).toMatchObject({ method: "GET", path: "/default/a", query: "?x-id=GetObject" });
+    expect(proxy.requests[0]?.headers["connection"]).toBe("close");
     proxy.reset();
     expect(proxy.requests).toEqual([]);
     expect(proxy.counts()).toEqual({});
