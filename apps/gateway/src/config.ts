@@ -50,7 +50,10 @@ export const gatewayConfigSchema = {
     "false: no tracing calls on the request path (the bench's baseline), no gateway spans even with OTEL_* set",
   ),
   MAX_PUT_BYTES: env.bytes(5 * 1024 ** 3, "largest accepted PUT body (413 above)"),
-  UPSTREAM_TIMEOUT: env.durationMs(30_000, "deadline of a metadata call to a cache-store (bodies stream without one)"),
+  UPSTREAM_TIMEOUT: env.durationMs(
+    30_000,
+    "deadline of a metadata call to a cache-store, of a GET's first message and of a PUT's wait for a connection",
+  ),
   GATEWAY_ANONYMOUS_READ: env.bool(false, "with BW_TOKENS_FILE: GET and HEAD need no token"),
   GATEWAY_RATE_LIMIT: rate("object requests per caller (token, or client address without one): 100/s, 30/m; 0: off"),
   GATEWAY_RATE_BURST: env.int(0, "requests a caller may send at once over GATEWAY_RATE_LIMIT; 0: one second's worth"),

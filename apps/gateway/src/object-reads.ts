@@ -10,6 +10,7 @@ import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
 import { routeOf, upstreamsFor, type Routing, type UpstreamPool, type UpstreamRoute } from "./upstreams.js";
 import { isUpstreamFailure } from "@breakwater/fleet-kit";
+import { connectivityState, type Client as GrpcChannelClient } from "@grpc/grpc-js";
 
 /** Options of {@link createObjectReads}. */
 export interface ObjectReadsOptions {
@@ -201,8 +202,12 @@ export function createObjectReads(options: ObjectReadsOptions) {
    * (killed, unreachable) hands the read to the next one in the key's order
    * (its owner's first fallback, with owner routing), so one dead replica
    * fails no read that had not started (design.md "Gateway": requests go to
-   * healthy upstreams). A deadline is not retried: the client would wait it
-   * once per upstream.
+   * healthy upstreams). The first message (the object's metadata) must come
+   * within UPSTREAM_TIMEOUT; the body then streams without a deadline. A
+   * deadline is not retried (the client would wait it once per upstream)
+   * unless the upstream never had a connection to answer on: an address that
+   * vanished (a killed container, a lost node) swallows packets, and without
+   * this bound a read waited on it for minutes.
    */
   async function* readWithFailover(request: GetRequest, signal: AbortSignal): AsyncGenerator<GetAnswer> {
     let failure: unknown;
@@ -210,13 +215,14 @@ export function createObjectReads(options: ObjectReadsOptions) {
       let answered = false;
       try {
         counted(routeOf(upstream, routing));
-        for await (const msg of upstream.cache.getObject(request, { signal })) {
+        const call = upstream.cache.getObject(request, { signal, firstMessageTimeoutMs: options.upstreamTimeoutMs });
+        for await (const msg of call) {
           answered = true;
           yield msg;
         }
         return;
       } catch (err) {
-        if (answered || signal.aborted || !failsOver(err)) throw err;
+        if (answered || signal.aborted || !(failsOver(err) || neverConnected(err, upstream.cache))) throw err;
         failure = err;
       }
     }
@@ -339,6 +345,12 @@ type GetAnswer = cacheV1.GetObjectResponse;
 /** Whether a failed upstream call may go to the next upstream: a failure of the upstream itself, not a deadline. */
 function failsOver(err: unknown): boolean {
   return isUpstreamFailure(err) && !(err instanceof ConnectError && err.code === Code.DeadlineExceeded);
+}
+
+/** A deadline that passed while the upstream's channel had no connection (still dialling, or failing to). */
+function neverConnected(err: unknown, client: { readonly channel: GrpcChannelClient }): boolean {
+  if (!(err instanceof ConnectError && err.code === Code.DeadlineExceeded)) return false;
+  return client.channel.getChannel().getConnectivityState(false) !== connectivityState.READY;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { cacheV1 } from "@breakwater/proto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { connectivityState } from "@grpc/grpc-js";
 import type { Access, Logger } from "@breakwater/server-kit";
 import { isCacheError } from "@breakwater/cache";
 import { parseObjectPath, type ObjectPath } from "./object-path.js";
@@ -236,9 +237,14 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
       const connect = watchConnect(writer);
       let abandon!: () => void;
       const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+      // A replica whose address swallows packets never connects: after UPSTREAM_TIMEOUT the write,
+      // whose body is still unread, goes to the next replica in the key's order.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => connect.wasConnected() || deadline.abort(), options.upstreamTimeoutMs);
+      const attempt = AbortSignal.any([call.signal, deadline.signal]);
       try {
         counted(routeOf(writer, routing));
-        const put = await writer.cache.putObject(messages(connect, abandoned), { signal: call.signal });
+        const put = await writer.cache.putObject(messages(connect, abandoned), { signal: attempt });
         nearCache?.invalidate(path.bucket, path.key, false);
         await dropFromOtherUpstreams(writer, path);
         const body = JSON.stringify({ bucket: path.bucket, key: path.key, etag: put.etag, size: Number(put.size) });
@@ -254,7 +260,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         abandon();
         // Refused before any byte of the body left: the next replica in the key's order may take the write.
         if (!bodyRead && !call.signal.aborted && !connect.wasConnected()) {
-          refusal = err;
+          refusal = deadline.signal.aborted ? unconnected(writer, options.upstreamTimeoutMs) : err;
           continue;
         }
         // The object may or may not have changed: this gateway's copy must go either way.
@@ -271,6 +277,7 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         }
         throw err;
       } finally {
+        clearTimeout(timer);
         connect.stop();
       }
     }
@@ -319,7 +326,11 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
    * too), and a failure here does not fail the write, which storage has.
    */
   async function dropFromOtherUpstreams(writer: Upstream, path: ObjectPath): Promise<void> {
-    const others = options.upstreams.all.filter((u) => u.url !== writer.url && u.breaker?.state() !== "open");
+    // Skipped too: an upstream whose channel is failing to connect (it could not be told anyway; it hears
+    // of the write from its peers once back), rather than holding every write for UPSTREAM_TIMEOUT.
+    const others = options.upstreams.all.filter(
+      (u) => u.url !== writer.url && u.breaker?.state() !== "open" && !failingToConnect(u),
+    );
     const results = await Promise.allSettled(
       // localOnly: the writer published the write already; a purge published here would reach the writer
       // (its peers follow each other) and drop the copy it has just written through.
@@ -359,4 +370,14 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
     const body = JSON.stringify({ bucket: path.bucket, key: path.key, prefix, purged, gateway_purged: near });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   }
+}
+
+/** What a write answers when its replica never connected within UPSTREAM_TIMEOUT (504). */
+function unconnected(writer: Upstream, ms: number): ConnectError {
+  return new ConnectError(`cache-store ${writer.url} did not connect within ${ms} ms`, Code.DeadlineExceeded);
+}
+
+/** The upstream's channel is in TRANSIENT_FAILURE: its last attempt to connect failed. */
+function failingToConnect(upstream: Upstream): boolean {
+  return upstream.cache.channel.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
 }

@@ -6,11 +6,11 @@ const STORAGE_DELAY_MS = 8_000;
 
 /**
  * UPSTREAM_TIMEOUT, the deadline of the gateway's metadata calls (HEAD,
- * DELETE, and the HeadObject an unsatisfiable Range needs): a cache-store
- * that does not answer in time makes a 504, not a hung request. Storage is
- * slowed by the counting proxy in delay mode and the keys are uncached, so
- * the cache-store itself waits on S3. GET bodies stream without this
- * deadline (config.ts), so they are not part of this test.
+ * DELETE, and the HeadObject an unsatisfiable Range needs) and of a GET's
+ * first message: a cache-store that does not answer in time makes a 504, not
+ * a hung request. Storage is slowed by the counting proxy in delay mode and
+ * the keys are uncached, so the cache-store itself waits on S3. The cache-store
+ * is connected, so the deadline is not retried on another.
  */
 describe("UPSTREAM_TIMEOUT", () => {
   let stack: Stack;
@@ -30,6 +30,7 @@ describe("UPSTREAM_TIMEOUT", () => {
     ["HEAD", "HEAD", {}],
     ["DELETE", "DELETE", {}],
     ["GET with an unsatisfiable Range", "GET", { range: "bytes=-0" }],
+    ["GET (its first message)", "GET", {}],
   ])(
     "%s of an uncached key on slow storage: 504 with a JSON error that names no internals",
     async (_n, method, headers) => {

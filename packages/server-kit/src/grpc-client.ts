@@ -12,6 +12,12 @@ export interface GrpcCallOptions {
   readonly signal?: AbortSignal | undefined;
   /** Time budget in ms, sent as the gRPC deadline (the transport bounds time, no timer of ours). */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Streams only: the first message (or the end) must come within this many ms, else the call is
+   * cancelled and fails DEADLINE_EXCEEDED. Bounds the wait for an answer without bounding a long body,
+   * which a gRPC deadline would.
+   */
+  readonly firstMessageTimeoutMs?: number | undefined;
   /** Request metadata. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Receives the response trailers of a successful call. */
@@ -159,6 +165,18 @@ async function* readAll(
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
+  const firstMessageMs = o?.firstMessageTimeoutMs;
+  const noAnswer =
+    firstMessageMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          failure ??= new ConnectError(`no answer within ${firstMessageMs} ms`, Code.DeadlineExceeded);
+          call.cancel();
+          wake?.();
+        }, firstMessageMs);
+  const answered = (): void => clearTimeout(noAnswer);
+  call.once("data", answered);
+  call.once("status", answered);
   call.on("data", (m: object) => {
     queue.push(m);
     if (queue.length >= 32) call.pause();
@@ -183,6 +201,7 @@ async function* readAll(
       else await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
+    answered();
     if (!ended && failure === undefined) call.cancel(); // the consumer stopped early
   }
 }

@@ -43,6 +43,8 @@ export interface StackOptions {
   /** Make the replicas follow each other's invalidations (CACHE_STORE_PEERS). */
   readonly peers?: boolean;
   readonly gatewayEnv?: Record<string, string>;
+  /** The gateways' CACHE_STORE_URLS from the replicas' URLs (default: those URLs). */
+  readonly gatewayUpstreams?: (urls: string[]) => string[];
   readonly cacheStoreEnv?: Record<string, string>;
   readonly proxy?: boolean;
 }
@@ -82,10 +84,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
   }
   const gateways: ServiceProcess[] = [];
+  const urls = cacheStores.map((c) => `http://${c.grpcAddress}`);
+  const upstreamUrls = options.gatewayUpstreams?.(urls) ?? urls;
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     gateways.push(
       await startServiceProcess("gateway", {
-        env: { CACHE_STORE_URLS: cacheStores.map((c) => `http://${c.grpcAddress}`).join(","), ...options.gatewayEnv },
+        env: { CACHE_STORE_URLS: upstreamUrls.join(","), ...options.gatewayEnv },
       }),
     );
   }
