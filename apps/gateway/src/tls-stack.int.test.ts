@@ -42,6 +42,19 @@ interface Answer {
 
 describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)", () => {
   let pki: TestPki;
+
+  /** An ops client's TLS: trusts the test CA, and presents the ops certificate unless told not to. */
+  function opsSecurity(options: { withCertificate: boolean } = { withCertificate: true }) {
+    return createTransportSecurity(
+      loadTlsSettings({
+        TLS_CERT_FILE: options.withCertificate ? pki.client.cert : "",
+        TLS_KEY_FILE: options.withCertificate ? pki.client.key : "",
+        TLS_CA_FILE: pki.ca,
+        TLS_CLIENT_AUTH: "none",
+        TLS_RELOAD_INTERVAL: 5_000,
+      })!,
+    );
+  }
   let s3: S3Server;
   const processes: ServiceProcess[] = [];
   let coordinator: ServiceProcess;
@@ -133,15 +146,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
   });
 
   it("every session reaches the coordinator, and an ops client with a certificate lists them", async () => {
-    const security = createTransportSecurity(
-      loadTlsSettings({
-        TLS_CERT_FILE: pki.client.cert,
-        TLS_KEY_FILE: pki.client.key,
-        TLS_CA_FILE: pki.ca,
-        TLS_CLIENT_AUTH: "none",
-        TLS_RELOAD_INTERVAL: 5_000,
-      })!,
-    );
+    const security = opsSecurity();
     const ops = createGrpcClient(
       breakerV1.BreakerCoordinator,
       `https://${coordinator.grpcAddress}`,
@@ -209,15 +214,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
   });
 
   it("a cache-store forwards reads to the key's owner on its own certificate", async () => {
-    const security = createTransportSecurity(
-      loadTlsSettings({
-        TLS_CERT_FILE: pki.client.cert,
-        TLS_KEY_FILE: pki.client.key,
-        TLS_CA_FILE: pki.ca,
-        TLS_CLIENT_AUTH: "none",
-        TLS_RELOAD_INTERVAL: 5_000,
-      })!,
-    );
+    const security = opsSecurity();
     const store = createGrpcClient(
       cacheV1.CacheService,
       `https://${stores[0]!.grpcAddress}`,
@@ -259,15 +256,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
   // docs/operations.md "Recipes under mTLS": its grpcurl lines, made as grpcurl does (reflection, JSON) with the
   // same files (-cacert ca -cert ops -key ops) and no token: the ops certificate is the "ops" entry here.
   it("the docs' grpcurl recipes under mTLS, by reflection with the ops certificate", async () => {
-    const security = createTransportSecurity(
-      loadTlsSettings({
-        TLS_CERT_FILE: pki.client.cert,
-        TLS_KEY_FILE: pki.client.key,
-        TLS_CA_FILE: pki.ca,
-        TLS_CLIENT_AUTH: "none",
-        TLS_RELOAD_INTERVAL: 5_000,
-      })!,
-    );
+    const security = opsSecurity();
     const store = createReflectionClient(stores[0]!.grpcAddress, "v1", security.channelCredentials());
     const coord = createReflectionClient(coordinator.grpcAddress, "v1", security.channelCredentials());
     try {
@@ -290,15 +279,7 @@ describe("the fleet under mTLS (gateway → cache-stores → coordinator, peers)
     const anonymous = call(`${httpsUrl(gateway)}/healthz`, "GET", undefined, { ca: clientTls.ca });
     await expect(anonymous).rejects.toThrow();
     await expect(fetch(`${gateway.httpUrl}/healthz`)).rejects.toThrow();
-    const security = createTransportSecurity(
-      loadTlsSettings({
-        TLS_CERT_FILE: "",
-        TLS_KEY_FILE: "",
-        TLS_CA_FILE: pki.ca,
-        TLS_CLIENT_AUTH: "none",
-        TLS_RELOAD_INTERVAL: 5_000,
-      })!,
-    );
+    const security = opsSecurity({ withCertificate: false });
     const ops = createGrpcClient(
       breakerV1.BreakerCoordinator,
       `https://${coordinator.grpcAddress}`,
