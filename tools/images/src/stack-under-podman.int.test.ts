@@ -1,9 +1,10 @@
 /**
  * The whole stack as containers of the images `npm run images` builds, under
  * podman with the project's containers.conf: s3rver, a one-node etcd, 2
- * coordinator replicas on it, 3 cache-stores owning keys among themselves and
- * 2 gateways, every port mTLS and every call with a token; checked only
- * through published loopback ports. Skipped, saying why, where podman cannot
+ * coordinator replicas on it, 3 cache-stores owning keys among themselves (2
+ * in pods that keep their address when killed, 1 a plain container whose
+ * address goes with it) and 2 gateways, every port mTLS and every call with a
+ * token; checked only through published loopback ports. Skipped, saying why, where podman cannot
  * run at all or etcd (the etcd image's binary) is missing.
  */
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -28,6 +29,11 @@ const cannotRun =
 if (cannotRun !== undefined) console.warn(`stack-under-podman.int.test.ts skipped: ${cannotRun}`);
 
 const caches = ["cache1", "cache2", "cache3"] as const;
+/**
+ * The cache-store run as a plain container, not in a pod: killed, its address and DNS name leave the network and
+ * packets to it go unanswered (a lost node). The others run in pods that keep their address (refused at once).
+ */
+const plainCache = "cache3";
 const gateways = ["gw1", "gw2"] as const;
 const coordinators = ["coord1", "coord2"] as const;
 const tokens = {
@@ -39,6 +45,8 @@ const config = "/etc/breakwater";
 const grpcUrls = (hosts: readonly string[], port: number): string => hosts.map((h) => `https://${h}:${port}`).join(",");
 /** How long a gateway may take to stop (SHUTDOWN_GRACE_MS) and what podman waits before SIGKILL. */
 const graceSeconds = 10;
+/** The gateways' UPSTREAM_TIMEOUT: what a request may lose on a cache-store whose address vanished. */
+const upstreamTimeoutSeconds = 2;
 
 describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
   const run = new PodmanRun();
@@ -107,7 +115,7 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
       await run.start({
         alias,
         image: image("cache-store"),
-        podInfraImage,
+        ...(alias === plainCache ? {} : { podInfraImage }),
         mounts,
         publish: { 9451: ports[alias] },
         env: {
@@ -132,6 +140,7 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
           CACHE_STORE_MEMBERSHIP: "coordinator",
           GATEWAY_CACHE_MAX_BYTES: "0", // every read reaches a cache-store: the fallback is what is checked
           SHUTDOWN_GRACE_MS: `${graceSeconds}s`,
+          UPSTREAM_TIMEOUT: `${upstreamTimeoutSeconds}s`,
         },
       });
     const ready = async (url: string): Promise<boolean> => (await request(url)).status === 200;
@@ -312,6 +321,72 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
     console.info(
       `podman kill cache1: ${keys.length} reads all 200 (${fallbacks.length} of cache1's keys from their fallback), ` +
         `the slowest after ${slowest.toFixed(0)} ms`,
+    );
+  });
+
+  const vanished =
+    "podman kill of a plain cache-store (its address vanishes): reads and writes of its keys answer 200 " +
+    "within the gateway's UPSTREAM_TIMEOUT";
+  it(vanished, async () => {
+    // Which keys gw2 sends to cache3 first (its own, and cache1's whose next replica it is, cache1 being dead):
+    // read one at a time, each counted by the replica that answered it.
+    const readsAt3 = async (): Promise<number> => {
+      const text = await metricsOf(ports[plainCache]);
+      const routes = ["owned", "forwarded", "hot", "fallback"];
+      return routes.reduce((sum, route) => sum + (promSample(text, "cache_owner_reads_total", { route }) ?? 0), 0);
+    };
+    const keysAt3: string[] = [];
+    for (const key of keys) {
+      const before = await readsAt3();
+      expect((await request(objectUrl("gw2", key), { headers: auth(tokens.client) })).status).toBe(200);
+      if ((await readsAt3()) > before) keysAt3.push(key);
+    }
+    expect(keysAt3.length).toBeGreaterThan(0);
+
+    await podman(["kill", run.nameOf(plainCache)]);
+    expect(await run.inspect(plainCache, "{{.State.Running}}")).toBe("false");
+    // No pod holds its address: podman took it (and the DNS name) off the network.
+    expect(await run.inspect(plainCache, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")).toBe("");
+    const timed = async <T>(answer: Promise<T>): Promise<T & { ms: number }> => {
+      const started = performance.now();
+      return { ...(await answer), ms: performance.now() - started };
+    };
+    const reads = await Promise.all(
+      keys.map(async (key) => ({
+        key,
+        ...(await timed(request(objectUrl("gw2", key), { headers: auth(tokens.client) }))),
+      })),
+    );
+    for (const r of reads) {
+      expect(r.status, `GET ${r.key} after ${r.ms.toFixed(0)} ms: ${r.body}`).toBe(200);
+      expect(r.body).toBe(bodyOf(r.key));
+    }
+    // Written again (a new body): the writes of cache3's keys wait UPSTREAM_TIMEOUT for it, then go to the next.
+    const rewritten = (key: string): string => `${bodyOf(key)}rewritten`;
+    const puts = await Promise.all(
+      keys.map(async (key) => ({
+        key,
+        ...(await timed(
+          request(objectUrl("gw2", key), { method: "PUT", headers: auth(tokens.client), body: rewritten(key) }),
+        )),
+      })),
+    );
+    for (const p of puts) expect(p.status, `PUT ${p.key} after ${p.ms.toFixed(0)} ms: ${p.body}`).toBe(200);
+    for (const key of keysAt3)
+      expect((await request(objectUrl("gw2", key), { headers: auth(tokens.client) })).body).toBe(rewritten(key));
+    // A breakage bound, not the target: a GET may lose one UPSTREAM_TIMEOUT (2 s) on cache3, a PUT two (its wait
+    // for the connection, then the drop of other replicas' copies, while cache3's channel is still dialling), and
+    // every PUT the drop's until the channel's attempt fails or the breaker opens.
+    const slowestRead = Math.max(...reads.map((r) => r.ms));
+    const slowestPut = Math.max(...puts.map((p) => p.ms));
+    const fastestPut = Math.min(...puts.map((p) => p.ms));
+    expect(slowestRead).toBeLessThan(15_000);
+    expect(slowestPut).toBeLessThan(15_000);
+    console.info(
+      `podman kill ${plainCache} (plain, its address gone): ${keys.length} GETs and ${keys.length} PUTs all 200 ` +
+        `(${keysAt3.length} keys had gone to ${plainCache} first), the slowest GET after ` +
+        `${slowestRead.toFixed(0)} ms, PUTs after ${fastestPut.toFixed(0)}–${slowestPut.toFixed(0)} ms ` +
+        `(UPSTREAM_TIMEOUT ${upstreamTimeoutSeconds} s)`,
     );
   });
 });
