@@ -10,7 +10,6 @@ import { gatewayErrors, sendError } from "./http-errors.js";
 import type { NearCache, NearCacheEntry } from "./near-cache.js";
 import { routeOf, upstreamsFor, type Routing, type UpstreamPool, type UpstreamRoute } from "./upstreams.js";
 import { isUpstreamFailure } from "@breakwater/fleet-kit";
-import { connectivityState, type Client as GrpcChannelClient } from "@grpc/grpc-js";
 
 /** Options of {@link createObjectReads}. */
 export interface ObjectReadsOptions {
@@ -204,13 +203,15 @@ export function createObjectReads(options: ObjectReadsOptions) {
    * fails no read that had not started (design.md "Gateway": requests go to
    * healthy upstreams). The first message (the object's metadata) must come
    * within UPSTREAM_TIMEOUT; the body then streams without a deadline. A
-   * deadline is not retried (the client would wait it once per upstream)
-   * unless the upstream never had a connection to answer on: an address that
-   * vanished (a killed container, a lost node) swallows packets, and without
-   * this bound a read waited on it for minutes.
+   * replica whose address swallows packets (a node lost or cut off, a killed
+   * container's vanished address) answers nothing, so a first-message
+   * deadline also goes to the next replica, once: on slow storage every
+   * replica would be slow, and the client would wait the deadline once per
+   * replica.
    */
   async function* readWithFailover(request: GetRequest, signal: AbortSignal): AsyncGenerator<GetAnswer> {
     let failure: unknown;
+    let deadlineRetried = false;
     for (const upstream of upstreamsFor(upstreams, routing, request.bucket ?? "", request.key ?? "")) {
       let answered = false;
       try {
@@ -222,7 +223,11 @@ export function createObjectReads(options: ObjectReadsOptions) {
         }
         return;
       } catch (err) {
-        if (answered || signal.aborted || !(failsOver(err) || neverConnected(err, upstream.cache))) throw err;
+        if (answered || signal.aborted) throw err;
+        if (!failsOver(err)) {
+          if (!isDeadline(err) || deadlineRetried) throw err;
+          deadlineRetried = true;
+        }
         failure = err;
       }
     }
@@ -344,13 +349,11 @@ type GetAnswer = cacheV1.GetObjectResponse;
 
 /** Whether a failed upstream call may go to the next upstream: a failure of the upstream itself, not a deadline. */
 function failsOver(err: unknown): boolean {
-  return isUpstreamFailure(err) && !(err instanceof ConnectError && err.code === Code.DeadlineExceeded);
+  return isUpstreamFailure(err) && !isDeadline(err);
 }
 
-/** A deadline that passed while the upstream's channel had no connection (still dialling, or failing to). */
-function neverConnected(err: unknown, client: { readonly channel: GrpcChannelClient }): boolean {
-  if (!(err instanceof ConnectError && err.code === Code.DeadlineExceeded)) return false;
-  return client.channel.getChannel().getConnectivityState(false) !== connectivityState.READY;
+function isDeadline(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.DeadlineExceeded;
 }
 
 /**

@@ -324,31 +324,32 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
    * are each other's peers would hear of it a moment later anyway; this makes
    * it ordered. An upstream whose breaker is open is skipped (reads avoid it
    * too), and a failure here does not fail the write, which storage has.
+   * Only upstreams with a live connection are waited for: one still dialling
+   * (perhaps an address that vanished) is sent the drop, queued ahead of any
+   * later read on its channel, without holding every write for UPSTREAM_TIMEOUT.
    */
   async function dropFromOtherUpstreams(writer: Upstream, path: ObjectPath): Promise<void> {
-    // Skipped too: an upstream whose channel is failing to connect (it could not be told anyway; it hears
-    // of the write from its peers once back), rather than holding every write for UPSTREAM_TIMEOUT.
-    const others = options.upstreams.all.filter(
-      (u) => u.url !== writer.url && u.breaker?.state() !== "open" && !failingToConnect(u),
-    );
-    const results = await Promise.allSettled(
+    const others = options.upstreams.all.filter((u) => u.url !== writer.url && u.breaker?.state() !== "open");
+    const waited: Promise<void>[] = [];
+    for (const upstream of others) {
       // localOnly: the writer published the write already; a purge published here would reach the writer
       // (its peers follow each other) and drop the copy it has just written through.
-      others.map((u) =>
-        u.cache.invalidateCache(
+      const drop = upstream.cache
+        .invalidateCache(
           { bucket: path.bucket, key: path.key, prefix: false, localOnly: true },
           { timeoutMs: options.upstreamTimeoutMs },
-        ),
-      ),
-    );
-    results.forEach((r, i) => {
-      if (r.status === "rejected") {
-        options.logger.warn(
-          { err: r.reason, upstream: others[i]!.url, bucket: path.bucket, key: path.key },
-          "could not drop a written key from another cache-store",
+        )
+        .then(
+          () => undefined,
+          (err: unknown) =>
+            options.logger.warn(
+              { err, upstream: upstream.url, bucket: path.bucket, key: path.key },
+              "could not drop a written key from another cache-store",
+            ),
         );
-      }
-    });
+      if (connected(upstream)) waited.push(drop);
+    }
+    await Promise.all(waited);
   }
 
   async function purge(res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {
@@ -377,7 +378,7 @@ function unconnected(writer: Upstream, ms: number): ConnectError {
   return new ConnectError(`cache-store ${writer.url} did not connect within ${ms} ms`, Code.DeadlineExceeded);
 }
 
-/** The upstream's channel is in TRANSIENT_FAILURE: its last attempt to connect failed. */
-function failingToConnect(upstream: Upstream): boolean {
-  return upstream.cache.channel.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
+/** The upstream's channel has a connection now. */
+function connected(upstream: Upstream): boolean {
+  return upstream.cache.channel.getChannel().getConnectivityState(false) === connectivityState.READY;
 }

@@ -62,3 +62,44 @@ describe("an upstream that never answers", () => {
     expect(slowest.ms).toBeLessThan(15_000); // a breakage guard (minutes without the bound), not the target
   }, 60_000);
 });
+
+/**
+ * A replica that stops answering on a connection that stays up (a frozen
+ * process, a network cut that sends no FIN): SIGSTOP leaves its sockets open,
+ * so the gateway's channel stays READY and only the first-message deadline
+ * shows the replica is gone. Reads are idempotent: that deadline hands the
+ * read to the next replica (once), instead of answering 504.
+ */
+describe("a replica that freezes on a live connection", () => {
+  let stack: Stack;
+  let frozen: number | undefined;
+  beforeAll(async () => {
+    stack = await startStack({
+      cacheStores: 2,
+      gatewayEnv: { GATEWAY_CACHE_MAX_BYTES: "0", UPSTREAM_TIMEOUT: "1s", GATEWAY_ROUTING: "round-robin" },
+    });
+    for (const key of KEYS)
+      expect((await fetch(`${stack.base}/${key}`, { method: "PUT", body: key })).status).toBe(200);
+  });
+  afterAll(async () => {
+    if (frozen !== undefined) process.kill(frozen, "SIGCONT");
+    await stack?.stop();
+  });
+
+  it("every GET answers 200 through the other replica, none waits much past UPSTREAM_TIMEOUT", async () => {
+    // Both replicas have answered reads: the gateway holds a live connection to each.
+    for (const key of [...KEYS, ...KEYS]) expect((await fetch(`${stack.base}/${key}`)).status).toBe(200);
+    frozen = stack.cacheStores[1]!.pid;
+    process.kill(frozen, "SIGSTOP");
+    let slowestMs = 0;
+    for (const key of [...KEYS, ...KEYS]) {
+      const started = performance.now();
+      const res = await fetch(`${stack.base}/${key}`);
+      expect(res.status, `${key}: ${res.status}`).toBe(200);
+      expect(await res.text()).toBe(key);
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+    }
+    console.log(`slowest GET with a frozen replica: ${Math.round(slowestMs)} ms (UPSTREAM_TIMEOUT 1 s)`);
+    expect(slowestMs).toBeLessThan(15_000); // a breakage guard, not the target
+  }, 60_000);
+});
