@@ -16,7 +16,7 @@ import {
   ATTR_URL_PATH,
 } from "./span-attributes.js";
 import { carriesContext } from "./carries-context.js";
-import { tracer } from "./tracer.js";
+import { tracer, tracingStarted } from "./tracer.js";
 
 /** Incoming HTTP headers as node:http gives them (lower-case names). */
 export type IncomingHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -47,6 +47,7 @@ export function httpServerSpans(route: string): {
   const other = `HTTP ${route}`;
   return {
     start(method, path, headers) {
+      if (!tracingStarted() && headers["traceparent"] === undefined) return undefined;
       const parent = propagation.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
       const span = tracer.startSpan(names.get(method) ?? other, serverSpan, parent);
       if (!span.isRecording()) {

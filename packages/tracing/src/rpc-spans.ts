@@ -13,7 +13,7 @@ import {
 import { metadataSetter, requestHeadersGetter, type MetadataLike, type RequestHeaders } from "./carriers.js";
 import { ATTR_RPC_GRPC_STATUS_CODE, ATTR_RPC_METHOD, ATTR_RPC_SERVICE, ATTR_RPC_SYSTEM } from "./span-attributes.js";
 import { carriesContext } from "./carries-context.js";
-import { tracer } from "./tracer.js";
+import { tracer, tracingStarted } from "./tracer.js";
 
 /** What a span of one RPC method needs, worked out once per method rather than per call. */
 export interface RpcSpanShape {
@@ -46,6 +46,7 @@ export function startRpcServerSpan(
   shape: RpcSpanShape,
   headers: RequestHeaders,
 ): { span: Span; context: Context } | undefined {
+  if (!tracingStarted() && headers.requestHeader("traceparent") === undefined) return undefined;
   const parent = propagation.extract(ROOT_CONTEXT, headers, requestHeadersGetter);
   const span = tracer.startSpan(shape.name, shape.serverOptions, parent);
   if (!span.isRecording() && !carriesContext(span)) return undefined;
@@ -60,6 +61,7 @@ export function startRpcServerSpan(
  */
 export function startRpcClientSpan(shape: RpcSpanShape, metadata: MetadataLike): Span | undefined {
   const active = context.active();
+  if (!tracingStarted() && active === ROOT_CONTEXT) return undefined; // no context manager: nothing to pass on
   const parent = trace.getSpan(active);
   if (parent === undefined || !parent.isRecording()) {
     propagation.inject(active, metadata, metadataSetter);

@@ -1,4 +1,5 @@
 import { diag, DiagLogLevel, type DiagLogger } from "@opentelemetry/api";
+import { markTracingStarted } from "./tracer.js";
 import { tracesExportersOf } from "./traces-exporter.js";
 
 /** The process's tracing: on (the SDK runs and exports) or off (the API's no-op). */
@@ -59,6 +60,7 @@ export async function startTracing(options: StartTracingOptions): Promise<Tracin
       propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
     }),
   });
+  markTracingStarted();
   return { enabled: true, shutdown: () => provider.shutdown() };
 }
 
