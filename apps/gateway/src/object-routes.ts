@@ -258,8 +258,9 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
         return;
       } catch (err) {
         abandon();
-        // Refused before any byte of the body left: the next replica in the key's order may take the write.
-        if (!bodyRead && !call.signal.aborted && !connect.wasConnected()) {
+        // Refused, or not connected within UPSTREAM_TIMEOUT (the channel may have connected since the timer
+        // fired; the body is still unread either way): the next replica in the key's order may take the write.
+        if (!bodyRead && !call.signal.aborted && (deadline.signal.aborted || !connect.wasConnected())) {
           refusal = deadline.signal.aborted ? unconnected(writer, options.upstreamTimeoutMs) : err;
           continue;
         }
@@ -323,33 +324,35 @@ export function createObjectRoutes(options: ObjectRoutesOptions) {
    * the write is done (read-your-writes through this gateway). Replicas that
    * are each other's peers would hear of it a moment later anyway; this makes
    * it ordered. An upstream whose breaker is open is skipped (reads avoid it
-   * too), and a failure here does not fail the write, which storage has.
-   * Only upstreams with a live connection are waited for: one still dialling
-   * (perhaps an address that vanished) is sent the drop, queued ahead of any
-   * later read on its channel, without holding every write for UPSTREAM_TIMEOUT.
+   * too), and so is one whose last attempt to connect failed (it could not be
+   * told; it hears of the write from its peers once back). One still dialling
+   * is waited for, up to UPSTREAM_TIMEOUT: an idle channel reconnecting to a
+   * live replica looks the same as one dialling a vanished address, and only
+   * waiting keeps the first's copy from being read after the answer. A failure
+   * here does not fail the write, which storage has.
    */
   async function dropFromOtherUpstreams(writer: Upstream, path: ObjectPath): Promise<void> {
-    const others = options.upstreams.all.filter((u) => u.url !== writer.url && u.breaker?.state() !== "open");
-    const waited: Promise<void>[] = [];
-    for (const upstream of others) {
+    const others = options.upstreams.all.filter(
+      (u) => u.url !== writer.url && u.breaker?.state() !== "open" && !failingToConnect(u),
+    );
+    const results = await Promise.allSettled(
       // localOnly: the writer published the write already; a purge published here would reach the writer
       // (its peers follow each other) and drop the copy it has just written through.
-      const drop = upstream.cache
-        .invalidateCache(
+      others.map((u) =>
+        u.cache.invalidateCache(
           { bucket: path.bucket, key: path.key, prefix: false, localOnly: true },
           { timeoutMs: options.upstreamTimeoutMs },
-        )
-        .then(
-          () => undefined,
-          (err: unknown) =>
-            options.logger.warn(
-              { err, upstream: upstream.url, bucket: path.bucket, key: path.key },
-              "could not drop a written key from another cache-store",
-            ),
+        ),
+      ),
+    );
+    results.forEach((r, i) => {
+      if (r.status === "rejected") {
+        options.logger.warn(
+          { err: r.reason, upstream: others[i]!.url, bucket: path.bucket, key: path.key },
+          "could not drop a written key from another cache-store",
         );
-      if (connected(upstream)) waited.push(drop);
-    }
-    await Promise.all(waited);
+      }
+    });
   }
 
   async function purge(res: ServerResponse, path: ObjectPath, prefix: boolean): Promise<void> {
@@ -378,7 +381,7 @@ function unconnected(writer: Upstream, ms: number): ConnectError {
   return new ConnectError(`cache-store ${writer.url} did not connect within ${ms} ms`, Code.DeadlineExceeded);
 }
 
-/** The upstream's channel has a connection now. */
-function connected(upstream: Upstream): boolean {
-  return upstream.cache.channel.getChannel().getConnectivityState(false) === connectivityState.READY;
+/** The upstream's channel is in TRANSIENT_FAILURE: its last attempt to connect failed. */
+function failingToConnect(upstream: Upstream): boolean {
+  return upstream.cache.channel.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
 }

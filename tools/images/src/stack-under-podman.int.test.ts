@@ -290,7 +290,8 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
     expect(logs).toContain('"signal":"SIGTERM"');
     expect(logs).toContain('"msg":"shut down"');
     expect(logs).not.toContain("grace period over");
-    expect(stopMs).toBeLessThan(graceSeconds * 1000);
+    // Exit code 0 already says podman did not have to kill it; this only bounds podman's own overhead too.
+    expect(stopMs).toBeLessThan((graceSeconds + 5) * 1000);
     const kept = await request(objectUrl("gw2", key), { headers: auth(tokens.client) });
     expect(kept.body).toBe(body.toString());
     console.info(`podman stop gw1: exit 0 after ${stopMs.toFixed(0)} ms, the upload in flight answered 200`);
@@ -325,8 +326,8 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
   });
 
   const vanished =
-    "podman kill of a plain cache-store (its address vanishes): reads and writes of its keys answer 200 " +
-    "within the gateway's UPSTREAM_TIMEOUT";
+    "podman kill of a plain cache-store (its address vanishes): reads and writes of its keys answer 200, " +
+    "each wait bounded by the gateway's UPSTREAM_TIMEOUT";
   it(vanished, async () => {
     // Which keys gw2 sends to cache3 first (its own, and cache1's whose next replica it is, cache1 being dead):
     // read one at a time, each counted by the replica that answered it.
