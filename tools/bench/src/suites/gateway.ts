@@ -9,6 +9,7 @@ import { processCpuMicros } from "../proc-cpu.js";
 import { benchBody, benchObjects } from "../servers/bare-cache-server.js";
 import type { Suite } from "../suite.js";
 import { compareWithWrk, type HttpSide } from "../wrk-rounds.js";
+import { setUpWrk } from "../wrk-setup.js";
 import { get, until, type Answer } from "../http-answer.js";
 
 /** Issue 6: the gateway's GET-hit rate at least this share of nginx proxy_cache's … */
@@ -53,14 +54,11 @@ export const gatewaySuite: Suite = {
   title: "gateway: GET hits via s3rver → cache-store → gateway vs nginx proxy_cache and a bare node:http server (wrk)",
   async run(settings) {
     const log = settings.log;
-    const wrk = await findOrInstallCommand({ command: "wrk", debianPackage: "wrk", log });
-    if ("missing" in wrk) throw new Error(`the gateway suite needs wrk as its load generator: ${wrk.missing}`);
+    const wrk = await setUpWrk("gateway", settings);
+    const { version: wrkVersion, roundSeconds, warmupSeconds } = wrk;
     const nginx = await findOrInstallCommand({ command: "nginx", debianPackage: "nginx", log });
-    const wrkVersion = (await versionLine(wrk.path, ["-v"])).replace(/\s*Copyright.*$/, "");
     const nginxVersion =
       "path" in nginx ? (await versionLine(nginx.path, ["-v"])).replace(/^nginx version:\s*/, "") : undefined;
-    const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
-    const warmupSeconds = settings.warmupSeconds > 0 ? Math.max(1, Math.round(settings.warmupSeconds)) : 0;
     if (roundSeconds * settings.rounds !== settings.seconds) {
       log(
         `  wrk runs whole seconds: ${settings.rounds} rounds of ${roundSeconds} s = ` +

@@ -1,6 +1,5 @@
 import { cpus, loadavg } from "node:os";
 import { startS3Server, startServiceProcess, type S3Server, type ServiceProcess } from "@breakwater/testkit";
-import { findOrInstallCommand, versionLine } from "../debian-command.js";
 import { get, until } from "../http-answer.js";
 import { formatMedianReport } from "../median-report.js";
 import { startOtlpSink, type OtlpSink } from "../otlp-sink.js";
@@ -8,6 +7,7 @@ import { processCpuMicros } from "../proc-cpu.js";
 import { benchBody, benchObjects } from "../servers/bare-cache-server.js";
 import type { Suite } from "../suite.js";
 import { compareWithWrk, type HttpSide } from "../wrk-rounds.js";
+import { setUpWrk } from "../wrk-setup.js";
 
 /** Issue 14: with tracing off, the gateway's GET-hit rate at least this share of one without tracing code. */
 const targetOff = 0.98;
@@ -37,11 +37,8 @@ export const tracingSuite: Suite = {
   title: "tracing: gateway GET hits without tracing code vs tracing off vs tracing on (wrk)",
   async run(settings) {
     const log = settings.log;
-    const wrk = await findOrInstallCommand({ command: "wrk", debianPackage: "wrk", log });
-    if ("missing" in wrk) throw new Error(`the tracing suite needs wrk as its load generator: ${wrk.missing}`);
-    const wrkVersion = (await versionLine(wrk.path, ["-v"])).replace(/\s*Copyright.*$/, "");
-    const roundSeconds = Math.max(1, Math.round(settings.seconds / settings.rounds));
-    const warmupSeconds = settings.warmupSeconds > 0 ? Math.max(1, Math.round(settings.warmupSeconds)) : 0;
+    const wrk = await setUpWrk("tracing", settings);
+    const { version: wrkVersion, roundSeconds, warmupSeconds } = wrk;
     const object = benchObjects[0];
     const path = `/objects/${bucket}/${object.key}`;
     const body = benchBody(object.size);
