@@ -95,6 +95,8 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
       TLS_KEY_FILE: `${config}/service.key`,
       TLS_CA_FILE: `${config}/ca.crt`,
       TLS_CLIENT_AUTH: "require",
+      // Session reconnects and their errors are debug lines: an instance that fails to attach then says why.
+      LOG_LEVEL: "debug",
       BW_TOKENS_FILE: `${config}/tokens.yaml`,
       BW_TOKEN: tokens.fleet,
       COORDINATOR_URL: grpcUrls(coordinators, 50052),
@@ -163,10 +165,22 @@ describe.skipIf(cannotRun !== undefined)("the stack under podman", () => {
         (await Promise.all(caches.map((c) => ready(`https://127.0.0.1:${ports[c]}/healthz`)))).every(Boolean) &&
         (await Promise.all(gateways.map((g) => ready(`https://127.0.0.1:${ports[g]}/readyz`)))).every(Boolean) &&
         (await liveInstances()) === caches.length + gateways.length,
-      { timeoutMs: 60_000, everyMs: 200, what: "every published service ready, 5 instances live at the coordinator" },
+      // A breakage bound (seen: under a second after the last start; once, in a full suite run, one cache-store
+      // had not attached after 60 s, with no debug lines on record to say why).
+      { timeoutMs: 120_000, everyMs: 200, what: "every published service ready, 5 instances live at the coordinator" },
     ).catch(async (err: unknown) => {
-      const logs = await Promise.all(["coord1", "cache1", "gw1", "etcd", "s3"].map((a) => run.logs(a)));
-      throw new Error(`${String(err)}\n${logs.map((l) => l.split("\n").slice(-8).join("\n")).join("\n---\n")}`);
+      const aliases = ["coord1", "coord2", ...caches, ...gateways, "etcd", "s3"];
+      const logs = await Promise.all(aliases.map((a) => run.logs(a)));
+      const instances = await request(
+        `https://127.0.0.1:${ports.coord1}/breakwater.breaker.v1.BreakerCoordinator/ListInstances`,
+        {
+          method: "POST",
+          headers: { ...auth(tokens.admin), "content-type": "application/json" },
+          body: "{}",
+        },
+      ).then((a) => a.body, String);
+      const tails = logs.map((l, i) => `--- ${aliases[i]}\n${l.split("\n").slice(-15).join("\n")}`);
+      throw new Error(`${String(err)}\nListInstances at coord1: ${instances}\n${tails.join("\n")}`);
     });
     console.info(
       `stack under podman: images built in ${(builtMs / 1000).toFixed(1)} s; ` +
