@@ -77,7 +77,13 @@ export function grpcSessionTransport(options: GrpcSessionTransportOptions): Sess
         known?.target ?? replica,
         known?.authority === undefined
           ? channelOptions
-          : { ...channelOptions, "grpc.default_authority": known.authority },
+          : {
+              ...channelOptions,
+              "grpc.default_authority": known.authority,
+              // Under TLS the certificate names the configured host, not the record's IP: verify that name
+              // (grpc-js checks the dialled host otherwise, and every session after the first lookup failed).
+              "grpc.ssl_target_name_override": hostOf(known.authority),
+            },
       );
       const outbox = new Outbox<SessionRequestInit>();
       const abort = new AbortController();
@@ -141,4 +147,9 @@ class Outbox<T> implements AsyncIterable<T> {
       }
     }
   }
+}
+
+/** "name:port" → "name" (a DNS name: records are only made for names). */
+function hostOf(authority: string): string {
+  return authority.replace(/:\d+$/, "");
 }

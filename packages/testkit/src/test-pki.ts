@@ -29,8 +29,15 @@ export interface TestPki {
   readonly otherServer: TestCertificate;
   /** A certificate from the trusted CA whose validity ended yesterday. */
   readonly expired: TestCertificate;
-  /** Issues another certificate from the trusted CA (localhost and 127.0.0.1, plus `dnsNames`: container names). */
-  issue(name: string, dnsNames?: readonly string[]): Promise<TestCertificate>;
+  /**
+   * Issues another certificate from the trusted CA (localhost and 127.0.0.1, plus `dnsNames`: container names);
+   * `namesOnly`: DNS names alone, no IP address (a client dialling an IP cannot verify it by that IP).
+   */
+  issue(
+    name: string,
+    dnsNames?: readonly string[],
+    options?: { readonly namesOnly?: boolean },
+  ): Promise<TestCertificate>;
   remove(): Promise<void>;
 }
 
@@ -65,13 +72,17 @@ export async function makeTestPki(): Promise<TestPki> {
     name: string,
     days = 2,
     dnsNames: readonly string[] = [],
+    namesOnly = false,
   ): Promise<TestCertificate> => {
     const csr = path(`${name}.csr`);
-    const extfile = dnsNames.length === 0 ? extensions : path(`${name}.cnf`);
+    const extfile = dnsNames.length === 0 && !namesOnly ? extensions : path(`${name}.cnf`);
     if (extfile !== extensions) {
       const names = ["localhost", ...dnsNames].map((n) => `DNS:${n}`).join(", ");
       const base = await readFile(extensions, "utf8");
-      await writeFile(extfile, base.replace("DNS:localhost", names));
+      await writeFile(
+        extfile,
+        base.replace("DNS:localhost, IP:127.0.0.1", namesOnly ? names : `${names}, IP:127.0.0.1`),
+      );
     }
     await openssl(["req", "-new", ...newKey(path(`${name}.key`)), "-out", csr], `/CN=${name}`);
     await openssl([
@@ -105,7 +116,7 @@ export async function makeTestPki(): Promise<TestPki> {
     otherServer: await issueFrom("other-ca", "other-server"),
     // openssl 3.0 signs -days -1 as "valid until a day ago".
     expired: await issueFrom("ca", "expired", -1),
-    issue: (name, dnsNames) => issueFrom("ca", name, 2, dnsNames),
+    issue: (name, dnsNames, options) => issueFrom("ca", name, 2, dnsNames, options?.namesOnly === true),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
